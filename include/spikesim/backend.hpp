@@ -1,0 +1,67 @@
+// The interface both backends implement: advance every population by a number of steps and hand
+// back what was recorded in those steps.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <spikesim/spec.hpp>
+
+namespace spikesim {
+
+// What one population produced in one chunk of steps.
+struct population_chunk {
+  // Spikes ordered by (step, node id); a spike in step n is stamped at t = (n + 1) dt.
+  std::vector<uint64_t> spike_steps;
+  std::vector<uint64_t> spike_ids;
+  std::vector<uint32_t> counts;  // spikes in each step of the chunk
+  // Voltage samples of the recorded neurons, row-major [rows][n_traces], in mV. A row is taken at
+  // the start of each step n with n % trace_every == 0, i.e. the state at t = n dt.
+  std::vector<float> traces;
+  uint64_t trace_rows = 0;
+  uint64_t total_spikes = 0;  // also counted when spikes are not recorded
+};
+
+struct chunk_output {
+  uint64_t first_step = 0;
+  uint64_t steps = 0;
+  std::vector<population_chunk> populations;
+};
+
+class backend {
+ public:
+  virtual ~backend() = default;
+  virtual std::string name() const = 0;    // "cpu" or "cuda"
+  virtual std::string device() const = 0;  // processor or GPU in words
+  // Advances all populations from step `first_step` by `steps` steps. Steps are taken in order;
+  // first_step must continue where the previous call ended.
+  virtual void advance(uint64_t first_step, uint64_t steps, chunk_output& out) = 0;
+  // Current membrane potentials of a population (for checks and checkpoints), in mV.
+  virtual std::vector<double> potentials(uint32_t population) const = 0;
+};
+
+struct backend_options {
+  std::string kind = "auto";  // auto | cpu | cuda
+  int threads = 0;            // CPU threads; 0: OpenMP's default
+  int device = 0;             // CUDA device ordinal
+  bool quiet = false;
+};
+
+// Memory a run of this spec needs on the backend's memory (host RAM for cpu, device memory for
+// cuda), in bytes: the state, the per-neuron inputs and one chunk's output buffers.
+uint64_t estimate_state_bytes(const experiment_spec& spec, uint64_t chunk_steps);
+
+std::unique_ptr<backend> make_cpu_backend(const experiment_spec& spec, int threads);
+// Throws backend_error when CUDA support is not built or no device is usable.
+std::unique_ptr<backend> make_cuda_backend(const experiment_spec& spec, int device);
+bool cuda_built();
+int cuda_device_count();  // 0 without CUDA support or devices
+
+// Chooses the backend as --backend asks; `notice` receives a one-line message for the user when
+// auto falls back to the CPU.
+std::unique_ptr<backend> make_backend(const experiment_spec& spec, const backend_options& opt,
+                                      std::string* notice);
+
+}  // namespace spikesim

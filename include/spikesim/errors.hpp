@@ -1,0 +1,55 @@
+// The typed errors of spikesim; main() catches them once and maps each to its documented exit code.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace spikesim {
+
+enum exit_code : int {
+  exit_ok = 0,
+  exit_internal = 1,
+  exit_config = 2,
+  exit_input = 3,
+  exit_output = 4,
+  exit_no_device = 5,
+  exit_numerical = 6,
+  exit_memory = 7,
+  exit_interrupted = 75,
+};
+
+class error : public std::runtime_error {
+ public:
+  error(const std::string& what, int code) : std::runtime_error(what), code_(code) {}
+  int code() const noexcept { return code_; }
+
+ private:
+  int code_;
+};
+
+// A configuration key has a wrong type, an impossible value or is unknown; the message names it.
+struct config_error : error {
+  explicit config_error(const std::string& what) : error(what, exit_config) {}
+};
+// An input file is missing, unreadable or not ours.
+struct input_error : error {
+  explicit input_error(const std::string& what) : error(what, exit_input) {}
+};
+// The output cannot be created or written.
+struct output_error : error {
+  explicit output_error(const std::string& what) : error(what, exit_output) {}
+};
+// The requested backend or device cannot be used.
+struct backend_error : error {
+  explicit backend_error(const std::string& what) : error(what, exit_no_device) {}
+};
+// The state of a neuron became NaN or infinite.
+struct numerical_error : error {
+  explicit numerical_error(const std::string& what) : error(what, exit_numerical) {}
+};
+// The run needs more memory than is available.
+struct memory_error : error {
+  explicit memory_error(const std::string& what) : error(what, exit_memory) {}
+};
+
+}  // namespace spikesim

@@ -1,0 +1,35 @@
+// The output file: SONATA-compatible spikes, voltage reports, per-step spike counts, the
+// parameters used and the run's metadata (docs/output.md). Written to FILE.partial and renamed
+// to FILE when the run ends; a failed run removes the partial file.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <spikesim/simulation.hpp>
+
+namespace spikesim {
+
+inline constexpr uint32_t file_magic = 0x0A7A;
+
+class hdf5_recorder : public recorder {
+ public:
+  // Checks that the output can be created (output_error otherwise) and creates FILE.partial.
+  hdf5_recorder(const experiment_spec& spec, const std::string& path);
+  ~hdf5_recorder() override;  // removes FILE.partial unless finish() completed
+  void begin(const experiment_spec& spec, const backend& b) override;
+  void write(const chunk_output& chunk) override;
+  void finish(const run_summary& summary) override;
+  const std::string& path() const { return path_; }
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+  std::string path_, partial_;
+  bool done_ = false;
+};
+
+std::string simulator_version();
+std::string git_sha();
+
+}  // namespace spikesim

@@ -1,0 +1,38 @@
+// Leaky integrate-and-fire neuron: tau_m du/dt = -(u - E_L) + R_m I(t); spike when u >= V_th,
+// then u = V_reset held for t_ref.
+#pragma once
+
+#include <spikesim/models/membrane.hpp>
+
+namespace spikesim {
+
+// key      unit  default  meaning
+// tau_m    ms    10       membrane time constant
+// E_L      mV    -70      resting potential
+// R_m      MOhm  4        membrane resistance (R_m I is in mV for I in nA)
+// V_th     mV    -30      threshold; rheobase (V_th - E_L) / R_m = 10 nA
+// V_reset  mV    -70      reset potential, < V_th
+// t_ref    ms    0        absolute refractory period (rounded to whole steps)
+struct lif_params {
+  double tau_m = 10.0;
+  double E_L = -70.0;
+  double R_m = 4.0;
+  double V_th = -30.0;
+  double V_reset = -70.0;
+  double t_ref = 0.0;
+};
+
+struct lif_model {
+  // Exact for input constant within the step: u relaxes towards E_L + drive with factor decay.
+  template <class T>
+  SPIKESIM_HD static T free_step(const membrane_coeffs<T>& c, T u, T drive) {
+    return c.E_L + (u - c.E_L) * c.decay + drive * c.gain;
+  }
+};
+
+template <class T>
+membrane_coeffs<T> make_coeffs(const lif_params& p, const noise_params& noise, double dt) {
+  return make_membrane_coeffs<T>(dt, p.tau_m, p.E_L, p.R_m, p.V_th, p.V_reset, p.t_ref, noise);
+}
+
+}  // namespace spikesim

@@ -1,0 +1,165 @@
+// Counter-based random numbers: every value is a pure function of (seed, stream, id, step), so
+// results do not depend on threads, launch shape, backend or rank count, and resume exactly.
+//
+// The generator is Philox4x32-10, bit-identical to Random123's r123::Philox4x32 (checked in
+// tests/unit/test_rng_math.cpp). It is written out here rather than called from Random123
+// because GCC 12 does not vectorise a loop over neurons that calls r123::Philox4x32 (it cannot
+// map Random123's key and counter array classes onto vector lanes, and runs 4x slower), while
+// plain 32-bit words and a 64-bit product vectorise with AVX2/AVX-512 and become __umulhi on
+// the device.
+//
+// Philox layout (one call gives four 32-bit words):
+//   key     = { seed bits 0-31, seed bits 32-63 }
+//   counter = { block bits 0-31, block bits 32-47 | stream << 16, id bits 0-31, id bits 32-63 }
+// with block < 2^48 and stream < 2^16 (larger values would alias another stream).
+//
+// Normal deviates are computed in float for both precisions of the simulation, from four words
+// per Philox call: two Box–Muller pairs. Words x0 and x2 give radii from
+// u = ((float)x + 0.5f) * 2^-32, which lies in (0, 1] and never reaches 0, so |z| <= 6.764
+// (at u = 2^-33; a true normal goes beyond with probability 1.3e-11, and the next radius
+// down is 6.60); words x1 and x3 give angles 2 pi (x >> 8) 2^-24. log, sin and cos come from
+// spikesim/fast_math.hpp and sqrt is IEEE (correctly rounded on both sides), so the CPU and
+// GPU produce the same bits. This needs the CUDA code built without --use_fast_math or
+// -prec-sqrt=false (either replaces sqrtf with an approximation), and host code built with
+// -fno-math-errno, without which GCC keeps sqrt scalar and the loop does not vectorise.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#include "spikesim/config.hpp"
+#include "spikesim/fast_math.hpp"
+
+namespace spikesim::rng {
+
+struct u32x4 {
+  std::uint32_t v[4];
+};
+
+struct f32x4 {
+  float v[4];
+};
+
+// Streams keep the draws for different purposes of one population independent.
+enum stream_purpose : std::uint32_t {
+  noise = 0,
+  init = 1,
+  poisson = 2,
+  connectivity = 3,
+  delay = 4,
+  weight = 5
+};
+
+// Eight purposes per population and 16 stream bits: population must be < 8192.
+SPIKESIM_HD constexpr std::uint32_t stream_id(std::uint32_t population, stream_purpose p) {
+  return population * 8 + p;
+}
+
+namespace detail {
+
+SPIKESIM_HD inline std::uint32_t mulhilo(std::uint32_t a, std::uint32_t b, std::uint32_t& hi) {
+#if SPIKESIM_DEVICE_CODE
+  hi = __umulhi(a, b);
+  return a * b;
+#else
+  const std::uint64_t p = static_cast<std::uint64_t>(a) * b;
+  hi = static_cast<std::uint32_t>(p >> 32);
+  return static_cast<std::uint32_t>(p);
+#endif
+}
+
+SPIKESIM_HD inline void philox_round(std::uint32_t (&c)[4], std::uint32_t k0, std::uint32_t k1) {
+  std::uint32_t hi0, hi1;
+  const std::uint32_t lo0 = mulhilo(0xD2511F53u, c[0], hi0);
+  const std::uint32_t lo1 = mulhilo(0xCD9E8D57u, c[2], hi1);
+  const std::uint32_t c1 = c[1], c3 = c[3];
+  c[0] = hi1 ^ c1 ^ k0;
+  c[1] = lo1;
+  c[2] = hi0 ^ c3 ^ k1;
+  c[3] = lo0;
+}
+
+// Uniform in (0, 1]: the half offset keeps 0 out, and float rounding of large x gives 1.
+SPIKESIM_HD inline float radius_uniform(std::uint32_t x) {
+  return (static_cast<float>(x) + 0.5f) * 0x1p-32f;
+}
+
+// Uniform on the 2^24 multiples of 2^-24 in [0, 1), all exactly representable.
+SPIKESIM_HD inline float angle_uniform(std::uint32_t x) {
+  return static_cast<float>(x >> 8) * 0x1p-24f;
+}
+
+struct normal_pair {
+  float z0, z1;
+};
+
+SPIKESIM_HD inline normal_pair box_muller(std::uint32_t xr, std::uint32_t xa) {
+  const float r = std::sqrt(-2.0f * math::log_unit(radius_uniform(xr)));
+  float s, c;
+  math::sincos_2pi(angle_uniform(xa), s, c);
+  return {math::detail::mul(r, c), math::detail::mul(r, s)};
+}
+
+}  // namespace detail
+
+// Philox4x32-10 with the key and counter laid out as described at the top of this file.
+SPIKESIM_HD inline u32x4 philox(std::uint64_t seed, std::uint32_t stream, std::uint64_t id,
+                                std::uint64_t block) {
+  std::uint32_t c[4] = {static_cast<std::uint32_t>(block),
+                        static_cast<std::uint32_t>(block >> 32) | (stream << 16),
+                        static_cast<std::uint32_t>(id), static_cast<std::uint32_t>(id >> 32)};
+  std::uint32_t k0 = static_cast<std::uint32_t>(seed);
+  std::uint32_t k1 = static_cast<std::uint32_t>(seed >> 32);
+  detail::philox_round(c, k0, k1);
+  for (int round = 1; round < 10; ++round) {
+    k0 += 0x9E3779B9u;
+    k1 += 0xBB67AE85u;
+    detail::philox_round(c, k0, k1);
+  }
+  return {{c[0], c[1], c[2], c[3]}};
+}
+
+// Standard normals for steps 4 block ... 4 block + 3 of one (seed, stream, id). Returned by
+// value because GCC does not vectorise a `#pragma omp simd` loop whose body declares an array
+// and passes it to a function to fill (the array becomes per-lane memory); the out[4] form
+// below suits writing straight into a buffer.
+SPIKESIM_HD inline f32x4 normal4(std::uint64_t seed, std::uint32_t stream, std::uint64_t id,
+                                 std::uint64_t block) {
+  const u32x4 w = philox(seed, stream, id, block);
+  const detail::normal_pair a = detail::box_muller(w.v[0], w.v[1]);
+  const detail::normal_pair b = detail::box_muller(w.v[2], w.v[3]);
+  return {{a.z0, a.z1, b.z0, b.z1}};
+}
+
+SPIKESIM_HD inline void normal4(std::uint64_t seed, std::uint32_t stream, std::uint64_t id,
+                                std::uint64_t block, float out[4]) {
+  const f32x4 z = normal4(seed, stream, id, block);
+  for (int j = 0; j < 4; ++j) out[j] = z.v[j];
+}
+
+// One standard normal, equal to normal4(seed, stream, id, step >> 2).v[step & 3]. Only the
+// Box–Muller pair that holds it is computed; consecutive steps are cheaper with normal4.
+SPIKESIM_HD inline float normal(std::uint64_t seed, std::uint32_t stream, std::uint64_t id,
+                                std::uint64_t step) {
+  const u32x4 w = philox(seed, stream, id, step >> 2);
+  const bool second_pair = (step & 2) != 0;
+  const detail::normal_pair p =
+      detail::box_muller(second_pair ? w.v[2] : w.v[0], second_pair ? w.v[3] : w.v[1]);
+  return math::detail::select((step & 1) != 0, p.z1, p.z0);
+}
+
+// Uniform in [0, 1) on the 2^53 multiples of 2^-53, from the top 53 bits of hi:lo.
+SPIKESIM_HD inline double uniform_double(std::uint32_t hi, std::uint32_t lo) {
+  const std::uint64_t bits53 = ((static_cast<std::uint64_t>(hi) << 32) | lo) >> 11;
+  // A signed conversion (exact below 2^53) vectorises on more targets than an unsigned one.
+  return static_cast<double>(static_cast<std::int64_t>(bits53)) * 0x1p-53;
+}
+
+// One uniform in [0, 1) from words 0 and 1 of philox(seed, stream, id, index).
+SPIKESIM_HD inline double uniform(std::uint64_t seed, std::uint32_t stream, std::uint64_t id,
+                                  std::uint64_t index) {
+  const u32x4 w = philox(seed, stream, id, index);
+  return uniform_double(w.v[0], w.v[1]);
+}
+
+}  // namespace spikesim::rng

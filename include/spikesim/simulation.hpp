@@ -1,0 +1,73 @@
+// Runs a spec on a backend chunk by chunk and hands each chunk to a recorder.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <spikesim/backend.hpp>
+#include <spikesim/spec.hpp>
+
+namespace spikesim {
+
+enum class run_status { running, complete, interrupted };
+const char* to_string(run_status s);
+
+struct population_summary {
+  std::string name;
+  uint64_t neurons = 0;
+  uint64_t spikes = 0;
+  double mean_rate_hz = 0.0;
+};
+
+struct run_summary {
+  std::vector<population_summary> populations;
+  uint64_t steps = 0;  // steps actually taken
+  double simulated_ms = 0.0;
+  double wall_s = 0.0;  // simulation loop only
+  double neuron_steps_per_s = 0.0;
+  std::string backend;
+  std::string device;
+  run_status status = run_status::running;
+};
+
+class recorder {
+ public:
+  virtual ~recorder() = default;
+  virtual void begin(const experiment_spec& spec, const backend& b) = 0;
+  virtual void write(const chunk_output& chunk) = 0;
+  virtual void finish(const run_summary& summary) = 0;
+};
+
+// Keeps everything in memory: for tests and small library uses.
+class memory_recorder : public recorder {
+ public:
+  struct population_data {
+    std::vector<uint64_t> spike_steps, spike_ids;
+    std::vector<uint32_t> counts;
+    std::vector<float> traces;  // [rows][n_traces]
+    uint64_t trace_rows = 0;
+  };
+  void begin(const experiment_spec& spec, const backend& b) override;
+  void write(const chunk_output& chunk) override;
+  void finish(const run_summary& summary) override;
+  std::vector<population_data> populations;
+  run_summary summary;
+};
+
+struct run_options {
+  const std::atomic<bool>* stop = nullptr;  // set asynchronously to end the run after a chunk
+  // Called after each chunk with (steps done, steps total).
+  std::function<void(uint64_t, uint64_t)> progress;
+};
+
+// Chunk length: the spec's run.chunk_steps or one that bounds the spike buffers of a chunk.
+uint64_t chunk_steps_for(const experiment_spec& spec);
+
+run_summary simulate(const experiment_spec& spec, backend& b, recorder& rec,
+                     const run_options& opt = {});
+
+}  // namespace spikesim

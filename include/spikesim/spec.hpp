@@ -1,0 +1,99 @@
+// ExperimentSpec: the validated, unit-checked description of a run, built from a TOML config and
+// consumed by the backends, the recorder and the analysis. Plain data, no behaviour.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <spikesim/models/eif.hpp>
+#include <spikesim/models/lif.hpp>
+
+namespace spikesim {
+
+enum class precision { single, dual };
+
+// A per-neuron quantity: one value for all neurons, one value per neuron, or a linear ramp
+// { from, to } spread over the neurons (neuron i of n gets from + (to - from) i / (n - 1)).
+struct per_neuron {
+  std::vector<double> values;  // size 1 (uniform) or the population size; empty for a ramp
+  bool ramp = false;
+  double from = 0.0, to = 0.0;
+  uint64_t n = 1;  // population size, for the ramp
+
+  bool uniform() const { return !ramp && values.size() == 1; }
+  double at(uint64_t i) const {
+    if (ramp) return n > 1 ? from + (to - from) * static_cast<double>(i) / (n - 1) : from;
+    return values[values.size() == 1 ? 0 : i];
+  }
+};
+
+// An input current added while start <= t < stop (step n covers [n dt, (n+1) dt)).
+struct pulse_spec {
+  double start = 0.0;    // ms
+  double stop = 0.0;     // ms
+  per_neuron amplitude;  // nA
+};
+
+struct input_spec {
+  per_neuron I{{0.0}};  // nA, constant current
+  std::vector<pulse_spec> pulses;
+  noise_params noise;
+};
+
+struct init_spec {
+  per_neuron V;                // mV; no values and no ramp means E_L
+  bool uniform_range = false;  // V drawn uniformly in [V_lo, V_hi) from the seed
+  double V_lo = 0.0, V_hi = 0.0;
+};
+
+struct record_spec {
+  bool spikes = true;
+  std::vector<uint64_t> traces;  // node ids, ascending, unique
+  uint64_t trace_every = 1;      // steps
+};
+
+using model_params = std::variant<lif_params, eif_params>;
+
+struct population_spec {
+  std::string name;
+  uint32_t index = 0;  // position in the spec, the population's random stream
+  uint64_t size = 0;
+  model_params params;
+  init_spec init;
+  input_spec input;
+  record_spec record;
+
+  std::string model_name() const { return params.index() == 0 ? "lif" : "eif"; }
+  double v_rest() const;
+};
+
+struct run_spec {
+  double dt = 0.1;        // ms
+  double tstop = 1000.0;  // ms
+  uint64_t seed = 1;
+  precision prec = precision::dual;
+  uint64_t chunk_steps = 0;  // 0: chosen from the population sizes
+  uint64_t steps() const;
+};
+
+struct output_spec {
+  std::string file = "spikesim.h5";
+  bool overwrite = true;  // the old file is replaced only when the new run completes
+};
+
+struct experiment_spec {
+  run_spec run;
+  output_spec output;
+  std::vector<population_spec> populations;
+  std::string config_text;  // the resolved TOML, stored in the output file
+
+  uint64_t total_neurons() const;
+};
+
+// Index of the first step whose start time t = n dt is >= time_ms (times on the step grid, within
+// a tolerance of 1e-9 steps, count as on it).
+uint64_t step_at(double time_ms, double dt);
+
+}  // namespace spikesim

@@ -1,0 +1,91 @@
+// Analytic and semi-analytic single-neuron theory (deterministic LIF and EIF, noisy LIF) that
+// simulations are validated against. Units: ms, mV, nA, MOhm, Hz.
+#pragma once
+
+#include <vector>
+
+namespace spikesim {
+namespace theory {
+
+// Scaled complementary error function erfcx(x) = exp(x^2) erfc(x), accurate to a few ulp for
+// x >= 0 (continued fraction above x = 5, where exp(x^2) erfc(x) starts losing digits and soon
+// underflows). For x < 0 it equals 2 exp(x^2) - erfcx(-x) and overflows to +inf below x ~ -26.6.
+double erfcx(double x);
+
+// log(erfcx(x)) for every finite x without overflow; exp(x^2)(1 + erf x) = erfcx(-x), so this is
+// how the Siegert integrand is evaluated far below threshold.
+double log_erfcx(double x);
+
+// ---------------------------------------------------------------------------------------------
+// Noisy LIF in the diffusion approximation, Brunel (2000) conventions:
+//   tau_m du = (-u + mu) dt + sigma sqrt(tau_m) dW,  spike at u = theta, reset to v_reset,
+//   refractory t_ref.
+// Potentials are measured from rest (rest at 0): mu already contains the resting potential. For a
+// neuron with E_L != 0 pass mu - E_L, theta - E_L and v_reset - E_L.
+struct lif_noise_result {
+  double rate_hz;      // stationary firing rate
+  double cv;           // coefficient of variation of the interspike interval
+  double mean_isi_ms;  // 1000 / rate_hz; +inf when the rate underflows to 0
+};
+
+// Rate from 1/nu = t_ref + tau_m sqrt(pi) int_{y_r}^{y_theta} exp(x^2)(1 + erf x) dx and CV from
+// the second moment of the first-passage time (Brunel 2000, appendix A; Brunel & Hakim 1999):
+//   CV^2 = 2 pi (nu tau_m)^2 int_{y_r}^{y_theta} exp(x^2) dx int_{-inf}^x exp(y^2)(1 + erf y)^2 dy,
+// with y = (. - mu)/sigma. Both use adaptive Gauss-Kronrod quadrature (relative tolerance 1e-11
+// on the rate integral; 1e-10 on each inner and 1e-9 on the outer CV integral) on integrands
+// scaled by exp(-a^2) (once and twice), a = max(y_theta, 0), so that nothing overflows far below
+// threshold: the CV stays accurate while the rate underflows gracefully (to 0 below ~1e-308 Hz).
+// A call costs ~0.3-10 ms. When sigma <= 1e-6 |theta - mu| the diffusion correction is below
+// ~1e-13 relative and the deterministic limit is returned: above threshold the LIF rate with the
+// small-noise CV
+//   CV = tau_m sigma / sqrt(2) sqrt(1/(mu - theta)^2 - 1/(mu - v_reset)^2) / ISI,
+// at or below it rate 0 with CV 1 (escape over a huge barrier is Poissonian), NaN if sigma = 0.
+// Throws std::invalid_argument for tau_m <= 0, sigma < 0, v_reset >= theta, t_ref < 0 or a
+// non-finite argument; std::runtime_error if a quadrature fails to converge.
+lif_noise_result siegert(double mu, double sigma, double tau_m, double theta, double v_reset,
+                         double t_ref);
+
+// ---------------------------------------------------------------------------------------------
+// Deterministic LIF, tau_m du/dt = -(u - E_L) + R_m I:
+//   1/nu = t_ref + tau_m ln((E_L + R_m I - V_reset) / (E_L + R_m I - V_th))
+// for E_L + R_m I > V_th, else 0 Hz. Requires tau_m > 0, R_m > 0, V_reset < V_th, t_ref >= 0.
+double lif_rate_hz(double I_nA, double tau_m, double E_L, double R_m, double V_th, double V_reset,
+                   double t_ref);
+
+// Smallest constant current that drives the LIF to threshold: (V_th - E_L) / R_m.
+double lif_rheobase_nA(double E_L, double R_m, double V_th);
+
+// ---------------------------------------------------------------------------------------------
+// EIF phase line: tau_m du/dt = f(u) = -(u - E_L) + delta_T exp((u - V_T)/delta_T) + R_m I.
+// f is convex with its minimum at u = V_T (f'(u) = -1 + exp((u - V_T)/delta_T)), so there are at
+// most two fixed points, one on each side of V_T. Field names match eif_params.
+struct eif_params_view {
+  double tau_m, E_L, R_m, delta_T, V_T, V_peak, V_reset, t_ref;
+};
+
+struct fixed_point {
+  double u_mV;
+  bool stable;  // f'(u) < 0
+};
+
+// The fixed points in ascending order: none above the rheobase, one (at V_T, not stable) exactly
+// at it, two below it. Each is bracketed by V_T and solved by safeguarded Newton/bisection to
+// 1e-12 mV.
+std::vector<fixed_point> eif_fixed_points(const eif_params_view& p, double I_nA);
+
+// Saddle-node current (V_T - E_L - delta_T) / R_m, where the two fixed points merge.
+double eif_rheobase_nA(const eif_params_view& p);
+
+// The same current found without the closed form: bisection (to 1e-12 nA) on whether the phase
+// line has a zero, which is decided by locating the minimum of the convex f numerically (golden
+// section). Agrees with eif_rheobase_nA to ~1e-12 nA.
+double eif_rheobase_numeric_nA(const eif_params_view& p);
+
+// Periodic firing rate: 1000 / (t_ref + tau_m int_{V_reset}^{V_peak} du / f(u)) (adaptive
+// Gauss-Kronrod, relative tolerance 1e-10). 0 Hz when the trajectory from V_reset cannot reach
+// V_peak, i.e. when f(V_reset) <= 0 or a fixed point lies in [V_reset, V_peak]. Note that with
+// V_reset above the unstable fixed point the neuron fires even below the rheobase.
+double eif_rate_hz(const eif_params_view& p, double I_nA);
+
+}  // namespace theory
+}  // namespace spikesim

@@ -1,0 +1,39 @@
+// Backend selection and the memory estimate shared by both backends.
+#include <spikesim/backend.hpp>
+
+#include <spikesim/errors.hpp>
+
+namespace spikesim {
+
+uint64_t estimate_state_bytes(const experiment_spec& spec, uint64_t chunk_steps) {
+  const uint64_t real = spec.run.prec == precision::single ? 4 : 8;
+  uint64_t bytes = 0;
+  for (const auto& p : spec.populations) {
+    uint64_t per_neuron = real /* u */ + 4 /* refractory */ + real /* I */;
+    if (p.input.noise.tau_noise > 0) per_neuron += real;
+    for (const auto& q : p.input.pulses)
+      if (!q.amplitude.uniform()) per_neuron += real;
+    bytes += per_neuron * p.size;
+    // One chunk of spike records at an assumed 100 Hz and the per-step counts; denser firing
+    // grows the buffers on the CPU and is bounded by the chunk length.
+    const double spikes = static_cast<double>(p.size) * chunk_steps * spec.run.dt * 1e-3 * 100.0;
+    bytes += static_cast<uint64_t>(spikes) * 16 + chunk_steps * 4;
+    bytes += p.record.traces.size() * chunk_steps * 4;
+  }
+  return bytes;
+}
+
+std::unique_ptr<backend> make_backend(const experiment_spec& spec, const backend_options& opt,
+                                      std::string* notice) {
+  if (opt.kind == "cpu") return make_cpu_backend(spec, opt.threads);
+  if (opt.kind == "cuda") return make_cuda_backend(spec, opt.device);
+  if (opt.kind != "auto")
+    throw config_error("--backend " + opt.kind + ": expected auto, cpu or cuda");
+  if (cuda_built() && cuda_device_count() > 0) return make_cuda_backend(spec, opt.device);
+  if (notice)
+    *notice = cuda_built() ? "no CUDA device found: running on the CPU backend"
+                           : "this build has no CUDA support: running on the CPU backend";
+  return make_cpu_backend(spec, opt.threads);
+}
+
+}  // namespace spikesim

@@ -1,0 +1,39 @@
+// spikesim's entry point: parses the command line and maps every error to its exit code.
+#include <iostream>
+
+#include <spikesim/errors.hpp>
+
+#include "cli/commands.hpp"
+
+namespace spikesim::cli {
+int& exit_status() {
+  static int code = 0;
+  return code;
+}
+}  // namespace spikesim::cli
+
+int main(int argc, char** argv) {
+  using namespace spikesim;
+  CLI::App app{"spikesim: simulate populations of spiking neurons on GPUs and CPUs", "spikesim"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "spikesim " SPIKESIM_VERSION);
+  cli::add_run(app);
+  cli::add_info(app);
+  cli::add_bench(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : exit_config;
+  } catch (const error& e) {
+    std::cerr << "spikesim: " << e.what() << "\n";
+    return e.code();
+  } catch (const std::bad_alloc&) {
+    std::cerr << "spikesim: out of memory\n";
+    return exit_memory;
+  } catch (const std::exception& e) {
+    std::cerr << "spikesim: internal error: " << e.what() << "\n";
+    return exit_internal;
+  }
+  return cli::exit_status();
+}

@@ -1,0 +1,523 @@
+// TOML -> ExperimentSpec. Each table is read through a table_reader that knows its dotted path,
+// checks types and ranges, and rejects keys nobody asked for.
+#include <spikesim/config_loader.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <optional>
+#include <set>
+#include <sstream>
+
+#include <toml++/toml.h>
+
+#include <spikesim/errors.hpp>
+
+namespace spikesim {
+namespace {
+
+std::string show(const toml::node& n) {
+  std::ostringstream o;
+  if (auto s = n.as_string()) {
+    o << '"' << s->get() << '"';
+  } else if (n.is_table()) {
+    o << toml::toml_formatter(*n.as_table(), toml::format_flags::none);
+  } else if (n.is_array()) {
+    const auto& a = *n.as_array();
+    if (a.size() > 8)
+      o << "[... " << a.size() << " values ...]";
+    else
+      o << a;
+  } else {
+    n.visit([&](auto&& v) { o << v; });
+  }
+  return o.str();
+}
+
+[[noreturn]] void fail(const std::string& path, const std::string& why) {
+  throw config_error("config error: " + path + ": " + why);
+}
+
+[[noreturn]] void fail(const std::string& path, const toml::node& n, const std::string& unit,
+                       const std::string& why) {
+  throw config_error("config error: " + path + " = " + show(n) + (unit.empty() ? "" : " " + unit) +
+                     ": " + why);
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string s;
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + v[i];
+  return s;
+}
+
+std::string fmt(double x) {
+  std::ostringstream o;
+  o << x;
+  return o.str();
+}
+
+// A table with its dotted path; remembers which keys were read so that finish() can reject the
+// others by name.
+class table_reader {
+ public:
+  table_reader(const toml::table& t, std::string path) : t_(t), path_(std::move(path)) {}
+
+  std::string key_path(const std::string& key) const {
+    return path_.empty() ? key : path_ + "." + key;
+  }
+  const toml::node* get(const std::string& key) {
+    used_.insert(key);
+    return t_.get(key);
+  }
+  bool has(const std::string& key) const { return t_.contains(key); }
+
+  std::optional<double> number(const std::string& key, const std::string& unit) {
+    const toml::node* n = get(key);
+    if (!n) return std::nullopt;
+    return as_number(*n, key_path(key), unit);
+  }
+  double number(const std::string& key, const std::string& unit, double def) {
+    return number(key, unit).value_or(def);
+  }
+  std::optional<uint64_t> integer(const std::string& key, const std::string& unit) {
+    const toml::node* n = get(key);
+    if (!n) return std::nullopt;
+    return as_integer(*n, key_path(key), unit);
+  }
+  std::optional<std::string> string(const std::string& key) {
+    const toml::node* n = get(key);
+    if (!n) return std::nullopt;
+    if (!n->is_string()) fail(key_path(key), *n, "", "expected a string");
+    return n->as_string()->get();
+  }
+  std::optional<bool> boolean(const std::string& key) {
+    const toml::node* n = get(key);
+    if (!n) return std::nullopt;
+    if (!n->is_boolean()) fail(key_path(key), *n, "", "expected true or false");
+    return n->as_boolean()->get();
+  }
+  std::optional<table_reader> table(const std::string& key) {
+    const toml::node* n = get(key);
+    if (!n) return std::nullopt;
+    if (!n->is_table()) fail(key_path(key), *n, "", "expected a table");
+    return table_reader(*n->as_table(), key_path(key));
+  }
+
+  // Rejects every key that was not read. `known` lists the valid keys for the message.
+  void finish(const std::vector<std::string>& known) const {
+    for (auto&& [k, v] : t_) {
+      const std::string key(k.str());
+      if (!used_.count(key))
+        fail(key_path(key), "unknown key (valid keys here: " + join(known) + ")");
+    }
+  }
+
+  static double as_number(const toml::node& n, const std::string& path, const std::string& unit) {
+    double x;
+    if (auto i = n.as_integer())
+      x = static_cast<double>(i->get());
+    else if (auto f = n.as_floating_point())
+      x = f->get();
+    else
+      fail(path, n, "", "expected a number" + (unit.empty() ? "" : " in " + unit));
+    if (!std::isfinite(x)) fail(path, n, unit, "must be finite");
+    return x;
+  }
+
+  static uint64_t as_integer(const toml::node& n, const std::string& path,
+                             const std::string& unit) {
+    int64_t v;
+    if (auto i = n.as_integer()) {
+      v = i->get();
+    } else if (auto f = n.as_floating_point()) {
+      const double x = f->get();
+      if (!(x == std::floor(x)) || std::fabs(x) > 9e18)
+        fail(path, n, unit, "expected a whole number");
+      v = static_cast<int64_t>(x);
+    } else {
+      fail(path, n, "", "expected an integer" + (unit.empty() ? "" : " (" + unit + ")"));
+    }
+    if (v < 0) fail(path, n, unit, "must be >= 0");
+    return static_cast<uint64_t>(v);
+  }
+
+  const toml::table& raw() const { return t_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  const toml::table& t_;
+  std::string path_;
+  std::set<std::string> used_;
+};
+
+void require(bool ok, const std::string& path, double value, const std::string& unit,
+             const std::string& why) {
+  if (!ok) fail(path, fmt(value) + (unit.empty() ? "" : " " + unit) + " is invalid: " + why);
+}
+
+// A number, a list with one value per neuron, or { from, to }.
+per_neuron read_per_neuron(const toml::node& n, const std::string& path, const std::string& unit,
+                           uint64_t size) {
+  per_neuron r;
+  r.n = size;
+  if (n.is_number()) {
+    r.values = {table_reader::as_number(n, path, unit)};
+  } else if (auto a = n.as_array()) {
+    if (a->size() != size)
+      fail(path, n, unit,
+           "has " + std::to_string(a->size()) + " values but the population has " +
+               std::to_string(size) + " neurons (give one number for all, one per neuron, or " +
+               "{ from = a, to = b })");
+    r.values.reserve(size);
+    for (size_t i = 0; i < a->size(); ++i)
+      r.values.push_back(
+          table_reader::as_number(*a->get(i), path + "[" + std::to_string(i) + "]", unit));
+  } else if (auto t = n.as_table()) {
+    table_reader tr(*t, path);
+    auto from = tr.number("from", unit);
+    auto to = tr.number("to", unit);
+    if (!from || !to) fail(path, n, unit, "a ramp needs both 'from' and 'to'");
+    tr.finish({"from", "to"});
+    r.ramp = true;
+    r.from = *from;
+    r.to = *to;
+  } else {
+    fail(path, n, unit, "expected a number, a list with one value per neuron, or { from, to }");
+  }
+  return r;
+}
+
+template <class P>
+struct param_table;
+
+template <>
+struct param_table<lif_params> {
+  static std::vector<std::pair<std::string, double lif_params::*>> keys() {
+    return {{"tau_m", &lif_params::tau_m},     {"E_L", &lif_params::E_L},
+            {"R_m", &lif_params::R_m},         {"V_th", &lif_params::V_th},
+            {"V_reset", &lif_params::V_reset}, {"t_ref", &lif_params::t_ref}};
+  }
+};
+template <>
+struct param_table<eif_params> {
+  static std::vector<std::pair<std::string, double eif_params::*>> keys() {
+    return {{"tau_m", &eif_params::tau_m},     {"E_L", &eif_params::E_L},
+            {"R_m", &eif_params::R_m},         {"delta_T", &eif_params::delta_T},
+            {"V_T", &eif_params::V_T},         {"V_peak", &eif_params::V_peak},
+            {"V_reset", &eif_params::V_reset}, {"t_ref", &eif_params::t_ref}};
+  }
+};
+
+const char* param_unit(const std::string& key) {
+  if (key == "tau_m" || key == "t_ref") return "ms";
+  if (key == "R_m") return "MOhm";
+  return "mV";
+}
+
+template <class P>
+P read_params(std::optional<table_reader> tr, const std::string& model) {
+  P p;
+  std::vector<std::string> names;
+  for (auto& [k, member] : param_table<P>::keys()) names.push_back(k);
+  if (!tr) return p;
+  for (auto& [k, member] : param_table<P>::keys())
+    if (auto v = tr->number(k, param_unit(k))) p.*member = *v;
+  if (!tr->raw().empty()) {
+    for (auto&& [k, v] : tr->raw()) {
+      const std::string key(k.str());
+      if (std::find(names.begin(), names.end(), key) == names.end())
+        fail(tr->key_path(key),
+             "unknown parameter of the " + model + " model (its parameters: " + join(names) + ")");
+    }
+  }
+  return p;
+}
+
+void validate_common(const std::string& path, double tau_m, double R_m, double t_ref) {
+  require(tau_m > 0, path + ".tau_m", tau_m, "ms", "must be > 0");
+  require(R_m > 0, path + ".R_m", R_m, "MOhm", "must be > 0");
+  require(t_ref >= 0, path + ".t_ref", t_ref, "ms", "must be >= 0");
+}
+
+model_params read_model(table_reader& pop, const std::string& model) {
+  const std::string path = pop.key_path("params");
+  if (model == "lif") {
+    auto p = read_params<lif_params>(pop.table("params"), model);
+    validate_common(path, p.tau_m, p.R_m, p.t_ref);
+    if (!(p.V_reset < p.V_th))
+      fail(path + ".V_reset",
+           fmt(p.V_reset) + " mV is invalid: must be below V_th = " + fmt(p.V_th) + " mV");
+    return p;
+  }
+  auto p = read_params<eif_params>(pop.table("params"), model);
+  validate_common(path, p.tau_m, p.R_m, p.t_ref);
+  require(p.delta_T > 0, path + ".delta_T", p.delta_T, "mV", "must be > 0");
+  if (!(p.V_peak > p.V_T))
+    fail(path + ".V_peak",
+         fmt(p.V_peak) + " mV is invalid: must be above V_T = " + fmt(p.V_T) + " mV");
+  if (!(p.V_reset < p.V_peak))
+    fail(path + ".V_reset",
+         fmt(p.V_reset) + " mV is invalid: must be below V_peak = " + fmt(p.V_peak) + " mV");
+  return p;
+}
+
+bool valid_name(const std::string& s) {
+  if (s.empty()) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+  });
+}
+
+population_spec read_population(const std::string& name, const toml::node& node, uint32_t index,
+                                const run_spec& run) {
+  const std::string path = "population." + name;
+  if (!valid_name(name)) fail(path, "a population name may use letters, digits, '_' and '-' only");
+  if (!node.is_table()) fail(path, node, "", "expected a table ([population." + name + "])");
+  table_reader pop(*node.as_table(), path);
+  population_spec p;
+  p.name = name;
+  p.index = index;
+
+  const toml::node* size = pop.get("size");
+  if (!size) fail(pop.key_path("size"), "missing (the number of neurons)");
+  p.size = table_reader::as_integer(*size, pop.key_path("size"), "neurons");
+  if (p.size < 1 || p.size > (uint64_t{1} << 32))
+    fail(pop.key_path("size"), *size, "neurons", "must be between 1 and 2^32");
+
+  auto model = pop.string("model");
+  if (!model) fail(pop.key_path("model"), "missing (\"lif\" or \"eif\")");
+  if (*model != "lif" && *model != "eif")
+    fail(pop.key_path("model"), *pop.get("model"), "", "unknown model (known: \"lif\", \"eif\")");
+  p.params = read_model(pop, *model);
+
+  if (auto init = pop.table("init")) {
+    if (const toml::node* v = init->get("V")) {
+      const std::string vp = init->key_path("V");
+      if (auto t = v->as_table(); t && t->contains("uniform")) {
+        table_reader u(*t, vp);
+        const toml::node* range = u.get("uniform");
+        const auto* a = range->as_array();
+        if (!a || a->size() != 2) fail(vp + ".uniform", *range, "mV", "expected [low, high]");
+        p.init.uniform_range = true;
+        p.init.V_lo = table_reader::as_number(*a->get(0), vp + ".uniform[0]", "mV");
+        p.init.V_hi = table_reader::as_number(*a->get(1), vp + ".uniform[1]", "mV");
+        if (!(p.init.V_lo < p.init.V_hi))
+          fail(vp + ".uniform", *range, "mV", "low must be below high");
+        u.finish({"uniform"});
+      } else {
+        p.init.V = read_per_neuron(*v, vp, "mV", p.size);
+      }
+    }
+    init->finish({"V"});
+  }
+
+  if (auto in = pop.table("input")) {
+    if (const toml::node* I = in->get("I"))
+      p.input.I = read_per_neuron(*I, in->key_path("I"), "nA", p.size);
+    p.input.noise.sigma = in->number("sigma", "mV", 0.0);
+    require(p.input.noise.sigma >= 0, in->key_path("sigma"), p.input.noise.sigma, "mV",
+            "must be >= 0");
+    p.input.noise.tau_noise = in->number("tau_noise", "ms", 0.0);
+    require(p.input.noise.tau_noise >= 0, in->key_path("tau_noise"), p.input.noise.tau_noise, "ms",
+            "must be >= 0 (0 means white noise)");
+    if (const toml::node* pulses = in->get("pulses")) {
+      const std::string pp = in->key_path("pulses");
+      const auto* a = pulses->as_array();
+      if (!a) fail(pp, *pulses, "", "expected a list of { start, stop, amplitude }");
+      for (size_t k = 0; k < a->size(); ++k) {
+        const std::string ppk = pp + "[" + std::to_string(k) + "]";
+        const auto* t = a->get(k)->as_table();
+        if (!t) fail(ppk, *a->get(k), "", "expected { start = ms, stop = ms, amplitude = nA }");
+        table_reader pr(*t, ppk);
+        pulse_spec ps;
+        auto start = pr.number("start", "ms");
+        auto stop = pr.number("stop", "ms");
+        const toml::node* amp = pr.get("amplitude");
+        if (!start || !stop || !amp)
+          fail(ppk, "a pulse needs start (ms), stop (ms) and amplitude (nA)");
+        ps.start = *start;
+        ps.stop = *stop;
+        require(ps.start >= 0, pr.key_path("start"), ps.start, "ms", "must be >= 0");
+        if (!(ps.stop > ps.start))
+          fail(pr.key_path("stop"),
+               fmt(ps.stop) + " ms is invalid: must be after start = " + fmt(ps.start) + " ms");
+        ps.amplitude = read_per_neuron(*amp, pr.key_path("amplitude"), "nA", p.size);
+        pr.finish({"start", "stop", "amplitude"});
+        p.input.pulses.push_back(std::move(ps));
+      }
+    }
+    in->finish({"I", "pulses", "sigma", "tau_noise"});
+  }
+
+  if (auto rec = pop.table("record")) {
+    p.record.spikes = rec->boolean("spikes").value_or(true);
+    if (auto every = rec->integer("trace_every", "steps")) {
+      if (*every < 1)
+        fail(rec->key_path("trace_every"), *rec->get("trace_every"), "steps", "must be >= 1");
+      p.record.trace_every = *every;
+    }
+    if (const toml::node* tr = rec->get("traces")) {
+      const std::string tp = rec->key_path("traces");
+      const auto* a = tr->as_array();
+      if (!a) fail(tp, *tr, "", "expected a list of neuron indices");
+      for (size_t k = 0; k < a->size(); ++k) {
+        const uint64_t id = table_reader::as_integer(*a->get(k), tp + "[" + std::to_string(k) + "]",
+                                                     "neuron index");
+        if (id >= p.size)
+          fail(tp + "[" + std::to_string(k) + "]", *a->get(k), "",
+               "neuron index out of range (the population has " + std::to_string(p.size) +
+                   " neurons, indices 0.." + std::to_string(p.size - 1) + ")");
+        p.record.traces.push_back(id);
+      }
+      std::sort(p.record.traces.begin(), p.record.traces.end());
+      auto dup = std::adjacent_find(p.record.traces.begin(), p.record.traces.end());
+      if (dup != p.record.traces.end())
+        fail(tp, *tr, "", "neuron " + std::to_string(*dup) + " is listed twice");
+    }
+    rec->finish({"spikes", "traces", "trace_every"});
+  }
+  (void)run;
+  pop.finish({"size", "model", "params", "init", "input", "record"});
+  return p;
+}
+
+// Sets a.b.c = value in the table, creating tables on the way.
+void apply_override(toml::table& root, const std::string& assignment) {
+  const auto eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw config_error("config error: --set " + assignment + ": expected key.path=value");
+  const std::string key = assignment.substr(0, eq);
+  const std::string value = assignment.substr(eq + 1);
+  std::vector<std::string> parts;
+  std::stringstream ss(key);
+  for (std::string part; std::getline(ss, part, '.');) {
+    if (part.empty()) throw config_error("config error: --set " + assignment + ": empty key part");
+    parts.push_back(part);
+  }
+  toml::table parsed;
+  try {
+    parsed = toml::parse("v = " + value);
+  } catch (const toml::parse_error&) {
+    parsed = toml::table{{"v", value}};  // a bare word is a string
+  }
+  toml::table* t = &root;
+  std::string path;
+  for (size_t i = 0; i + 1 < parts.size(); ++i) {
+    path += (i ? "." : "") + parts[i];
+    toml::node* n = t->get(parts[i]);
+    if (!n) {
+      t->insert(parts[i], toml::table{});
+      n = t->get(parts[i]);
+    }
+    if (!n->is_table())
+      throw config_error("config error: --set " + assignment + ": " + path + " is not a table");
+    t = n->as_table();
+  }
+  t->insert_or_assign(parts.back(), *parsed.get("v"));
+}
+
+}  // namespace
+
+experiment_spec parse_config(const std::string& text, const std::string& source,
+                             const std::vector<std::string>& overrides) {
+  toml::table root;
+  try {
+    root = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream o;
+    o << "config error: " << source << ":" << e.source().begin.line << ":"
+      << e.source().begin.column << ": " << e.description();
+    throw config_error(o.str());
+  }
+  for (const auto& o : overrides) apply_override(root, o);
+
+  experiment_spec spec;
+  table_reader top(root, "");
+  if (auto run = top.table("run")) {
+    spec.run.dt = run->number("dt", "ms", spec.run.dt);
+    require(spec.run.dt > 0, "run.dt", spec.run.dt, "ms", "must be > 0");
+    spec.run.tstop = run->number("tstop", "ms", spec.run.tstop);
+    if (!(spec.run.tstop >= spec.run.dt))
+      fail("run.tstop", fmt(spec.run.tstop) + " ms is invalid: must be at least one step (dt = " +
+                            fmt(spec.run.dt) + " ms)");
+    if (auto seed = run->integer("random_seed", "")) spec.run.seed = *seed;
+    if (auto prec = run->string("precision")) {
+      if (*prec == "float")
+        spec.run.prec = precision::single;
+      else if (*prec == "double")
+        spec.run.prec = precision::dual;
+      else
+        fail("run.precision", *run->get("precision"), "", "expected \"float\" or \"double\"");
+    }
+    if (auto chunk = run->integer("chunk_steps", "steps")) {
+      if (*chunk < 1) fail("run.chunk_steps", *run->get("chunk_steps"), "steps", "must be >= 1");
+      spec.run.chunk_steps = *chunk;
+    }
+    run->finish({"dt", "tstop", "random_seed", "precision", "chunk_steps"});
+  }
+  if (auto out = top.table("output")) {
+    if (auto f = out->string("file")) {
+      if (f->empty()) fail("output.file", "must not be empty");
+      spec.output.file = *f;
+    }
+    spec.output.overwrite = out->boolean("overwrite").value_or(true);
+    out->finish({"file", "overwrite"});
+  }
+  auto pops = top.table("population");
+  if (!pops || pops->raw().empty())
+    fail("population", "no population defined (add a table such as [population.exc])");
+  uint32_t index = 0;
+  for (auto&& [k, v] : pops->raw()) {
+    if (index >= 8192) fail("population", "at most 8192 populations");
+    spec.populations.push_back(read_population(std::string(k.str()), v, index++, spec.run));
+    pops->get(std::string(k.str()));
+  }
+  top.finish({"run", "output", "population"});
+  if (spec.run.steps() > (uint64_t{1} << 50))
+    fail("run.tstop", fmt(spec.run.tstop) + " ms is invalid: more than 2^50 steps of dt = " +
+                          fmt(spec.run.dt) + " ms");
+
+  std::ostringstream resolved;
+  resolved << toml::toml_formatter(root);
+  spec.config_text = resolved.str();
+  return spec;
+}
+
+experiment_spec load_config(const std::string& path, const std::vector<std::string>& overrides) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw input_error("cannot read config file '" + path + "': " + std::strerror(errno));
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw input_error("cannot read config file '" + path + "'");
+  return parse_config(text.str(), path, overrides);
+}
+
+const std::string& default_config_text() {
+  // Kept in step with the README's description of the default experiment.
+  static const std::string text =
+      R"(# spikesim's built-in experiment: an f-I curve of the reference EIF neuron under noise.
+[run]
+dt = 0.1            # ms
+tstop = 1000.0      # ms
+random_seed = 1
+precision = "double"
+
+[output]
+file = "spikesim_default.h5"
+
+[population.eif]
+size = 10000
+model = "eif"
+params = { tau_m = 10.0, E_L = -70.0, R_m = 4.0, delta_T = 1.0, V_T = -40.0, V_peak = -30.0, V_reset = -70.0, t_ref = 2.0 }
+init = { V = { uniform = [-70.0, -50.0] } }
+input = { I = { from = 5.0, to = 10.0 }, sigma = 2.0 }
+record = { traces = [0, 5000, 9999], trace_every = 10 }
+)";
+  return text;
+}
+
+}  // namespace spikesim

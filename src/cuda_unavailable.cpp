@@ -1,0 +1,29 @@
+// Stands in for the CUDA backend in builds without CUDA, so that --backend cuda explains itself.
+#include <spikesim/backend.hpp>
+#include <spikesim/errors.hpp>
+
+namespace spikesim {
+
+bool cuda_built() {
+  return false;
+}
+int cuda_device_count() {
+  return 0;
+}
+
+std::unique_ptr<backend> make_cuda_backend(const experiment_spec&, int) {
+  throw backend_error(
+      "--backend cuda: this build of spikesim has no CUDA support (configure with "
+      "-DSPIKESIM_CUDA=ON on a machine with the CUDA toolkit)");
+}
+
+}  // namespace spikesim
+
+namespace spikesim {
+std::string cuda_build_description() {
+  return "not built";
+}
+std::vector<std::string> cuda_devices() {
+  return {};
+}
+}  // namespace spikesim

@@ -1,0 +1,93 @@
+// A small RAII layer over the HDF5 C API: owned identifiers, attributes, extendable datasets.
+// Every failing call throws output_error (writing) or input_error (reading) naming the object.
+#pragma once
+
+#include <hdf5.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace spikesim::h5 {
+
+// Owns one HDF5 identifier and closes it with the matching H5*close.
+class handle {
+ public:
+  handle() = default;
+  handle(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
+  handle(const handle&) = delete;
+  handle& operator=(const handle&) = delete;
+  handle(handle&& o) noexcept : id_(o.id_), close_(o.close_) { o.id_ = -1; }
+  handle& operator=(handle&& o) noexcept;
+  ~handle() { reset(); }
+  void reset();
+  hid_t get() const { return id_; }
+  operator hid_t() const { return id_; }
+  bool valid() const { return id_ >= 0; }
+
+ private:
+  hid_t id_ = -1;
+  herr_t (*close_)(hid_t) = nullptr;
+};
+
+// Silences HDF5's own error stack printing for the life of the object: we report errors ourselves.
+class quiet_errors {
+ public:
+  quiet_errors();
+  ~quiet_errors();
+
+ private:
+  H5E_auto2_t func_ = nullptr;
+  void* data_ = nullptr;
+};
+
+handle create_file(const std::string& path);  // truncates
+handle open_file(const std::string& path, bool write);
+handle create_group(hid_t parent, const std::string& name);
+handle open_group(hid_t parent, const std::string& name);
+bool exists(hid_t parent, const std::string& path);
+
+template <class T>
+hid_t type_of();
+
+void attr(hid_t obj, const std::string& name, const std::string& value);
+void attr(hid_t obj, const std::string& name, double value);
+void attr(hid_t obj, const std::string& name, uint64_t value);
+void attr(hid_t obj, const std::string& name, const std::vector<uint32_t>& value);
+void attr(hid_t obj, const std::string& name, uint32_t value);
+
+std::string read_attr_string(hid_t obj, const std::string& name);
+double read_attr_double(hid_t obj, const std::string& name);
+uint64_t read_attr_u64(hid_t obj, const std::string& name);
+
+// A dataset of rows of `cols` values that grows along its first dimension; cols = 0 makes it 1-D.
+// Chunked, shuffled and deflate-compressed.
+template <class T>
+class appendable {
+ public:
+  appendable() = default;
+  appendable(hid_t parent, const std::string& name, uint64_t cols, uint64_t chunk_rows);
+  void append(const T* data, uint64_t rows);
+  uint64_t rows() const { return rows_; }
+  hid_t id() const { return ds_; }
+
+ private:
+  handle ds_;
+  uint64_t cols_ = 0;
+  uint64_t rows_ = 0;
+  std::string name_;
+};
+
+// Writes a whole 1-D dataset (contiguous, small) or a scalar.
+template <class T>
+void write_vector(hid_t parent, const std::string& name, const std::vector<T>& v);
+void write_scalar(hid_t parent, const std::string& name, double v, const std::string& units);
+
+// Reads a whole 1-D dataset, or rows [first, first + count) of it.
+template <class T>
+std::vector<T> read_vector(hid_t parent, const std::string& name);
+template <class T>
+std::vector<T> read_range(hid_t parent, const std::string& name, uint64_t first, uint64_t count);
+uint64_t dataset_length(hid_t parent, const std::string& name);
+
+}  // namespace spikesim::h5

@@ -1,0 +1,232 @@
+// Writes a run's output file chunk by chunk: growing datasets are extendable and compressed, so
+// memory does not grow with simulated time.
+#include <spikesim/hdf5_writer.hpp>
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+
+#include <spikesim/errors.hpp>
+
+#include "io/h5.hpp"
+
+#ifndef SPIKESIM_VERSION
+#define SPIKESIM_VERSION "0.0.0"
+#endif
+#ifndef SPIKESIM_GIT_SHA
+#define SPIKESIM_GIT_SHA "unknown"
+#endif
+
+namespace spikesim {
+
+std::string simulator_version() {
+  return SPIKESIM_VERSION;
+}
+std::string git_sha() {
+  return SPIKESIM_GIT_SHA;
+}
+
+namespace {
+
+std::string utc_now() {
+  const std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+struct population_writer {
+  h5::appendable<double> timestamps;
+  h5::appendable<uint64_t> node_ids;
+  h5::appendable<uint32_t> counts;
+  h5::appendable<float> traces;
+  bool spikes = false;
+  uint64_t n_traces = 0;
+  std::vector<double> stamp_buf;
+};
+
+template <class P>
+void write_params(hid_t g, const P& p);
+
+void param(hid_t g, const char* name, double v, const char* units) {
+  h5::write_scalar(g, name, v, units);
+}
+
+template <>
+void write_params(hid_t g, const lif_params& p) {
+  param(g, "tau_m", p.tau_m, "ms");
+  param(g, "E_L", p.E_L, "mV");
+  param(g, "R_m", p.R_m, "MOhm");
+  param(g, "V_th", p.V_th, "mV");
+  param(g, "V_reset", p.V_reset, "mV");
+  param(g, "t_ref", p.t_ref, "ms");
+}
+
+template <>
+void write_params(hid_t g, const eif_params& p) {
+  param(g, "tau_m", p.tau_m, "ms");
+  param(g, "E_L", p.E_L, "mV");
+  param(g, "R_m", p.R_m, "MOhm");
+  param(g, "delta_T", p.delta_T, "mV");
+  param(g, "V_T", p.V_T, "mV");
+  param(g, "V_peak", p.V_peak, "mV");
+  param(g, "V_reset", p.V_reset, "mV");
+  param(g, "t_ref", p.t_ref, "ms");
+}
+
+}  // namespace
+
+struct hdf5_recorder::impl {
+  h5::quiet_errors quiet;
+  h5::handle file;
+  std::vector<population_writer> pops;
+  double dt = 0;
+};
+
+hdf5_recorder::hdf5_recorder(const experiment_spec& spec, const std::string& path)
+    : impl_(std::make_unique<impl>()), path_(path), partial_(path + ".partial") {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::is_directory(path, ec))
+    throw output_error("cannot create output '" + path + "': it is a directory");
+  if (fs::exists(path, ec) && !spec.output.overwrite)
+    throw output_error("output '" + path +
+                       "' exists and output.overwrite = false; remove it or choose another file");
+  const fs::path dir = fs::path(path).parent_path();
+  if (!dir.empty() && !fs::is_directory(dir, ec))
+    throw output_error("cannot create output '" + path + "': directory '" + dir.string() +
+                       "' does not exist");
+  if (access(dir.empty() ? "." : dir.c_str(), W_OK) != 0)
+    throw output_error("cannot create output '" + path + "': directory '" +
+                       (dir.empty() ? std::string(".") : dir.string()) + "' is not writable (" +
+                       std::strerror(errno) + ")");
+  try {
+    impl_->file = h5::create_file(partial_);
+  } catch (const output_error&) {
+    throw output_error("cannot create output file '" + partial_ + "'");
+  }
+}
+
+hdf5_recorder::~hdf5_recorder() {
+  if (!done_) {
+    impl_.reset();
+    std::remove(partial_.c_str());
+  }
+}
+
+void hdf5_recorder::begin(const experiment_spec& spec, const backend& b) {
+  hid_t f = impl_->file;
+  impl_->dt = spec.run.dt;
+  h5::attr(f, "magic", file_magic);
+  h5::attr(f, "version", std::vector<uint32_t>{0, 1});
+  h5::attr(f, "simulator", std::string("spikesim"));
+  h5::attr(f, "simulator_version", simulator_version());
+  h5::attr(f, "git_sha", git_sha());
+  h5::attr(f, "created_utc", utc_now());
+  h5::attr(f, "status", std::string("running"));
+  h5::attr(f, "backend", b.name());
+  h5::attr(f, "device", b.device());
+  h5::attr(f, "dt", spec.run.dt);
+  h5::attr(f, "tstop", spec.run.tstop);
+  h5::attr(f, "random_seed", spec.run.seed);
+  h5::attr(f, "precision", std::string(spec.run.prec == precision::single ? "float" : "double"));
+  h5::attr(f, "config", spec.config_text);
+
+  auto spikes = h5::create_group(f, "spikes");
+  auto report = h5::create_group(f, "report");
+  auto activity = h5::create_group(f, "activity");
+  auto params = h5::create_group(f, "parameters");
+  for (const auto& p : spec.populations) {
+    population_writer w;
+    w.spikes = p.record.spikes;
+    if (w.spikes) {
+      auto g = h5::create_group(spikes, p.name);
+      h5::attr(g, "sorting", std::string("by_time"));
+      w.timestamps = h5::appendable<double>(g, "timestamps", 0, 1 << 16);
+      h5::attr(w.timestamps.id(), "units", std::string("ms"));
+      w.node_ids = h5::appendable<uint64_t>(g, "node_ids", 0, 1 << 16);
+    }
+    {
+      auto g = h5::create_group(activity, p.name);
+      w.counts = h5::appendable<uint32_t>(g, "spikes_per_step", 0, 1 << 16);
+      h5::attr(w.counts.id(), "units", std::string("spikes"));
+      h5::attr(w.counts.id(), "dt", spec.run.dt);
+    }
+    w.n_traces = p.record.traces.size();
+    if (w.n_traces) {
+      auto g = h5::create_group(report, p.name);
+      const uint64_t chunk_rows = std::max<uint64_t>(1, (1 << 16) / w.n_traces);
+      w.traces = h5::appendable<float>(g, "data", w.n_traces, chunk_rows);
+      h5::attr(w.traces.id(), "units", std::string("mV"));
+      auto m = h5::create_group(g, "mapping");
+      h5::write_vector<uint64_t>(m, "node_ids", p.record.traces);
+      std::vector<uint64_t> ptr(w.n_traces + 1);
+      for (uint64_t k = 0; k <= w.n_traces; ++k) ptr[k] = k;
+      h5::write_vector<uint64_t>(m, "index_pointers", ptr);
+      h5::write_vector<uint32_t>(m, "element_ids", std::vector<uint32_t>(w.n_traces, 0));
+      const double every = static_cast<double>(p.record.trace_every) * spec.run.dt;
+      h5::write_vector<double>(m, "time",
+                               {0.0, static_cast<double>(spec.run.steps()) * spec.run.dt, every});
+      h5::attr(m, "time_units", std::string("ms"));
+    }
+    {
+      auto g = h5::create_group(params, p.name);
+      h5::attr(g, "model", p.model_name());
+      h5::attr(g, "size", p.size);
+      std::visit([&](const auto& mp) { write_params(g, mp); }, p.params);
+      auto in = h5::create_group(g, "input");
+      if (p.input.I.uniform()) {
+        h5::write_scalar(in, "I", p.input.I.at(0), "nA");
+      } else {
+        std::vector<double> I(p.size);
+        for (uint64_t i = 0; i < p.size; ++i) I[i] = p.input.I.at(i);
+        h5::write_vector<double>(in, "I", I);
+        h5::handle ds(H5Dopen2(in, "I", H5P_DEFAULT), H5Dclose);
+        h5::attr(ds, "units", std::string("nA"));
+      }
+      h5::write_scalar(in, "sigma", p.input.noise.sigma, "mV");
+      h5::write_scalar(in, "tau_noise", p.input.noise.tau_noise, "ms");
+      h5::attr(in, "pulses", static_cast<uint64_t>(p.input.pulses.size()));
+    }
+    impl_->pops.push_back(std::move(w));
+  }
+  H5Fflush(f, H5F_SCOPE_GLOBAL);
+}
+
+void hdf5_recorder::write(const chunk_output& chunk) {
+  for (size_t p = 0; p < chunk.populations.size(); ++p) {
+    const auto& c = chunk.populations[p];
+    auto& w = impl_->pops[p];
+    if (w.spikes && !c.spike_steps.empty()) {
+      w.stamp_buf.resize(c.spike_steps.size());
+      for (size_t k = 0; k < c.spike_steps.size(); ++k)
+        w.stamp_buf[k] = static_cast<double>(c.spike_steps[k] + 1) * impl_->dt;
+      w.timestamps.append(w.stamp_buf.data(), w.stamp_buf.size());
+      w.node_ids.append(c.spike_ids.data(), c.spike_ids.size());
+    }
+    w.counts.append(c.counts.data(), c.counts.size());
+    if (w.n_traces && c.trace_rows) w.traces.append(c.traces.data(), c.trace_rows);
+  }
+}
+
+void hdf5_recorder::finish(const run_summary& s) {
+  hid_t f = impl_->file;
+  h5::attr(f, "status", std::string(to_string(s.status)));
+  h5::attr(f, "steps", s.steps);
+  h5::attr(f, "simulated_ms", s.simulated_ms);
+  h5::attr(f, "wall_s", s.wall_s);
+  if (H5Fflush(f, H5F_SCOPE_GLOBAL) < 0) throw output_error("cannot flush '" + partial_ + "'");
+  impl_->pops.clear();
+  impl_->file.reset();
+  if (std::rename(partial_.c_str(), path_.c_str()) != 0)
+    throw output_error("cannot rename '" + partial_ + "' to '" + path_ +
+                       "': " + std::strerror(errno));
+  done_ = true;
+}
+
+}  // namespace spikesim

@@ -1,0 +1,68 @@
+// Builds a population's initial state from its spec; the random parts (uniform initial V, the
+// OU input's stationary start) come from the population's Philox streams, so they are the same on
+// every backend and thread count.
+#include "population_state.hpp"
+
+#include <spikesim/rng.hpp>
+
+namespace spikesim {
+
+template <class T>
+population_state<T> make_population_state(const experiment_spec& spec, const population_spec& p) {
+  population_state<T> s;
+  s.name = p.name;
+  s.index = p.index;
+  const double dt = spec.run.dt;
+  if (const auto* lif = std::get_if<lif_params>(&p.params)) {
+    s.model = model_kind::lif;
+    s.coeffs = make_coeffs<T>(*lif, p.input.noise, dt);
+  } else {
+    s.model = model_kind::eif;
+    s.coeffs = make_coeffs<T>(std::get<eif_params>(p.params), p.input.noise, dt);
+  }
+  const uint64_t n = p.size;
+  const uint64_t seed = spec.run.seed;
+  const uint32_t init_stream = rng::stream_id(p.index, rng::init);
+  s.u.resize(n);
+  for (uint64_t i = 0; i < n; ++i) {
+    double v;
+    if (p.init.uniform_range)
+      v = p.init.V_lo + (p.init.V_hi - p.init.V_lo) * rng::uniform(seed, init_stream, i, 0);
+    else if (p.init.V.values.empty() && !p.init.V.ramp)
+      v = p.v_rest();
+    else
+      v = p.init.V.at(i);
+    s.u[i] = static_cast<T>(v);
+  }
+  s.ref.assign(n, 0);
+  if (s.coeffs.ou) {
+    // Start the OU input in its stationary distribution so that no transient of tau_noise is
+    // needed; block 1 of the init stream keeps it apart from the uniform draw of block 0.
+    s.eta.resize(n);
+    for (uint64_t i = 0; i < n; ++i)
+      s.eta[i] = s.coeffs.ou_sd * static_cast<T>(rng::normal(seed, init_stream, i, 4));
+  }
+  s.I_base.resize(n);
+  for (uint64_t i = 0; i < n; ++i) s.I_base[i] = static_cast<T>(p.input.I.at(i));
+  for (const auto& q : p.input.pulses) {
+    pulse_state<T> ps;
+    ps.start_step = step_at(q.start, dt);
+    ps.stop_step = step_at(q.stop, dt);
+    if (q.amplitude.uniform())
+      ps.amp.push_back(static_cast<T>(q.amplitude.at(0)));
+    else
+      for (uint64_t i = 0; i < n; ++i) ps.amp.push_back(static_cast<T>(q.amplitude.at(i)));
+    if (ps.stop_step > ps.start_step) s.pulses.push_back(std::move(ps));
+  }
+  s.trace_ids = p.record.traces;
+  s.trace_every = p.record.trace_every;
+  s.record_spikes = p.record.spikes;
+  return s;
+}
+
+template population_state<float> make_population_state<float>(const experiment_spec&,
+                                                              const population_spec&);
+template population_state<double> make_population_state<double>(const experiment_spec&,
+                                                                const population_spec&);
+
+}  // namespace spikesim

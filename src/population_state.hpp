@@ -1,0 +1,42 @@
+// The host-side state of a population at t = 0, built from its spec the same way for both
+// backends: initial potentials, OU input, per-neuron currents and pulse amplitudes.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <spikesim/models/membrane.hpp>
+#include <spikesim/spec.hpp>
+
+namespace spikesim {
+
+enum class model_kind { lif, eif };
+
+template <class T>
+struct pulse_state {
+  uint64_t start_step;  // first step with the pulse on
+  uint64_t stop_step;   // first step with it off again
+  std::vector<T> amp;   // nA; one value, or one per neuron
+};
+
+template <class T>
+struct population_state {
+  std::string name;
+  uint32_t index = 0;
+  model_kind model = model_kind::lif;
+  membrane_coeffs<T> coeffs{};
+  std::vector<T> u;          // mV
+  std::vector<int32_t> ref;  // refractory steps left
+  std::vector<T> eta;        // mV, OU input (empty for white or no noise)
+  std::vector<T> I_base;     // nA, constant current per neuron
+  std::vector<pulse_state<T>> pulses;
+  std::vector<uint64_t> trace_ids;
+  uint64_t trace_every = 1;
+  bool record_spikes = true;
+};
+
+template <class T>
+population_state<T> make_population_state(const experiment_spec& spec, const population_spec& p);
+
+}  // namespace spikesim

@@ -1,0 +1,87 @@
+// The chunk loop shared by every front end: advance, record, report progress, stop on request.
+#include <spikesim/simulation.hpp>
+
+#include <algorithm>
+
+namespace spikesim {
+
+const char* to_string(run_status s) {
+  switch (s) {
+    case run_status::running:
+      return "running";
+    case run_status::complete:
+      return "complete";
+    case run_status::interrupted:
+      return "interrupted";
+  }
+  return "unknown";
+}
+
+uint64_t chunk_steps_for(const experiment_spec& spec) {
+  if (spec.run.chunk_steps > 0) return spec.run.chunk_steps;
+  // Bound a chunk to ~2^24 neuron-steps so that even a population firing at every step keeps
+  // its spike buffers near 256 MiB, and to 1000 steps so that progress and output stay fluid.
+  const uint64_t n = std::max<uint64_t>(1, spec.total_neurons());
+  return std::clamp<uint64_t>((uint64_t{1} << 24) / n, 16, 1000);
+}
+
+void memory_recorder::begin(const experiment_spec& spec, const backend&) {
+  populations.assign(spec.populations.size(), {});
+}
+
+void memory_recorder::write(const chunk_output& chunk) {
+  for (size_t p = 0; p < chunk.populations.size(); ++p) {
+    const auto& c = chunk.populations[p];
+    auto& d = populations[p];
+    d.spike_steps.insert(d.spike_steps.end(), c.spike_steps.begin(), c.spike_steps.end());
+    d.spike_ids.insert(d.spike_ids.end(), c.spike_ids.begin(), c.spike_ids.end());
+    d.counts.insert(d.counts.end(), c.counts.begin(), c.counts.end());
+    d.traces.insert(d.traces.end(), c.traces.begin(), c.traces.end());
+    d.trace_rows += c.trace_rows;
+  }
+}
+
+void memory_recorder::finish(const run_summary& s) {
+  summary = s;
+}
+
+run_summary simulate(const experiment_spec& spec, backend& b, recorder& rec,
+                     const run_options& opt) {
+  run_summary sum;
+  sum.backend = b.name();
+  sum.device = b.device();
+  for (const auto& p : spec.populations) sum.populations.push_back({p.name, p.size, 0, 0.0});
+
+  const uint64_t total = spec.run.steps();
+  const uint64_t chunk = chunk_steps_for(spec);
+  rec.begin(spec, b);
+  chunk_output out;
+  const auto t0 = std::chrono::steady_clock::now();
+  uint64_t done = 0;
+  sum.status = run_status::complete;
+  while (done < total) {
+    const uint64_t n = std::min(chunk, total - done);
+    b.advance(done, n, out);
+    done += n;
+    for (size_t p = 0; p < out.populations.size(); ++p)
+      sum.populations[p].spikes += out.populations[p].total_spikes;
+    rec.write(out);
+    if (opt.progress) opt.progress(done, total);
+    if (opt.stop && opt.stop->load() && done < total) {
+      sum.status = run_status::interrupted;
+      break;
+    }
+  }
+  sum.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  sum.steps = done;
+  sum.simulated_ms = static_cast<double>(done) * spec.run.dt;
+  const double secs = sum.simulated_ms / 1000.0;
+  for (auto& p : sum.populations)
+    p.mean_rate_hz = secs > 0 ? static_cast<double>(p.spikes) / (p.neurons * secs) : 0.0;
+  sum.neuron_steps_per_s =
+      sum.wall_s > 0 ? static_cast<double>(spec.total_neurons()) * done / sum.wall_s : 0.0;
+  rec.finish(sum);
+  return sum;
+}
+
+}  // namespace spikesim

@@ -1,0 +1,64 @@
+// Shared helpers of the test suite: specs from TOML text, runs in memory on a named backend.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include <spikesim/backend.hpp>
+#include <spikesim/config_loader.hpp>
+#include <spikesim/simulation.hpp>
+
+namespace spikesim::testing {
+
+inline experiment_spec spec_from(const std::string& toml,
+                                 const std::vector<std::string>& sets = {}) {
+  return parse_config(toml, "<test>", sets);
+}
+
+struct run_result {
+  memory_recorder rec;
+  run_summary summary;
+  std::vector<std::vector<double>> final_v;  // per population
+};
+
+inline run_result run_on(const std::string& kind, const experiment_spec& spec, int threads = 0) {
+  backend_options opt;
+  opt.kind = kind;
+  opt.threads = threads;
+  auto b = make_backend(spec, opt, nullptr);
+  run_result r;
+  r.summary = simulate(spec, *b, r.rec);
+  for (uint32_t p = 0; p < spec.populations.size(); ++p) r.final_v.push_back(b->potentials(p));
+  return r;
+}
+
+// Spike times (ms) of one neuron of population p.
+inline std::vector<double> spike_times(const run_result& r, const experiment_spec& spec, size_t p,
+                                       uint64_t id) {
+  std::vector<double> t;
+  const auto& d = r.rec.populations[p];
+  for (size_t k = 0; k < d.spike_ids.size(); ++k)
+    if (d.spike_ids[k] == id) t.push_back(static_cast<double>(d.spike_steps[k] + 1) * spec.run.dt);
+  return t;
+}
+
+// Parameterised over the backends; CUDA instances skip without a device instead of passing.
+class backend_test : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == "cuda" && (!cuda_built() || cuda_device_count() == 0))
+      GTEST_SKIP() << "no CUDA device: this GPU test did not run";
+  }
+  const std::string& backend_kind() const { return GetParam(); }
+};
+
+inline std::string backend_name(const ::testing::TestParamInfo<std::string>& info) {
+  return info.param;
+}
+
+}  // namespace spikesim::testing
+
+#define SPIKESIM_INSTANTIATE_BACKENDS(suite)                                  \
+  INSTANTIATE_TEST_SUITE_P(Backends, suite, ::testing::Values("cpu", "cuda"), \
+                           ::spikesim::testing::backend_name)

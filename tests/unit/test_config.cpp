@@ -1,0 +1,147 @@
+// Config parsing: values reach the spec, overrides address any key, bad input is named.
+#include <spikesim/config_loader.hpp>
+#include <spikesim/errors.hpp>
+
+#include "test_support.hpp"
+
+namespace spikesim::testing {
+namespace {
+
+const char* minimal = "[population.exc]\nsize = 10\nmodel = \"lif\"\n";
+
+TEST(config, defaults_and_values) {
+  const auto s = spec_from(
+      "[run]\ndt = 0.05\ntstop = 500.0\nrandom_seed = 3\nprecision = \"float\"\n"
+      "[output]\nfile = \"x.h5\"\n"
+      "[population.eif]\nsize = 3\nmodel = \"eif\"\n"
+      "params = { tau_m = 12.0, V_T = -45.0 }\n"
+      "init = { V = [-70.0, -60.0, -50.0] }\n"
+      "input = { I = { from = 1.0, to = 3.0 }, sigma = 2.0, tau_noise = 4.0, "
+      "pulses = [ { start = 10.0, stop = 20.0, amplitude = [1.0, 2.0, 3.0] } ] }\n"
+      "record = { traces = [2, 0], trace_every = 5, spikes = false }\n");
+  EXPECT_DOUBLE_EQ(s.run.dt, 0.05);
+  EXPECT_EQ(s.run.steps(), 10000u);
+  EXPECT_EQ(s.run.seed, 3u);
+  EXPECT_EQ(s.run.prec, precision::single);
+  EXPECT_EQ(s.output.file, "x.h5");
+  ASSERT_EQ(s.populations.size(), 1u);
+  const auto& p = s.populations[0];
+  const auto& e = std::get<eif_params>(p.params);
+  EXPECT_DOUBLE_EQ(e.tau_m, 12.0);
+  EXPECT_DOUBLE_EQ(e.V_T, -45.0);
+  EXPECT_DOUBLE_EQ(e.V_peak, -30.0);  // default
+  EXPECT_DOUBLE_EQ(p.init.V.at(1), -60.0);
+  EXPECT_DOUBLE_EQ(p.input.I.at(0), 1.0);
+  EXPECT_DOUBLE_EQ(p.input.I.at(1), 2.0);
+  EXPECT_DOUBLE_EQ(p.input.I.at(2), 3.0);
+  EXPECT_DOUBLE_EQ(p.input.noise.tau_noise, 4.0);
+  ASSERT_EQ(p.input.pulses.size(), 1u);
+  EXPECT_DOUBLE_EQ(p.input.pulses[0].amplitude.at(2), 3.0);
+  EXPECT_EQ(p.record.traces, (std::vector<uint64_t>{0, 2}));
+  EXPECT_EQ(p.record.trace_every, 5u);
+  EXPECT_FALSE(p.record.spikes);
+}
+
+TEST(config, overrides_address_any_key) {
+  const auto s = spec_from(
+      minimal, {"population.exc.size=1000", "population.exc.input.I=7.3", "run.precision=float",
+                "output.file=out/run.h5", "population.exc.params.t_ref=2"});
+  EXPECT_EQ(s.populations[0].size, 1000u);
+  EXPECT_DOUBLE_EQ(s.populations[0].input.I.at(0), 7.3);
+  EXPECT_EQ(s.run.prec, precision::single);
+  EXPECT_EQ(s.output.file, "out/run.h5");
+  EXPECT_DOUBLE_EQ(std::get<lif_params>(s.populations[0].params).t_ref, 2.0);
+  // The resolved config holds the overrides, so the output file tells what really ran.
+  EXPECT_NE(s.config_text.find("1000"), std::string::npos);
+}
+
+// Each bad input raises config_error whose message names the key (and the value where there
+// is one).
+struct bad_case {
+  const char* what;
+  std::string toml;
+  std::vector<std::string> sets;
+  std::vector<std::string> expect;
+};
+
+TEST(config, bad_input_names_key_value_and_reason) {
+  const std::string pop = "[population.exc]\nsize = 10\nmodel = \"lif\"\n";
+  const std::vector<bad_case> cases = {
+      {"dt <= 0", pop, {"run.dt=0"}, {"run.dt", "0 ms", "> 0"}},
+      {"negative dt", pop, {"run.dt=-0.1"}, {"run.dt", "-0.1 ms"}},
+      {"tstop < dt", pop, {"run.tstop=0.01", "run.dt=0.1"}, {"run.tstop", "0.01 ms"}},
+      {"size 0", pop, {"population.exc.size=0"}, {"population.exc.size", "0"}},
+      {"size not a number", pop, {"population.exc.size=\"many\""}, {"population.exc.size", "many"}},
+      {"tau_m <= 0",
+       pop,
+       {"population.exc.params.tau_m=-1"},
+       {"population.exc.params.tau_m", "-1 ms"}},
+      {"V_reset >= V_th",
+       pop,
+       {"population.exc.params.V_reset=-20"},
+       {"population.exc.params.V_reset", "-20 mV", "V_th"}},
+      {"trace out of range",
+       pop,
+       {"population.exc.record.traces=[3, 10]"},
+       {"population.exc.record.traces[1]", "10", "out of range"}},
+      {"unknown key", pop, {"population.exc.colour=1"}, {"population.exc.colour", "unknown key"}},
+      {"unknown param", pop, {"population.exc.params.tau=1"}, {"population.exc.params.tau", "lif"}},
+      {"unknown model", pop, {"population.exc.model=\"hh2\""}, {"population.exc.model", "hh2"}},
+      {"bad precision", pop, {"run.precision=\"half\""}, {"run.precision", "half"}},
+      {"negative sigma",
+       pop,
+       {"population.exc.input.sigma=-1"},
+       {"population.exc.input.sigma", "-1 mV"}},
+      {"wrong list length",
+       pop,
+       {"population.exc.input.I=[1, 2]"},
+       {"population.exc.input.I", "2 values", "10 neurons"}},
+      {"pulse stop before start",
+       pop,
+       {"population.exc.input.pulses=[{start = 5.0, stop = 1.0, amplitude = 1.0}]"},
+       {"population.exc.input.pulses[0].stop", "1 ms"}},
+      {"eif V_peak below V_T",
+       "[population.e]\nsize = 1\nmodel = \"eif\"\n",
+       {"population.e.params.V_peak=-50"},
+       {"population.e.params.V_peak", "-50 mV", "V_T"}},
+      {"no population", "[run]\ndt = 0.1\n", {}, {"population", "no population"}},
+      {"toml syntax", "[run\ndt = 0.1\n", {}, {"<test>:1"}},
+      {"bad name", "[population.\"a b\"]\nsize = 1\nmodel = \"lif\"\n", {}, {"population.a b"}},
+      {"infinite value", pop, {"population.exc.input.I=inf"}, {"population.exc.input.I", "finite"}},
+      {"duplicate trace", pop, {"population.exc.record.traces=[1, 1]"}, {"listed twice"}},
+      {"uniform init reversed",
+       pop,
+       {"population.exc.init.V={uniform = [-50.0, -60.0]}"},
+       {"population.exc.init.V.uniform"}},
+  };
+  for (const auto& c : cases) {
+    try {
+      spec_from(c.toml, c.sets);
+      ADD_FAILURE() << c.what << ": accepted";
+    } catch (const config_error& e) {
+      EXPECT_EQ(e.code(), exit_config);
+      for (const auto& s : c.expect)
+        EXPECT_NE(std::string(e.what()).find(s), std::string::npos)
+            << c.what << ": message '" << e.what() << "' lacks '" << s << "'";
+    }
+  }
+}
+
+TEST(config, missing_file_is_an_input_error) {
+  try {
+    load_config("/nonexistent/experiment.toml");
+    ADD_FAILURE() << "accepted a missing file";
+  } catch (const input_error& e) {
+    EXPECT_EQ(e.code(), exit_input);
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/experiment.toml"), std::string::npos);
+  }
+}
+
+TEST(config, examples_and_default_parse) {
+  for (const char* f : {"eif_pulse.toml", "eif_fI.toml", "lif_noise.toml"})
+    EXPECT_NO_THROW(load_config(std::string(SPIKESIM_SOURCE_DIR) + "/examples/" + f)) << f;
+  EXPECT_NO_THROW(parse_config(default_config_text(), "<default>"));
+}
+
+}  // namespace
+}  // namespace spikesim::testing

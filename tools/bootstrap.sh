@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian 12 machine for spikesim, builds it, then either runs the default
+# experiment (`run`) or the whole test suite (`test`). Installs only what is missing.
+#
+#   bash tools/bootstrap.sh run    # install, build, run the built-in experiment
+#   bash tools/bootstrap.sh test   # install, build, run every test (GPU tests skip without a GPU)
+#
+# Environment: BUILD_DIR (default build), JOBS (default: all cores), CMAKE_ARGS (extra flags).
+set -euo pipefail
+mode=${1:-run}
+case "$mode" in run | test) ;; *) echo "usage: $0 run|test" >&2; exit 2 ;; esac
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD_DIR:-$root/build}
+jobs=${JOBS:-$(nproc)}
+
+debs=(cmake g++ make pkg-config libhdf5-dev hdf5-tools librandom123-dev libtomlplusplus-dev
+      libcli11-dev libgtest-dev python3 python3-numpy python3-h5py python3-matplotlib)
+missing=()
+for p in "${debs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}"
+  sudo=""
+  [[ $(id -u) -eq 0 ]] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# nvcc, where installed, is found on PATH or in the toolkit's default place: the CUDA backend is
+# then compiled too (CMake's SPIKESIM_CUDA=AUTO).
+[[ -x /usr/local/cuda/bin/nvcc ]] && export PATH="$PATH:/usr/local/cuda/bin"
+
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release ${CMAKE_ARGS:-}
+cmake --build "$build" -j "$jobs"
+
+if [[ $mode == run ]]; then
+  cd "$root"
+  "$build/spikesim" run
+else
+  ctest --test-dir "$build" --output-on-failure -j "$jobs"
+fi
