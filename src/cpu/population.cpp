@@ -21,8 +21,6 @@ namespace {
 
 constexpr uint64_t tile_size = 512;  // neurons: state, drive and four steps of deviates fit L1
 
-enum class noise_kind { none, white, ou };
-
 struct spike_rec {
   uint64_t step;
   uint64_t id;
@@ -32,6 +30,7 @@ struct spike_rec {
 template <class T>
 struct tile_scratch {
   T drive[tile_size];
+  T eta[tile_size];
   float z[4 * tile_size];
   uint8_t flags[tile_size];
 };
@@ -41,11 +40,14 @@ template <class T, class Model, noise_kind noise>
 void run_tile(population_state<T>& pop, uint64_t seed, uint64_t lo, uint64_t hi, uint64_t first,
               uint64_t steps, tile_scratch<T>& scratch, std::vector<spike_rec>& spikes,
               population_chunk& out, uint64_t trace_first_step) {
-  const auto& c = pop.coeffs;
+  // A local copy: stores through the uint8_t flags could alias a referenced struct, which would
+  // make GCC reload the coefficients every iteration and give up on vectorising.
+  const membrane_coeffs<T> c = pop.coeffs;
   const uint64_t n = hi - lo;
   T* __restrict u = pop.u.data() + lo;
   int32_t* __restrict ref = pop.ref.data() + lo;
-  T* __restrict eta = noise == noise_kind::ou ? pop.eta.data() + lo : nullptr;
+  // Without OU input the step ignores eta; a scratch array keeps one loop for all noise kinds.
+  T* __restrict eta = noise == noise_kind::ou ? pop.eta.data() + lo : scratch.eta;
   T* __restrict drive = scratch.drive;
   uint8_t* __restrict flags = scratch.flags;
   const uint32_t stream = rng::stream_id(pop.index, rng::noise);
@@ -86,12 +88,12 @@ void run_tile(population_state<T>& pop, uint64_t seed, uint64_t lo, uint64_t hi,
         float* __restrict z = scratch.z;
 #pragma omp simd
         for (uint64_t i = 0; i < n; ++i) {
-          float q[4];
-          rng::normal4(seed, stream, lo + i, block, q);
-          z[i] = q[0];
-          z[tile_size + i] = q[1];
-          z[2 * tile_size + i] = q[2];
-          z[3 * tile_size + i] = q[3];
+          // By value: a local array passed by pointer keeps GCC from vectorising this loop.
+          const rng::f32x4 q = rng::normal4(seed, stream, lo + i, block);
+          z[i] = q.v[0];
+          z[tile_size + i] = q.v[1];
+          z[2 * tile_size + i] = q.v[2];
+          z[3 * tile_size + i] = q.v[3];
         }
       }
       if (tr_lo < tr_hi && s % every == 0) {
@@ -101,16 +103,8 @@ void run_tile(population_state<T>& pop, uint64_t seed, uint64_t lo, uint64_t hi,
       }
       const float* __restrict zs = scratch.z + (s & 3) * tile_size;
 #pragma omp simd
-      for (uint64_t i = 0; i < n; ++i) {
-        T d = drive[i];
-        T xi = T(0);
-        if (noise == noise_kind::white) xi = c.noise_amp * static_cast<T>(zs[i]);
-        if (noise == noise_kind::ou) {
-          d += eta[i];
-          eta[i] = eta[i] * c.ou_decay + c.ou_amp * static_cast<T>(zs[i]);
-        }
-        flags[i] = membrane_step<T, Model>(c, u[i], ref[i], d, xi) ? 1 : 0;
-      }
+      for (uint64_t i = 0; i < n; ++i)
+        flags[i] = neuron_step<T, Model, noise>(c, u[i], ref[i], eta[i], drive[i], zs[i]) ? 1 : 0;
       // Spikes are rare: skip eight neurons at a time.
       for (uint64_t i = 0; i < n; i += 8) {
         uint64_t word = 0;

@@ -34,7 +34,8 @@ struct eif_model {
   SPIKESIM_HD static T free_step(const membrane_coeffs<T>& c, T u, T drive) {
     T arg = (u - c.V_T) * c.inv_delta_T;
     arg = arg < c.exp_arg_max ? arg : c.exp_arg_max;
-    return c.E_L + (u - c.E_L) * c.decay + (drive + c.delta_T * math::exp(arg)) * c.gain;
+    const T total = math::detail::fma(c.delta_T, math::exp(arg), drive);
+    return math::detail::fma(u - c.E_L, c.decay, math::detail::fma(total, c.gain, c.E_L));
   }
 };
 

@@ -26,7 +26,7 @@ struct lif_model {
   // Exact for input constant within the step: u relaxes towards E_L + drive with factor decay.
   template <class T>
   SPIKESIM_HD static T free_step(const membrane_coeffs<T>& c, T u, T drive) {
-    return c.E_L + (u - c.E_L) * c.decay + drive * c.gain;
+    return math::detail::fma(u - c.E_L, c.decay, math::detail::fma(drive, c.gain, c.E_L));
   }
 };
 

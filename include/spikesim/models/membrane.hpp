@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include <spikesim/config.hpp>
+#include <spikesim/fast_math.hpp>
 
 namespace spikesim {
 
@@ -75,6 +76,8 @@ membrane_coeffs<T> make_membrane_coeffs(double dt, double tau_m, double E_L, dou
   return c;
 }
 
+enum class noise_kind { none, white, ou };
+
 // One step of an integrate-and-fire neuron. `free_step` is the model's subthreshold update.
 // Written without branches so that the CPU loop vectorises and GPU warps do not diverge.
 // Returns true when the neuron spiked at the end of this step.
@@ -89,6 +92,23 @@ SPIKESIM_HD inline bool membrane_step(const membrane_coeffs<T>& c, T& u, int32_t
   u = spike ? c.v_reset : next;
   ref = spike ? c.ref_steps : r;
   return spike;
+}
+
+// One neuron, one step, input noise included: the only per-step code of the integrate-and-fire
+// models, called by the CPU loop and the CUDA kernel alike. `z` is the step's normal deviate,
+// `drive` is R_m I in mV, `eta` the OU input (unused for the other noise kinds).
+// Builds keep a*b+c unfused (-ffp-contract=off, nvcc -fmad=false) and fuse only where written
+// as fma, so both backends round alike.
+template <class T, class Model, noise_kind noise>
+SPIKESIM_HD inline bool neuron_step(const membrane_coeffs<T>& c, T& u, int32_t& ref, T& eta,
+                                    T drive, float z) {
+  T xi = T(0);
+  if (noise == noise_kind::white) xi = c.noise_amp * static_cast<T>(z);
+  if (noise == noise_kind::ou) {
+    drive = drive + eta;
+    eta = math::detail::fma(eta, c.ou_decay, c.ou_amp * static_cast<T>(z));
+  }
+  return membrane_step<T, Model>(c, u, ref, drive, xi);
 }
 
 }  // namespace spikesim
