@@ -1,0 +1,745 @@
+// The CUDA backend: one thread per neuron advances a whole chunk of steps in one kernel launch
+// with its state in registers, using the model math and random streams of the CPU backend
+// (src/cpu/population.cpp), whose output it reproduces: the same spikes in the same order, the
+// same per-step counts and traces.
+//
+// Organisation of a chunk, per population (each population has its own stream, so the kernels
+// of small populations run side by side):
+//   launch    zero the per-step counts and the flags, run the kernel, copy the flags (spike
+//             count, first non-finite neuron) to pinned memory;
+//   collect   wait for the flags; a non-finite potential throws; a spike buffer that overflowed
+//             is grown to the counted size and the chunk is run again from its start state;
+//             then radix-sort the spike keys on the device (cub) and copy keys, counts and
+//             traces to pinned memory;
+//   decode    turn keys into (step, id) pairs in the caller's chunk_output.
+// The state is double-buffered: a kernel reads u/ref/eta from one copy and writes the other, so
+// the start state of a chunk survives for a rerun without a copy, and the copies only swap
+// roles once a chunk is collected.
+//
+// Overlap with the host: advance() must return chunk k complete, so the host's writing of
+// chunk k (sorting is on the device) can only overlap a kernel already running for chunk k + 1.
+// advance() therefore launches chunk k + 1 speculatively, with the same length (or the rest of
+// the run, if shorter), into the spare state copy before decoding chunk k, and the next call
+// collects it. The speculation is dropped, at the cost of the idle GPU time it used, if the call
+// asks for another range; the state is unaffected. A collect-side interface (advance()
+// launching, a separate call handing back chunk k - 1, or a recorder that takes ownership of
+// pinned buffers) would make the pipelining explicit and let the sort and copies of chunk k
+// overlap the host too; with the present interface only the kernel overlaps.
+//
+// Determinism: results do not depend on the launch shape. Every random number is a pure function
+// of (seed, stream, neuron id, step); spikes are gathered in arbitrary order and sorted by the
+// key (step << id_bits) | id, which is unique, so the sort order is total; the per-step counts
+// are integer sums.
+#include <cub/device/device_radix_sort.cuh>
+
+#include <algorithm>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <spikesim/backend.hpp>
+#include <spikesim/errors.hpp>
+#include <spikesim/rng.hpp>
+#include <spikesim/simulation.hpp>
+
+#include "cuda_check.cuh"
+#include "population_state.hpp"
+
+namespace spikesim {
+namespace {
+
+constexpr unsigned max_block = 256;
+// Spike keys a block gathers in shared memory (8 KiB) before appending them to the global
+// buffer with one atomic; a block flushes when fewer than blockDim.x slots are left.
+constexpr unsigned gather_capacity = 1024;
+constexpr unsigned long long no_neuron = ~0ull;
+// Device memory the estimate leaves for the CUDA context's own allocations, cub's temporary
+// storage rounding and allocation granularity.
+constexpr uint64_t memory_reserve = uint64_t{64} << 20;
+
+// An input pulse as the kernel sees it: steps [start_step, stop_step) add amp[i], or
+// amp_uniform when amp is null.
+template <class T>
+struct pulse_desc {
+  uint64_t start_step;
+  uint64_t stop_step;
+  const T* amp;
+  T amp_uniform;
+};
+
+struct chunk_flags {
+  unsigned long long spikes;           // counted, also beyond the key buffer's capacity
+  unsigned long long first_nonfinite;  // lowest neuron id whose u is not finite, or no_neuron
+};
+
+template <class T>
+struct kernel_args {
+  membrane_coeffs<T> c;
+  uint64_t n;
+  uint64_t seed;
+  uint32_t noise_stream;
+  uint64_t first;
+  uint64_t steps;
+  const T* u_in;
+  const int32_t* ref_in;
+  const T* eta_in;
+  T* u_out;
+  int32_t* ref_out;
+  T* eta_out;
+  const T* I_base;
+  const pulse_desc<T>* pulses;
+  uint32_t n_pulses;
+  const uint64_t* trace_ids;
+  uint32_t n_traces;
+  uint64_t trace_every;
+  uint64_t trace_first;
+  float* traces;     // [rows][n_traces]
+  uint32_t* counts;  // [steps]
+  uint64_t* keys;    // (step - first) << id_bits | id
+  uint64_t key_capacity;
+  uint32_t id_bits;
+  bool record_spikes;
+  chunk_flags* flags;
+};
+
+uint32_t bit_width(uint64_t x) {
+  uint32_t b = 0;
+  while (x != 0) {
+    ++b;
+    x >>= 1;
+  }
+  return b;
+}
+
+uint64_t saturating_mul(uint64_t a, uint64_t b) {
+  return a != 0 && b > ~uint64_t{0} / a ? ~uint64_t{0} : a * b;
+}
+
+// R_m (I + active pulses) for neuron i from step s on, and in seg_end the step at which the
+// pulses next change (or the end of the launch). The operations and their order are the CPU
+// backend's, so the drive has the same bits.
+template <class T>
+__device__ T segment_drive(const kernel_args<T>& a, uint64_t i, bool active, uint64_t s,
+                           uint64_t& seg_end) {
+  seg_end = a.first + a.steps;
+  T d = active ? a.I_base[i] : T(0);
+  for (uint32_t k = 0; k < a.n_pulses; ++k) {
+    const pulse_desc<T> p = a.pulses[k];
+    if (p.start_step > s) seg_end = min(seg_end, p.start_step);
+    if (p.stop_step > s) seg_end = min(seg_end, p.stop_step);
+    if (active && p.start_step <= s && s < p.stop_step) d += p.amp ? p.amp[i] : p.amp_uniform;
+  }
+  return d * a.c.R_m;
+}
+
+// Appends the block's gathered keys to the global buffer: one atomic per block. Keys beyond the
+// buffer's capacity are dropped, but counted, so that the host can grow it and run again.
+__device__ void flush_spikes(const uint64_t* s_keys, unsigned fill, unsigned* s_fill,
+                             unsigned long long* s_base, chunk_flags* flags, uint64_t* keys,
+                             uint64_t capacity) {
+  if (threadIdx.x == 0) {
+    *s_base = atomicAdd(&flags->spikes, static_cast<unsigned long long>(fill));
+    // Safe before the barrier: the next gather starts after the second barrier below.
+    *s_fill = 0;
+  }
+  __syncthreads();
+  const unsigned long long base = *s_base;
+  for (unsigned k = threadIdx.x; k < fill; k += blockDim.x)
+    if (base + k < capacity) keys[base + k] = s_keys[k];
+  __syncthreads();
+}
+
+// Steps [first, first + steps) of one population, one thread per neuron. All threads of a block,
+// including those past the last neuron, run every step: the spike gathering synchronises the
+// block once per step (__syncthreads_count, which also yields the block's spike count).
+template <class T, class Model, noise_kind noise>
+__global__ void __launch_bounds__(max_block)
+    advance_population_kernel(const __grid_constant__ kernel_args<T> a) {
+  __shared__ uint64_t s_keys[gather_capacity];
+  __shared__ unsigned s_fill;
+  __shared__ unsigned long long s_base;
+
+  const uint64_t i = static_cast<uint64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  const bool active = i < a.n;
+  const unsigned lane = threadIdx.x & 31u;
+
+  T u = T(0);
+  int32_t ref = 0;
+  T eta = T(0);
+  if (active) {
+    u = a.u_in[i];
+    ref = a.ref_in[i];
+    if constexpr (noise == noise_kind::ou) eta = a.eta_in[i];
+  }
+  // The neuron's column in the trace rows, if it is recorded (trace_ids is sorted).
+  int64_t slot = -1;
+  if (active && a.n_traces > 0) {
+    uint32_t lo = 0, hi = a.n_traces;
+    while (lo < hi) {
+      const uint32_t mid = (lo + hi) / 2;
+      if (a.trace_ids[mid] < i)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+    if (lo < a.n_traces && a.trace_ids[lo] == i) slot = lo;
+  }
+  if (threadIdx.x == 0) s_fill = 0;
+  __syncthreads();
+
+  const uint64_t end = a.first + a.steps;
+  uint64_t seg_end = a.first;
+  T drive = T(0);
+  uint64_t next_trace = a.trace_first;
+  uint64_t row = 0;
+  float z0 = 0.0f, z1 = 0.0f, z2 = 0.0f, z3 = 0.0f;
+  unsigned fill = 0;  // keys in s_keys; the same in every thread
+
+  for (uint64_t s = a.first; s < end; ++s) {
+    if (s == seg_end) drive = segment_drive(a, i, active, s, seg_end);
+    // Four steps of deviates per Philox call, the CPU's blocks: block s >> 2 serves steps
+    // 4 (s >> 2) ... + 3, drawn at the block's first step or at the chunk's first step.
+    if (noise != noise_kind::none && active && (s == a.first || (s & 3) == 0)) {
+      const rng::f32x4 q = rng::normal4(a.seed, a.noise_stream, i, s >> 2);
+      z0 = q.v[0];
+      z1 = q.v[1];
+      z2 = q.v[2];
+      z3 = q.v[3];
+    }
+    if (s == next_trace) {
+      if (slot >= 0) a.traces[row * a.n_traces + slot] = static_cast<float>(u);
+      ++row;
+      next_trace += a.trace_every;
+    }
+    const unsigned j = static_cast<unsigned>(s & 3);
+    const float z = j == 0 ? z0 : j == 1 ? z1 : j == 2 ? z2 : z3;
+    const bool spike = neuron_step<T, Model, noise>(a.c, u, ref, eta, drive, z) && active;
+
+    if (a.record_spikes) {
+      // One shared-memory atomic per warp with spikes, not one per spike.
+      const unsigned mask = __ballot_sync(0xffffffffu, spike);
+      if (mask != 0) {
+        const int leader = __ffs(mask) - 1;
+        unsigned base = 0;
+        if (static_cast<int>(lane) == leader) base = atomicAdd(&s_fill, __popc(mask));
+        base = __shfl_sync(0xffffffffu, base, leader);
+        if (spike)
+          s_keys[base + __popc(mask & ((1u << lane) - 1u))] = ((s - a.first) << a.id_bits) | i;
+      }
+    }
+    const int block_spikes = __syncthreads_count(spike);
+    if (block_spikes != 0) {
+      if (threadIdx.x == 0) atomicAdd(&a.counts[s - a.first], static_cast<unsigned>(block_spikes));
+      if (a.record_spikes) {
+        fill += static_cast<unsigned>(block_spikes);
+        if (fill > gather_capacity - blockDim.x) {
+          flush_spikes(s_keys, fill, &s_fill, &s_base, a.flags, a.keys, a.key_capacity);
+          fill = 0;
+        }
+      }
+    }
+  }
+  if (a.record_spikes && fill > 0)
+    flush_spikes(s_keys, fill, &s_fill, &s_base, a.flags, a.keys, a.key_capacity);
+
+  if (active) {
+    a.u_out[i] = u;
+    a.ref_out[i] = ref;
+    if constexpr (noise == noise_kind::ou) a.eta_out[i] = eta;
+    if (!isfinite(u)) atomicMin(&a.flags->first_nonfinite, static_cast<unsigned long long>(i));
+  }
+}
+
+// A launch numbers its steps with 24 bits of the spike key (16.7 M steps); the neuron id has the
+// other 40. Longer chunks are run in several launches.
+constexpr uint64_t max_launch_steps = uint64_t{1} << 24;
+constexpr uint32_t max_id_bits = 40;
+
+uint64_t trace_first_step(uint64_t first, uint64_t every) {
+  return (first + every - 1) / every * every;
+}
+
+// Trace rows of steps [first, first + steps): the steps that are multiples of `every`.
+uint64_t trace_rows(uint64_t first, uint64_t steps, uint64_t every) {
+  const uint64_t t0 = trace_first_step(first, every);
+  return t0 < first + steps ? (first + steps - 1 - t0) / every + 1 : 0;
+}
+
+// Room for four times the spikes of a population firing at a busy 200 Hz and at least 2^20, but
+// never more than one spike per neuron and step. Denser firing overflows it once: the chunk is
+// then run again with the buffer grown to the counted size, which later chunks keep.
+uint64_t initial_key_capacity(uint64_t n, uint64_t steps, double dt) {
+  const double expected =
+      4.0 * 200.0 * 1e-3 * dt * static_cast<double>(n) * static_cast<double>(steps);
+  const uint64_t floor = uint64_t{1} << 20;
+  const uint64_t cap =
+      expected >= 0x1p62 ? uint64_t{1} << 62 : std::max(floor, static_cast<uint64_t>(expected));
+  return std::min(cap, saturating_mul(n, steps));
+}
+
+// cub's temporary storage for sorting `items` keys (a host-side query).
+size_t sort_temp_bytes(uint64_t items, int end_bit) {
+  size_t bytes = 0;
+  cub::DoubleBuffer<uint64_t> keys(nullptr, nullptr);
+  SPIKESIM_CUDA_CHECK(cub::DeviceRadixSort::SortKeys(nullptr, bytes, keys, items, 0, end_bit));
+  return bytes;
+}
+
+// The device memory of one population, from its spec alone: the memory check runs before the
+// host state is built or anything is allocated, and counts what the backend then allocates.
+uint64_t population_device_bytes(const experiment_spec& spec, const population_spec& p,
+                                 uint64_t steps) {
+  const uint64_t n = p.size;
+  const uint64_t real = spec.run.prec == precision::single ? 4 : 8;
+  const bool ou = p.input.noise.tau_noise > 0.0;
+  uint64_t bytes = 2 * n * (real + 4 + (ou ? real : 0));  // u, ref, eta, double-buffered
+  bytes += n * real;                                      // I_base
+  for (const auto& q : p.input.pulses) {
+    bytes += sizeof(pulse_desc<double>);
+    if (!q.amplitude.uniform()) bytes += n * real;
+  }
+  const uint64_t n_traces = p.record.traces.size();
+  bytes +=
+      n_traces * 8 + n_traces * 4 * ((steps + p.record.trace_every - 1) / p.record.trace_every);
+  bytes += steps * 4 + sizeof(chunk_flags);
+  if (p.record.spikes) {
+    const uint64_t cap = initial_key_capacity(n, steps, spec.run.dt);
+    bytes += 2 * cap * 8 + sort_temp_bytes(cap, 64);
+  }
+  return bytes;
+}
+
+uint64_t estimate_device_bytes(const experiment_spec& spec, uint64_t chunk_steps) {
+  uint64_t bytes = memory_reserve;
+  for (const auto& p : spec.populations) bytes += population_device_bytes(spec, p, chunk_steps);
+  return bytes;
+}
+
+// Threads per block: 256 once there are plenty of neurons, fewer so that a small population is
+// still spread over every SM.
+unsigned block_for(uint64_t n, int sms) {
+  unsigned b = max_block;
+  while (b > 64 && n < uint64_t{b} * static_cast<uint64_t>(sms) * 4) b /= 2;
+  return b;
+}
+
+template <class T>
+void upload(cuda::device_buffer<T>& d, const std::vector<T>& h) {
+  d.allocate(h.size());
+  if (!h.empty())
+    SPIKESIM_CUDA_CHECK(
+        cudaMemcpy(d.data(), h.data(), h.size() * sizeof(T), cudaMemcpyHostToDevice));
+}
+
+template <class T, class Model>
+void (*kernel_for(noise_kind noise))(kernel_args<T>) {
+  switch (noise) {
+    case noise_kind::none:
+      return &advance_population_kernel<T, Model, noise_kind::none>;
+    case noise_kind::white:
+      return &advance_population_kernel<T, Model, noise_kind::white>;
+    case noise_kind::ou:
+      return &advance_population_kernel<T, Model, noise_kind::ou>;
+  }
+  return nullptr;
+}
+
+// One population on the device: the state (two copies, `cur` holds it), the read-only inputs, the
+// output buffers of one launch and their pinned host mirrors.
+template <class T>
+struct device_population {
+  std::string name;
+  uint32_t index = 0;
+  model_kind model = model_kind::lif;
+  noise_kind noise = noise_kind::none;
+  membrane_coeffs<T> coeffs{};
+  uint64_t n = 0;
+  uint32_t id_bits = 1;
+  unsigned block = max_block;
+  bool record = true;
+  uint64_t trace_every = 1;
+  uint32_t n_traces = 0;
+  uint32_t n_pulses = 0;
+  int cur = 0;
+
+  cuda::device_buffer<T> u[2];
+  cuda::device_buffer<int32_t> ref[2];
+  cuda::device_buffer<T> eta[2];
+  cuda::device_buffer<T> I_base;
+  std::vector<cuda::device_buffer<T>> pulse_amp;
+  cuda::device_buffer<pulse_desc<T>> pulse_table;
+  cuda::device_buffer<uint64_t> trace_ids;
+  cuda::device_buffer<float> traces;
+  cuda::device_buffer<uint32_t> counts;
+  cuda::device_buffer<uint64_t> keys, keys_alt;  // cub sorts between the two
+  uint64_t key_capacity = 0;
+  cuda::device_buffer<unsigned char> sort_temp;
+  cuda::device_buffer<chunk_flags> flags;
+
+  cuda::pinned_buffer<chunk_flags> flags_host;
+  cuda::pinned_buffer<uint64_t> keys_host;
+  cuda::pinned_buffer<uint32_t> counts_host;
+  cuda::pinned_buffer<float> traces_host;
+  uint64_t collected_spikes = 0;  // sorted keys in keys_host
+
+  cuda::stream stream;  // last, so destroyed first
+};
+
+template <class T>
+class cuda_backend final : public backend {
+ public:
+  cuda_backend(const experiment_spec& spec, int device)
+      : device_(device),
+        description_(cuda::describe_device(device)),
+        seed_(spec.run.seed),
+        dt_(spec.run.dt),
+        total_steps_(spec.run.steps()) {
+    SPIKESIM_CUDA_CHECK(cudaSetDevice(device_));
+    int sms = 0;
+    SPIKESIM_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device_));
+    const uint64_t chunk = chunk_steps_for(spec);
+    for (const auto& p : spec.populations) pops_.push_back(make_population(spec, p, chunk, sms));
+    // cudaMemcpy from pageable memory may return before its DMA has landed, and the populations'
+    // non-blocking streams do not wait for the legacy stream that carried it.
+    SPIKESIM_CUDA_CHECK(cudaDeviceSynchronize());
+  }
+
+  ~cuda_backend() override {
+    // A speculative launch may still run: wait for it before its buffers are freed.
+    cudaSetDevice(device_);
+    for (auto& p : pops_) cudaStreamSynchronize(p->stream.get());
+    cudaGetLastError();
+  }
+
+  std::string name() const override { return "cuda"; }
+  std::string device() const override { return description_; }
+
+  std::vector<double> potentials(uint32_t population) const override {
+    SPIKESIM_CUDA_CHECK(cudaSetDevice(device_));
+    const auto& p = *pops_.at(population);
+    std::vector<T> u(p.n);
+    // The current copy is only read by a speculative launch, so this copy need not wait for it.
+    SPIKESIM_CUDA_CHECK(
+        cudaMemcpy(u.data(), p.u[p.cur].data(), p.n * sizeof(T), cudaMemcpyDeviceToHost));
+    return std::vector<double>(u.begin(), u.end());
+  }
+
+  void advance(uint64_t first, uint64_t steps, chunk_output& out) override {
+    SPIKESIM_CUDA_CHECK(cudaSetDevice(device_));
+    out.first_step = first;
+    out.steps = steps;
+    out.populations.resize(pops_.size());
+    if (steps <= max_launch_steps) {
+      run_chunk(first, steps, out.populations);
+      return;
+    }
+    for (auto& c : out.populations) c = population_chunk{};
+    std::vector<population_chunk> part(pops_.size());
+    for (uint64_t done = 0; done < steps;) {
+      const uint64_t n = std::min(max_launch_steps, steps - done);
+      run_chunk(first + done, n, part);
+      for (size_t k = 0; k < part.size(); ++k) append(out.populations[k], part[k]);
+      done += n;
+    }
+  }
+
+ private:
+  using population = device_population<T>;
+
+  static std::unique_ptr<population> make_population(const experiment_spec& spec,
+                                                     const population_spec& ps, uint64_t chunk,
+                                                     int sms) {
+    auto d = std::make_unique<population>();
+    {
+      // The host state is the CPU backend's, built by the same function; it is freed once copied.
+      const population_state<T> s = make_population_state<T>(spec, ps);
+      d->name = s.name;
+      d->index = s.index;
+      d->model = s.model;
+      d->coeffs = s.coeffs;
+      d->noise = s.coeffs.ou                  ? noise_kind::ou
+                 : s.coeffs.noise_amp != T(0) ? noise_kind::white
+                                              : noise_kind::none;
+      d->n = s.u.size();
+      d->id_bits = std::max<uint32_t>(1, bit_width(d->n - 1));
+      if (d->id_bits > max_id_bits)
+        throw backend_error("population '" + s.name + "': " + std::to_string(d->n) +
+                            " neurons are more than the CUDA backend numbers (2^40)");
+      d->block = block_for(d->n, sms);
+      d->record = s.record_spikes;
+      d->trace_every = s.trace_every;
+      d->n_traces = static_cast<uint32_t>(s.trace_ids.size());
+      upload(d->u[d->cur], s.u);
+      upload(d->ref[d->cur], s.ref);
+      d->u[1 - d->cur].allocate(d->n);
+      d->ref[1 - d->cur].allocate(d->n);
+      if (d->noise == noise_kind::ou) {
+        upload(d->eta[d->cur], s.eta);
+        d->eta[1 - d->cur].allocate(d->n);
+      }
+      upload(d->I_base, s.I_base);
+      std::vector<pulse_desc<T>> table;
+      for (const auto& p : s.pulses) {
+        pulse_desc<T> q{p.start_step, p.stop_step, nullptr, p.amp[0]};
+        if (p.amp.size() > 1) {
+          d->pulse_amp.emplace_back();
+          upload(d->pulse_amp.back(), p.amp);
+          q.amp = d->pulse_amp.back().data();
+        }
+        table.push_back(q);
+      }
+      d->n_pulses = static_cast<uint32_t>(table.size());
+      upload(d->pulse_table, table);
+      upload(d->trace_ids, s.trace_ids);
+    }
+    if (d->record) {
+      d->key_capacity = initial_key_capacity(d->n, chunk, spec.run.dt);
+      d->keys.allocate(d->key_capacity);
+      d->keys_alt.allocate(d->key_capacity);
+    }
+    d->flags.allocate(1);
+    d->flags_host.reserve(1);
+    ensure_output(*d, chunk);
+    return d;
+  }
+
+  // Output buffers for a launch of `steps` steps. Only called while the population's stream is
+  // idle.
+  static void ensure_output(population& p, uint64_t steps) {
+    if (p.counts.size() < steps) p.counts.allocate(steps);
+    const uint64_t trace_values = ((steps + p.trace_every - 1) / p.trace_every) * p.n_traces;
+    if (p.traces.size() < trace_values) p.traces.allocate(trace_values);
+  }
+
+  // Enqueues steps [first, first + steps) from the current state copy into the other one.
+  void launch(population& p, uint64_t first, uint64_t steps) {
+    ensure_output(p, steps);
+    const cudaStream_t s = p.stream.get();
+    SPIKESIM_CUDA_CHECK(cudaMemsetAsync(p.counts.data(), 0, steps * sizeof(uint32_t), s));
+    SPIKESIM_CUDA_CHECK(cudaMemsetAsync(p.flags.data(), 0, sizeof(chunk_flags), s));
+    SPIKESIM_CUDA_CHECK(
+        cudaMemsetAsync(&p.flags.data()->first_nonfinite, 0xff, sizeof(unsigned long long), s));
+    const int in = p.cur, out = 1 - p.cur;
+    kernel_args<T> a{};
+    a.c = p.coeffs;
+    a.n = p.n;
+    a.seed = seed_;
+    a.noise_stream = rng::stream_id(p.index, rng::noise);
+    a.first = first;
+    a.steps = steps;
+    a.u_in = p.u[in].data();
+    a.ref_in = p.ref[in].data();
+    a.eta_in = p.eta[in].data();
+    a.u_out = p.u[out].data();
+    a.ref_out = p.ref[out].data();
+    a.eta_out = p.eta[out].data();
+    a.I_base = p.I_base.data();
+    a.pulses = p.pulse_table.data();
+    a.n_pulses = p.n_pulses;
+    a.trace_ids = p.trace_ids.data();
+    a.n_traces = p.n_traces;
+    a.trace_every = p.trace_every;
+    a.trace_first = trace_first_step(first, p.trace_every);
+    a.traces = p.traces.data();
+    a.counts = p.counts.data();
+    a.keys = p.keys.data();
+    a.key_capacity = p.key_capacity;
+    a.id_bits = p.id_bits;
+    a.record_spikes = p.record;
+    a.flags = p.flags.data();
+    const auto kernel = p.model == model_kind::lif ? kernel_for<T, lif_model>(p.noise)
+                                                   : kernel_for<T, eif_model>(p.noise);
+    SPIKESIM_LAUNCH_1D(p.n, p.block, s, kernel, a);
+    SPIKESIM_CUDA_CHECK(cudaMemcpyAsync(p.flags_host.data(), p.flags.data(), sizeof(chunk_flags),
+                                        cudaMemcpyDeviceToHost, s));
+  }
+
+  // Waits for a launch of [first, first + steps); throws on a non-finite potential, runs the
+  // chunk again if the spike buffer overflowed, then enqueues the sort and the copies to pinned
+  // memory.
+  void collect(population& p, uint64_t first, uint64_t steps) {
+    p.stream.synchronize();
+    const unsigned long long bad = p.flags_host.data()->first_nonfinite;
+    if (bad != no_neuron) {
+      std::ostringstream o;
+      o << "numerical failure: the membrane potential of neuron " << bad << " of population '"
+        << p.name << "' is not finite between t = " << first * dt_ << " and "
+        << (first + steps) * dt_ << " ms (reduce dt, or check the parameters and input)";
+      throw numerical_error(o.str());
+    }
+    uint64_t spikes = p.flags_host.data()->spikes;
+    if (p.record && spikes > p.key_capacity) {
+      grow_keys(p, spikes, first, steps);
+      launch(p, first, steps);  // from the same start state: the copy `cur` was not written
+      p.stream.synchronize();
+      const uint64_t again = p.flags_host.data()->spikes;
+      if (again != spikes)
+        throw backend_error("internal error: population '" + p.name + "' gave " +
+                            std::to_string(spikes) + " and then " + std::to_string(again) +
+                            " spikes for the same chunk (the kernel is not deterministic)");
+    }
+    p.collected_spikes = p.record ? spikes : 0;
+
+    const cudaStream_t s = p.stream.get();
+    if (p.collected_spikes > 0) {
+      cub::DoubleBuffer<uint64_t> keys(p.keys.data(), p.keys_alt.data());
+      const int end_bit = static_cast<int>(p.id_bits + std::max<uint32_t>(1, bit_width(steps - 1)));
+      size_t temp = 0;
+      SPIKESIM_CUDA_CHECK(
+          cub::DeviceRadixSort::SortKeys(nullptr, temp, keys, p.collected_spikes, 0, end_bit, s));
+      if (temp > p.sort_temp.size()) p.sort_temp.allocate(temp);
+      SPIKESIM_CUDA_CHECK(cub::DeviceRadixSort::SortKeys(p.sort_temp.data(), temp, keys,
+                                                         p.collected_spikes, 0, end_bit, s));
+      p.keys_host.reserve(p.collected_spikes);
+      SPIKESIM_CUDA_CHECK(cudaMemcpyAsync(p.keys_host.data(), keys.Current(),
+                                          p.collected_spikes * sizeof(uint64_t),
+                                          cudaMemcpyDeviceToHost, s));
+    }
+    p.counts_host.reserve(steps);
+    SPIKESIM_CUDA_CHECK(cudaMemcpyAsync(p.counts_host.data(), p.counts.data(),
+                                        steps * sizeof(uint32_t), cudaMemcpyDeviceToHost, s));
+    const uint64_t trace_values = trace_rows(first, steps, p.trace_every) * p.n_traces;
+    if (trace_values > 0) {
+      p.traces_host.reserve(trace_values);
+      SPIKESIM_CUDA_CHECK(cudaMemcpyAsync(p.traces_host.data(), p.traces.data(),
+                                          trace_values * sizeof(float), cudaMemcpyDeviceToHost, s));
+    }
+  }
+
+  void grow_keys(population& p, uint64_t needed, uint64_t first, uint64_t steps) {
+    // Some headroom, so that the next chunks at a similar rate do not run twice too.
+    const uint64_t cap =
+        std::max(needed, std::min(saturating_mul(p.n, steps), needed + needed / 8));
+    try {
+      p.key_capacity = 0;
+      p.keys.allocate(cap);
+      p.keys_alt.allocate(cap);
+      p.key_capacity = cap;
+    } catch (const memory_error& e) {
+      std::ostringstream o;
+      o << "population '" << p.name << "' fired " << needed << " spikes between t = " << first * dt_
+        << " and " << (first + steps) * dt_
+        << " ms and its spike buffer cannot grow to hold them: " << e.what()
+        << " (use a shorter run.chunk_steps, or record.spikes = false)";
+      throw memory_error(o.str());
+    }
+  }
+
+  // Turns the pinned copies of a collected launch into the caller's chunk.
+  void decode(const population& p, uint64_t first, uint64_t steps, population_chunk& out) const {
+    out.counts.assign(p.counts_host.data(), p.counts_host.data() + steps);
+    out.trace_rows = trace_rows(first, steps, p.trace_every);
+    const uint64_t trace_values = out.trace_rows * p.n_traces;
+    out.traces.assign(p.traces_host.data(), p.traces_host.data() + trace_values);
+    out.spike_steps.clear();
+    out.spike_ids.clear();
+    if (!p.record) {
+      out.total_spikes = 0;
+      for (uint32_t c : out.counts) out.total_spikes += c;
+      return;
+    }
+    const int64_t m = static_cast<int64_t>(p.collected_spikes);
+    out.total_spikes = p.collected_spikes;
+    out.spike_steps.resize(m);
+    out.spike_ids.resize(m);
+    const uint64_t* keys = p.keys_host.data();
+    const uint32_t shift = p.id_bits;
+    const uint64_t mask = (uint64_t{1} << shift) - 1;
+    uint64_t* steps_out = out.spike_steps.data();
+    uint64_t* ids_out = out.spike_ids.data();
+#pragma omp parallel for schedule(static) if (m > (int64_t{1} << 18))
+    for (int64_t k = 0; k < m; ++k) {
+      steps_out[k] = first + (keys[k] >> shift);
+      ids_out[k] = keys[k] & mask;
+    }
+  }
+
+  // One launch's worth of steps for every population, with the next chunk started before the
+  // host decodes this one (see the top of this file).
+  void run_chunk(uint64_t first, uint64_t steps, std::vector<population_chunk>& outs) {
+    if (steps == 0) {
+      for (auto& c : outs) {
+        c = population_chunk{};
+      }
+      return;
+    }
+    const bool hit = pending_ && pending_first_ == first && pending_steps_ == steps;
+    if (pending_ && !hit)
+      for (auto& p : pops_) p->stream.synchronize();  // a wrong guess: its output is dropped
+    pending_ = false;
+    if (!hit)
+      for (auto& p : pops_) launch(*p, first, steps);
+    for (auto& p : pops_) collect(*p, first, steps);
+    for (auto& p : pops_) {
+      p->stream.synchronize();
+      p->cur = 1 - p->cur;
+    }
+    const uint64_t next = first + steps;
+    if (next < total_steps_) {
+      pending_first_ = next;
+      pending_steps_ = std::min(steps, total_steps_ - next);
+      for (auto& p : pops_) launch(*p, pending_first_, pending_steps_);
+      pending_ = true;
+    }
+    for (size_t k = 0; k < pops_.size(); ++k) decode(*pops_[k], first, steps, outs[k]);
+  }
+
+  static void append(population_chunk& to, const population_chunk& from) {
+    to.spike_steps.insert(to.spike_steps.end(), from.spike_steps.begin(), from.spike_steps.end());
+    to.spike_ids.insert(to.spike_ids.end(), from.spike_ids.begin(), from.spike_ids.end());
+    to.counts.insert(to.counts.end(), from.counts.begin(), from.counts.end());
+    to.traces.insert(to.traces.end(), from.traces.begin(), from.traces.end());
+    to.trace_rows += from.trace_rows;
+    to.total_spikes += from.total_spikes;
+  }
+
+  int device_;
+  std::string description_;
+  uint64_t seed_;
+  double dt_;
+  uint64_t total_steps_;
+  std::vector<std::unique_ptr<population>> pops_;
+  bool pending_ = false;  // a speculative launch of [pending_first_, + pending_steps_) is queued
+  uint64_t pending_first_ = 0;
+  uint64_t pending_steps_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<backend> make_cuda_backend(const experiment_spec& spec, int device) {
+  int count = 0;
+  const cudaError_t e = cudaGetDeviceCount(&count);
+  if (e != cudaSuccess) {
+    cudaGetLastError();
+    throw backend_error(
+        std::string("--backend cuda: no usable CUDA device (") + cudaGetErrorString(e) +
+        "); check the NVIDIA driver and CUDA_VISIBLE_DEVICES, or use --backend cpu");
+  }
+  if (count == 0) throw backend_error("--backend cuda: no CUDA device found; use --backend cpu");
+  if (device < 0 || device >= count)
+    throw backend_error("--device " + std::to_string(device) + ": out of range, this machine has " +
+                        std::to_string(count) + " CUDA device" + (count == 1 ? "" : "s") + " (0.." +
+                        std::to_string(count - 1) + ")");
+  SPIKESIM_CUDA_CHECK(cudaSetDevice(device));
+  size_t free_bytes = 0, total_bytes = 0;
+  SPIKESIM_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
+  const uint64_t chunk = chunk_steps_for(spec);
+  const uint64_t need = estimate_device_bytes(spec, chunk);
+  if (need > free_bytes) {
+    std::ostringstream o;
+    o << "out of device memory: " << spec.total_neurons() << " neurons in "
+      << (spec.run.prec == precision::single ? "float" : "double") << " precision need "
+      << cuda::format_bytes(need) << " of device memory (state, inputs and the output buffers of a "
+      << chunk << "-step chunk) but device " << device << ", " << cuda::describe_device(device)
+      << ", has " << cuda::format_bytes(free_bytes) << " free of "
+      << cuda::format_bytes(total_bytes)
+      << "; use fewer neurons, precision = \"float\", or --backend cpu";
+    throw memory_error(o.str());
+  }
+  if (spec.run.prec == precision::single)
+    return std::make_unique<cuda_backend<float>>(spec, device);
+  return std::make_unique<cuda_backend<double>>(spec, device);
+}
+
+}  // namespace spikesim
