@@ -5,7 +5,9 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
+#include <spikesim/analysis.hpp>
 #include <spikesim/simulation.hpp>
 
 namespace spikesim {
@@ -21,11 +23,19 @@ class hdf5_recorder : public recorder {
   void write(const chunk_output& chunk) override;
   void finish(const run_summary& summary) override;
   const std::string& path() const { return path_; }
+  // The statistics written to /analysis by finish(), one entry per population whose spikes were
+  // recorded; empty when analysis.enabled = false or the run ended before analysis.t_start.
+  const std::vector<population_analysis>& analysis() const { return analysis_; }
+  // Why the statistics could not be computed (the file is then written without /analysis, and
+  // `spikesim analyze` can compute them from it); empty when they were.
+  const std::string& analysis_failure() const { return analysis_failure_; }
 
  private:
   struct impl;
   std::unique_ptr<impl> impl_;
   std::string path_, partial_;
+  std::vector<population_analysis> analysis_;
+  std::string analysis_failure_;
   bool done_ = false;
 };
 

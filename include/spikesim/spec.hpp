@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <variant>
 #include <vector>
@@ -83,9 +84,24 @@ struct output_spec {
   bool overwrite = true;  // the old file is replaced only when the new run completes
 };
 
+// Spike-train statistics computed when a run ends and by `spikesim analyze` (docs/config.md).
+struct analysis_spec {
+  bool enabled = true;
+  double t_start = 0.0;  // ms: the transient before it is left out
+  double t_stop = std::numeric_limits<double>::infinity();  // ms: clipped to the end of the run
+  double rate_bin = 1.0;                                    // ms: population rate and chi
+  uint64_t cv_min_spikes = 3;  // fewer spikes in the window: CV and LV are NaN
+  double fano_window = 100.0;  // ms
+  uint64_t rate_hist_bins = 50;
+  double rate_hist_max = 0.0;  // Hz; 0: the largest rate (1 Hz when all are silent)
+  uint64_t cv_hist_bins = 50;
+  double cv_hist_max = 3.0;
+};
+
 struct experiment_spec {
   run_spec run;
   output_spec output;
+  analysis_spec analysis;
   std::vector<population_spec> populations;
   std::string config_text;  // the resolved TOML, stored in the output file
 

@@ -45,6 +45,21 @@ struct lif_noise_result {
 lif_noise_result siegert(double mu, double sigma, double tau_m, double theta, double v_reset,
                          double t_ref);
 
+// The threshold that a simulation with time step dt effectively has when it checks u >= theta
+// only at the ends of steps (spikesim does: docs/models.md). Between two checks the membrane can
+// cross and come back, so the simulated neuron fires less, as if its threshold were higher:
+//   theta_eff = theta + beta sigma sqrt(dt / tau_m),  beta = -zeta(1/2) / sqrt(2 pi) = 0.5826,
+// where sigma sqrt(dt / tau_m) is the SD of the noise added in one step. beta is the expected
+// overshoot of a Gaussian random walk over a distant barrier in units of its step SD (Siegmund
+// 1979; the "continuity correction" of Broadie, Glasserman & Kou 1997, Math. Finance 7:325), and
+// shifting the boundary by it makes the first-passage statistics of a discretely monitored
+// diffusion correct to o(sqrt(dt)) (Gobet & Menozzi 2010, Stoch. Proc. Appl. 120:130). It is the
+// discrete-time counterpart of the shift sigma (|zeta(1/2)|/sqrt 2) sqrt(tau_s / tau_m) that
+// Brunel & Sergi (1998) and Fourcaud & Brunel (2002) derive for synaptic filtering with time
+// constant tau_s. Pass theta_eff to siegert() to predict what a run at this dt will measure.
+// Throws std::invalid_argument for sigma < 0, tau_m <= 0, dt < 0 or a non-finite argument.
+double discrete_time_threshold(double theta, double sigma, double tau_m, double dt);
+
 // ---------------------------------------------------------------------------------------------
 // Deterministic LIF, tau_m du/dt = -(u - E_L) + R_m I:
 //   1/nu = t_ref + tau_m ln((E_L + R_m I - V_reset) / (E_L + R_m I - V_th))

@@ -389,6 +389,17 @@ lif_noise_result siegert(double mu, double sigma, double tau_m, double theta, do
   return result;
 }
 
+double discrete_time_threshold(double theta, double sigma, double tau_m, double dt) {
+  const char* where = "discrete_time_threshold";
+  require_finite(where, "theta", theta, "mV");
+  require_non_negative(where, "sigma", sigma, "mV");
+  require_positive(where, "tau_m", tau_m, "ms");
+  require_non_negative(where, "dt", dt, "ms");
+  // -zeta(1/2) / sqrt(2 pi), zeta(1/2) = -1.4603545088095868...
+  constexpr double beta = 0.5825971579390108;
+  return theta + beta * sigma * std::sqrt(dt / tau_m);
+}
+
 double lif_rate_hz(double I_nA, double tau_m, double E_L, double R_m, double V_th, double V_reset,
                    double t_ref) {
   const char* where = "lif_rate_hz";

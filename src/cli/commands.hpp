@@ -3,11 +3,22 @@
 
 #include <CLI/CLI.hpp>
 
+#include <ostream>
+#include <vector>
+
+#include <spikesim/analysis.hpp>
+
 namespace spikesim::cli {
 
 void add_run(CLI::App& app);
 void add_info(CLI::App& app);
 void add_bench(CLI::App& app);
+void add_analyze(CLI::App& app);
+void add_theory(CLI::App& app);
+void add_model(CLI::App& app);
+
+// The table `analyze` prints, also printed by `run` after its summary.
+void print_analysis(std::ostream& out, const std::vector<population_analysis>& results);
 
 // The exit code the chosen subcommand asks main() to return.
 int& exit_status();

@@ -20,6 +20,9 @@ int main(int argc, char** argv) {
   cli::add_run(app);
   cli::add_info(app);
   cli::add_bench(app);
+  cli::add_analyze(app);
+  cli::add_theory(app);
+  cli::add_model(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -108,7 +108,12 @@ void run_command(const run_args& a) {
   if (!a.output.empty()) spec.output.file = a.output;
 
   const uint64_t chunk = chunk_steps_for(spec);
-  const uint64_t need = estimate_state_bytes(spec, chunk);
+  uint64_t need = estimate_state_bytes(spec, chunk);
+  if (spec.analysis.enabled)
+    for (const auto& p : spec.populations)
+      if (p.record.spikes)
+        need += spike_analyzer::memory_bytes(
+            p.size, static_cast<uint64_t>(spec.run.tstop / spec.analysis.rate_bin) + 1);
   const uint64_t avail = available_ram();
   if (a.backend != "cuda" && avail > 0 && need > avail)
     throw memory_error("the run needs about " + human_bytes(static_cast<double>(need)) +
@@ -132,6 +137,11 @@ void run_command(const run_args& a) {
   ro.progress = [&](uint64_t d, uint64_t t) { meter(d, t); };
   const run_summary s = simulate(spec, *b, rec, ro);
   print_summary(s, spec.output.file);
+  print_analysis(std::cout, rec.analysis());
+  if (!rec.analysis_failure().empty())
+    std::cerr << "spikesim: warning: the spike-train statistics failed (" << rec.analysis_failure()
+              << "); the file has no /analysis: `spikesim analyze " << spec.output.file
+              << "` computes it\n";
   if (s.status == run_status::interrupted) {
     std::cerr << "spikesim: interrupted by a signal after " << s.simulated_ms
               << " ms; the output is valid and marked interrupted\n";

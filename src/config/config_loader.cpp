@@ -385,6 +385,56 @@ population_spec read_population(const std::string& name, const toml::node& node,
   return p;
 }
 
+// [analysis]: the window and binning of the spike-train statistics. A bin count that would need
+// gigabytes (a unit slip such as rate_bin = 1e-6) is refused here, before anything runs.
+analysis_spec read_analysis(table_reader& t, const run_spec& run) {
+  analysis_spec a;
+  a.enabled = t.boolean("enabled").value_or(true);
+  a.t_start = t.number("t_start", "ms", a.t_start);
+  require(a.t_start >= 0, "analysis.t_start", a.t_start, "ms", "must be >= 0");
+  if (!(a.t_start < run.tstop))
+    fail("analysis.t_start", fmt(a.t_start) + " ms is invalid: must be below run.tstop = " +
+                                 fmt(run.tstop) + " ms (nothing would be left to analyse)");
+  if (auto stop = t.number("t_stop", "ms")) {
+    a.t_stop = *stop;
+    if (!(a.t_stop > a.t_start))
+      fail("analysis.t_stop", fmt(a.t_stop) + " ms is invalid: must be above analysis.t_start = " +
+                                  fmt(a.t_start) + " ms");
+  }
+  const double window = std::min(a.t_stop, run.tstop) - a.t_start;
+  a.rate_bin = t.number("rate_bin", "ms", a.rate_bin);
+  require(a.rate_bin > 0, "analysis.rate_bin", a.rate_bin, "ms", "must be > 0");
+  if (a.enabled && window / a.rate_bin > 1e8)
+    fail("analysis.rate_bin",
+         fmt(a.rate_bin) + " ms" + (t.has("rate_bin") ? "" : " (the default)") +
+             " is invalid: gives " + fmt(window / a.rate_bin) + " bins over the " + fmt(window) +
+             " ms analysed (at most 1e8); use a wider bin or set analysis.enabled = false");
+  a.fano_window = t.number("fano_window", "ms", a.fano_window);
+  require(a.fano_window > 0, "analysis.fano_window", a.fano_window, "ms", "must be > 0");
+  if (auto m = t.integer("cv_min_spikes", "spikes")) {
+    if (*m < 2)
+      fail("analysis.cv_min_spikes", *t.get("cv_min_spikes"), "spikes",
+           "must be >= 2 (a CV needs at least one interspike interval)");
+    a.cv_min_spikes = *m;
+  }
+  for (auto [key, bins] : {std::pair<const char*, uint64_t*>{"rate_hist_bins", &a.rate_hist_bins},
+                           {"cv_hist_bins", &a.cv_hist_bins}}) {
+    if (auto b = t.integer(key, "bins")) {
+      if (*b < 1 || *b > 1000000)
+        fail(std::string("analysis.") + key, *t.get(key), "bins", "must be between 1 and 1e6");
+      *bins = *b;
+    }
+  }
+  a.rate_hist_max = t.number("rate_hist_max", "Hz", a.rate_hist_max);
+  require(a.rate_hist_max >= 0, "analysis.rate_hist_max", a.rate_hist_max, "Hz",
+          "must be >= 0 (0: up to the largest rate)");
+  a.cv_hist_max = t.number("cv_hist_max", "", a.cv_hist_max);
+  require(a.cv_hist_max > 0, "analysis.cv_hist_max", a.cv_hist_max, "", "must be > 0");
+  t.finish({"enabled", "t_start", "t_stop", "rate_bin", "fano_window", "cv_min_spikes",
+            "rate_hist_bins", "rate_hist_max", "cv_hist_bins", "cv_hist_max"});
+  return a;
+}
+
 // Sets a.b.c = value in the table, creating tables on the way.
 void apply_override(toml::table& root, const std::string& assignment) {
   const auto eq = assignment.find('=');
@@ -476,7 +526,13 @@ experiment_spec parse_config(const std::string& text, const std::string& source,
     spec.populations.push_back(read_population(std::string(k.str()), v, index++, spec.run));
     pops->get(std::string(k.str()));
   }
-  top.finish({"run", "output", "population"});
+  {
+    const toml::table empty;
+    auto analysis = top.table("analysis");
+    table_reader defaults(empty, "analysis");
+    spec.analysis = read_analysis(analysis ? *analysis : defaults, spec.run);
+  }
+  top.finish({"run", "output", "analysis", "population"});
   if (spec.run.steps() > (uint64_t{1} << 50))
     fail("run.tstop", fmt(spec.run.tstop) + " ms is invalid: more than 2^50 steps of dt = " +
                           fmt(spec.run.dt) + " ms");

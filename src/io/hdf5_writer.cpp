@@ -13,6 +13,7 @@
 
 #include <spikesim/errors.hpp>
 
+#include "io/analysis_file.hpp"
 #include "io/h5.hpp"
 
 #ifndef SPIKESIM_VERSION
@@ -86,6 +87,10 @@ struct hdf5_recorder::impl {
   h5::handle file;
   std::vector<population_writer> pops;
   double dt = 0;
+  // Spike-train statistics accumulated as the spikes go by, written to /analysis at the end;
+  // null for populations whose spikes are not recorded or when analysis.enabled = false.
+  analysis_spec analysis;
+  std::vector<std::unique_ptr<spike_analyzer>> analyzers;
 };
 
 hdf5_recorder::hdf5_recorder(const experiment_spec& spec, const std::string& path)
@@ -194,7 +199,13 @@ void hdf5_recorder::begin(const experiment_spec& spec, const backend& b) {
       h5::attr(in, "pulses", static_cast<uint64_t>(p.input.pulses.size()));
     }
     impl_->pops.push_back(std::move(w));
+    impl_->analyzers.push_back(
+        spec.analysis.enabled && p.record.spikes
+            ? std::make_unique<spike_analyzer>(p.name, p.size, spec.analysis,
+                                               static_cast<double>(spec.run.steps()) * spec.run.dt)
+            : nullptr);
   }
+  impl_->analysis = spec.analysis;
   H5Fflush(f, H5F_SCOPE_GLOBAL);
 }
 
@@ -208,6 +219,15 @@ void hdf5_recorder::write(const chunk_output& chunk) {
         w.stamp_buf[k] = static_cast<double>(c.spike_steps[k] + 1) * impl_->dt;
       w.timestamps.append(w.stamp_buf.data(), w.stamp_buf.size());
       w.node_ids.append(c.spike_ids.data(), c.spike_ids.size());
+      if (auto& a = impl_->analyzers[p]) {
+        try {
+          a->add(w.stamp_buf.data(), c.spike_ids.data(), c.spike_ids.size());
+        } catch (const std::exception& e) {
+          // The statistics are lost, not the run: `analyze` can compute them from the file.
+          analysis_failure_ = e.what();
+          a.reset();
+        }
+      }
     }
     w.counts.append(c.counts.data(), c.counts.size());
     if (w.n_traces && c.trace_rows) w.traces.append(c.traces.data(), c.trace_rows);
@@ -220,6 +240,18 @@ void hdf5_recorder::finish(const run_summary& s) {
   h5::attr(f, "steps", s.steps);
   h5::attr(f, "simulated_ms", s.simulated_ms);
   h5::attr(f, "wall_s", s.wall_s);
+  if (impl_->analysis.enabled && analysis_failure_.empty() &&
+      s.simulated_ms > impl_->analysis.t_start) {
+    try {
+      for (auto& a : impl_->analyzers)
+        if (a) analysis_.push_back(a->finish(s.simulated_ms));
+      write_analysis_group(f, analysis_, impl_->analysis, "spikesim run");
+    } catch (const std::exception& e) {
+      analysis_failure_ = e.what();
+      analysis_.clear();
+      if (H5Lexists(f, "analysis", H5P_DEFAULT) > 0) H5Ldelete(f, "analysis", H5P_DEFAULT);
+    }
+  }
   if (H5Fflush(f, H5F_SCOPE_GLOBAL) < 0) throw output_error("cannot flush '" + partial_ + "'");
   impl_->pops.clear();
   impl_->file.reset();

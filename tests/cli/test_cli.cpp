@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -227,6 +228,224 @@ TEST_F(cli, info_and_bench) {
   r = spikesim_cli("bench --n 1000 --tstop 10 --threads 1");
   EXPECT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("\"neuron_steps_per_s\""), std::string::npos);
+}
+
+// ------------------------------------------------------------------------ analysis and theory
+
+// Reads a 1-D float64 dataset and an attribute of it.
+std::vector<double> doubles(hid_t g, const std::string& name) {
+  return h5::read_vector<double>(g, name);
+}
+
+bool same_with_nan(const std::vector<double>& a, const std::vector<double>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (!(a[i] == b[i] || (std::isnan(a[i]) && std::isnan(b[i])))) return false;
+  return true;
+}
+
+// A small noisy LIF run: 500 neurons for 1 s, analysed from 100 ms.
+std::string small_lif_run(const std::string& out, const std::string& extra = "") {
+  return "run " + std::string(SPIKESIM_SOURCE_DIR) + "/examples/lif_noise.toml -o " + out +
+         " --set population.lif.size=500 --set run.tstop=1000 --set analysis.t_start=100" +
+         " --set population.lif.record.traces=[] --quiet " + extra;
+}
+
+TEST_F(cli, run_writes_analysis_and_analyze_recomputes_it) {
+  const auto out = path("lif.h5");
+  auto r = spikesim_cli(small_lif_run(out));
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("analysis over [100, 1000) ms"), std::string::npos) << r.out;
+
+  std::vector<double> rate, cv, lv;
+  {
+    h5::quiet_errors quiet;
+    auto f = h5::open_file(out, false);
+    auto a = h5::open_group(f, "analysis");
+    EXPECT_NE(h5::read_attr_string(a, "settings").find("t_start = 100"), std::string::npos);
+    EXPECT_EQ(h5::read_attr_string(a, "created_by"), "spikesim run");
+    auto g = h5::open_group(f, "analysis/lif");
+    EXPECT_EQ(h5::read_attr_u64(g, "n_neurons"), 500u);
+    EXPECT_EQ(h5::read_attr_double(g, "t_start"), 100.0);
+    EXPECT_EQ(h5::read_attr_double(g, "t_stop"), 1000.0);
+    const auto pop = doubles(g, "population_rate");
+    EXPECT_EQ(pop.size(), 900u);  // 1 ms bins
+    h5::handle ds(H5Dopen2(g, "population_rate", H5P_DEFAULT), H5Dclose);
+    EXPECT_EQ(h5::read_attr_string(ds, "units"), "Hz");
+    EXPECT_EQ(h5::read_attr_double(ds, "bin"), 1.0);
+    rate = doubles(g, "rate_hz");
+    cv = doubles(g, "cv_isi");
+    lv = doubles(g, "lv");
+    EXPECT_EQ(rate.size(), 500u);
+    EXPECT_EQ(cv.size(), 500u);
+    EXPECT_EQ(lv.size(), 500u);
+    EXPECT_EQ(h5::read_vector<uint64_t>(g, "spike_count").size(), 500u);
+    EXPECT_EQ(doubles(g, "isi_mean").size(), 500u);
+    EXPECT_EQ(doubles(g, "isi_sd").size(), 500u);
+    for (const char* hist : {"rate_hist", "cv_hist"}) {
+      auto hg = h5::open_group(g, hist);
+      const auto counts = h5::read_vector<uint64_t>(hg, "counts");
+      EXPECT_EQ(counts.size(), 50u) << hist;
+      EXPECT_EQ(doubles(hg, "bin_edges").size(), 51u) << hist;
+    }
+    // Brunel's neuron at mu = 18, sigma = 5 mV fires at ~19 Hz (float, dt = 0.1 ms).
+    const double mean_rate = h5::read_attr_double(g, "rate_mean");
+    EXPECT_GT(mean_rate, 15.0);
+    EXPECT_LT(mean_rate, 23.0);
+    EXPECT_NEAR(h5::read_attr_double(g, "population_rate_mean"), mean_rate, 1e-9 * mean_rate);
+    for (const char* attr : {"rate_median", "rate_p10", "rate_p90", "silent_fraction", "cv_mean",
+                             "cv_median", "cv_p10", "cv_p90", "lv_mean", "fano_factor", "chi",
+                             "chi_squared", "population_rate_sd", "fano_window", "rate_bin"})
+      EXPECT_TRUE(std::isfinite(h5::read_attr_double(g, attr))) << attr;
+    EXPECT_EQ(h5::read_attr_u64(g, "cv_min_spikes"), 3u);
+    (void)h5::read_attr_u64(g, "n_cv_nan");
+  }
+
+  // Same settings: the same numbers, bit for bit.
+  r = spikesim_cli("analyze " + out);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("lif"), std::string::npos);
+  EXPECT_NE(r.out.find("written to"), std::string::npos);
+  {
+    h5::quiet_errors quiet;
+    auto f = h5::open_file(out, false);
+    auto g = h5::open_group(f, "analysis/lif");
+    EXPECT_TRUE(same_with_nan(doubles(g, "rate_hz"), rate));
+    EXPECT_TRUE(same_with_nan(doubles(g, "cv_isi"), cv));
+    EXPECT_TRUE(same_with_nan(doubles(g, "lv"), lv));
+    EXPECT_EQ(h5::read_attr_string(h5::open_group(f, "analysis"), "created_by"),
+              "spikesim analyze");
+  }
+
+  // Other settings: only /analysis changes.
+  r = spikesim_cli(
+      "analyze " + out +
+      " --set analysis.rate_bin=5 --set analysis.t_start=200 --set analysis.cv_hist_bins=7");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("analysis over [200, 1000) ms"), std::string::npos) << r.out;
+  h5::quiet_errors quiet;
+  auto f = h5::open_file(out, false);
+  auto g = h5::open_group(f, "analysis/lif");
+  EXPECT_EQ(doubles(g, "population_rate").size(), 160u);
+  h5::handle ds(H5Dopen2(g, "population_rate", H5P_DEFAULT), H5Dclose);
+  EXPECT_EQ(h5::read_attr_double(ds, "bin"), 5.0);
+  EXPECT_EQ(h5::read_vector<uint64_t>(h5::open_group(g, "cv_hist"), "counts").size(), 7u);
+  EXPECT_NE(h5::read_attr_string(h5::open_group(f, "analysis"), "settings").find("rate_bin = 5"),
+            std::string::npos);
+  EXPECT_EQ(h5::read_attr_string(f, "status"), "complete");
+  EXPECT_EQ(h5::read_attr_string(f, "config").find("rate_bin"), std::string::npos)
+      << "the run's config is left as it was";
+  const auto t = h5::read_vector<double>(h5::open_group(f, "spikes/lif"), "timestamps");
+  uint64_t total = 0;
+  for (auto c : h5::read_vector<uint32_t>(h5::open_group(f, "activity/lif"), "spikes_per_step"))
+    total += c;
+  EXPECT_EQ(t.size(), total);
+}
+
+TEST_F(cli, analyze_rejects_files_that_are_not_complete_runs_of_ours) {
+  const auto good = path("good.h5");
+  ASSERT_EQ(spikesim_cli(small_lif_run(good)).code, 0);
+
+  auto expect_code = [&](const std::string& args, int code, const std::string& needle) {
+    const auto r = spikesim_cli(args);
+    EXPECT_EQ(r.code, code) << args << "\n" << r.out;
+    EXPECT_NE(r.out.find(needle), std::string::npos) << args << "\n" << r.out;
+  };
+  expect_code("analyze " + path("missing.h5"), 3, "no such file");
+  { std::ofstream(path("text.h5")) << "not an HDF5 file\n"; }
+  expect_code("analyze " + path("text.h5"), 3, "not an HDF5 file");
+  {
+    h5::quiet_errors quiet;
+    auto f = h5::create_file(path("foreign.h5"));
+    h5::attr(f, "creator", std::string("someone else"));
+  }
+  expect_code("analyze " + path("foreign.h5"), 3, "not a spikesim output file (no magic");
+  // Truncated: the first half of a real file.
+  fs::copy_file(good, path("truncated.h5"));
+  fs::resize_file(path("truncated.h5"), fs::file_size(good) / 2);
+  expect_code("analyze " + path("truncated.h5"), 3, "truncated.h5");
+  // The writer died: status stays "running".
+  fs::copy_file(good, path("running.h5"));
+  {
+    h5::quiet_errors quiet;
+    auto f = h5::open_file(path("running.h5"), true);
+    h5::attr(f, "status", std::string("running"));
+  }
+  expect_code("analyze " + path("running.h5"), 3, "never finished");
+  // Settings: only analysis keys, validated like the config.
+  expect_code("analyze " + good + " --set run.dt=1", 2, "analyze changes only analysis.* keys");
+  expect_code("analyze " + good + " --set analysis.rate_bin=0", 2, "analysis.rate_bin: 0 ms");
+  expect_code("analyze " + good + " --set analysis.t_start=5000", 2, "analysis.t_start");
+}
+
+TEST_F(cli, analyze_warns_about_an_interrupted_file_and_analyses_what_is_there) {
+  const auto out = path("cut.h5");
+  ASSERT_EQ(spikesim_cli(small_lif_run(out)).code, 0);
+  {
+    // As if stopped after 600 of the 10000 steps: everything after the steps attribute is
+    // ignored.
+    h5::quiet_errors quiet;
+    auto f = h5::open_file(out, true);
+    h5::attr(f, "status", std::string("interrupted"));
+    h5::attr(f, "steps", uint64_t{6000});
+  }
+  const auto r = spikesim_cli("analyze " + out);
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("warning"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("interrupted"), std::string::npos) << r.out;
+  h5::quiet_errors quiet;
+  auto f = h5::open_file(out, false);
+  auto g = h5::open_group(f, "analysis/lif");
+  EXPECT_DOUBLE_EQ(h5::read_attr_double(g, "t_stop"), 600.0);
+  EXPECT_EQ(doubles(g, "population_rate").size(), 500u);
+}
+
+TEST_F(cli, populations_without_spikes_are_not_analysed) {
+  const auto out = path("nospikes.h5");
+  auto r = spikesim_cli(small_lif_run(out, "--set population.lif.record.spikes=false"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  r = spikesim_cli("analyze " + out + " --no-write");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("spikes not recorded"), std::string::npos) << r.out;
+  h5::quiet_errors quiet;
+  auto f = h5::open_file(out, false);
+  EXPECT_FALSE(h5::exists(f, "analysis/lif"));
+}
+
+TEST_F(cli, theory_lif_and_config) {
+  auto r =
+      spikesim_cli("theory lif --mu 15 --sigma 5 --tau-m 20 --theta 20 --v-reset 10 --t-ref 2");
+  ASSERT_EQ(r.code, 0) << r.out;
+  // Siegert at (mu, sigma) = (15, 5) mV: 9.4608 Hz, CV 0.814757.
+  EXPECT_NE(r.out.find("9.4608"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("0.814757"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("mean ISI"), std::string::npos) << r.out;
+  r = spikesim_cli("theory lif --mu 15 --sigma 5 --dt 0.1");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("8.8212"), std::string::npos) << r.out;  // dt-corrected
+  for (const auto& [args, flag] : std::vector<std::pair<std::string, std::string>>{
+           {"--mu 15 --sigma 5 --tau-m 0", "--tau-m = 0 ms"},
+           {"--mu 15 --sigma -1", "--sigma = -1 mV"},
+           {"--mu 15 --sigma 5 --v-reset 25", "--v-reset = 25 mV"},
+           {"--mu 15 --sigma 5 --t-ref -2", "--t-ref = -2 ms"},
+           {"--mu 15 --sigma 5 --dt -1", "--dt"},
+           {"--sigma 5", "--mu"}}) {
+    r = spikesim_cli("theory lif " + args);
+    EXPECT_EQ(r.code, 2) << args << "\n" << r.out;
+    EXPECT_NE(r.out.find(flag), std::string::npos) << args << "\n" << r.out;
+  }
+  r = spikesim_cli("theory " + example("lif_noise.toml"));
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("19.6203"), std::string::npos) << r.out;  // mu = 18, sigma = 5
+  r = spikesim_cli("theory " + example("lif_noise.toml") +
+                   " --set population.lif.input.I={from=10.0,to=20.0}");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("11 evenly spaced"), std::string::npos) << r.out;
+  r = spikesim_cli("theory " + example("eif_pulse.toml"));
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("skipped"), std::string::npos) << r.out;
+  r = spikesim_cli("theory " + path("nope.toml"));
+  EXPECT_EQ(r.code, 3) << r.out;
 }
 
 }  // namespace

@@ -1,0 +1,83 @@
+// Rate unit: tau dr/dt = f(I(t)) - r, with f threshold-linear saturating or sigmoid. Models a
+// population or a unit of a recurrent network by its firing rate r (Hz) instead of spikes.
+#pragma once
+
+#include <cmath>
+
+#include <spikesim/config.hpp>
+#include <spikesim/fast_math.hpp>
+
+namespace spikesim {
+
+enum class rate_transfer { threshold_linear, sigmoid };
+
+// key       unit   default           meaning
+// tau       ms     10                time constant of the rate, > 0
+// transfer         threshold_linear  "threshold_linear" or "sigmoid"
+// I_thr     nA     0                 threshold-linear: f = 0 below I_thr
+// gain      Hz/nA  10                threshold-linear: slope c, f = c (I - I_thr) above I_thr
+// I_max     nA     10                threshold-linear: saturation, f = c (I_max - I_thr) above
+// r_max     Hz     100               sigmoid: maximal rate, f = r_max / (1 + e^{-(I - I_half)/k})
+// I_half    nA     5                 sigmoid: current at half maximal rate
+// k         nA     1                 sigmoid: width, > 0 (slope r_max / (4 k) at I_half)
+// The input I is in nA like the other models' input keys.
+struct rate_params {
+  double tau = 10.0;
+  rate_transfer transfer = rate_transfer::threshold_linear;
+  double I_thr = 0.0;
+  double gain = 10.0;
+  double I_max = 10.0;
+  double r_max = 100.0;
+  double I_half = 5.0;
+  double k = 1.0;
+};
+
+// Derived once on the host. The step evaluates both transfer functions and selects one (w_sig = 1:
+// the sigmoid), so it has no branch and costs the same for every unit.
+template <class T>
+struct rate_coeffs {
+  T decay;  // e^{-dt/tau}
+  T I_thr;  // nA
+  T gain;   // Hz/nA
+  T span;   // nA, I_max - I_thr
+  T r_max;  // Hz
+  T I_half;
+  T inv_k;  // 1/nA
+  T w_sig;  // 1 for the sigmoid, 0 for threshold-linear
+};
+
+template <class T>
+rate_coeffs<T> make_rate_coeffs(const rate_params& p, double dt) {
+  rate_coeffs<T> c{};
+  const bool sigmoid = p.transfer == rate_transfer::sigmoid;
+  c.decay = static_cast<T>(std::exp(-dt / p.tau));
+  c.I_thr = static_cast<T>(p.I_thr);
+  c.gain = static_cast<T>(p.gain);
+  c.span = static_cast<T>(p.I_max - p.I_thr);
+  c.r_max = static_cast<T>(p.r_max);
+  c.I_half = static_cast<T>(p.I_half);
+  c.inv_k = static_cast<T>(sigmoid ? 1.0 / p.k : 0.0);
+  c.w_sig = static_cast<T>(sigmoid ? 1.0 : 0.0);
+  return c;
+}
+
+// f(I) in Hz.
+template <class T>
+SPIKESIM_HD inline T rate_transfer_fn(const rate_coeffs<T>& c, T I) {
+  T above = I - c.I_thr;
+  above = above > T(0) ? above : T(0);
+  above = above < c.span ? above : c.span;
+  const T linear = c.gain * above;
+  // e^{+large} = inf gives r_max / inf = 0, the correct limit far below I_half.
+  const T sigmoid = c.r_max / (T(1) + math::exp((c.I_half - I) * c.inv_k));
+  return c.w_sig != T(0) ? sigmoid : linear;
+}
+
+// One step: exact for I constant within the step, r <- f + (r - f) e^{-dt/tau}.
+template <class T>
+SPIKESIM_HD inline void rate_step(const rate_coeffs<T>& c, T& r, T I) {
+  const T f = rate_transfer_fn(c, I);
+  r = math::detail::fma(r - f, c.decay, f);
+}
+
+}  // namespace spikesim

@@ -1,0 +1,204 @@
+// `spikesim theory`: the stationary rate, mean ISI and CV of the noisy LIF neuron (Siegert formula,
+// Brunel 2000), for given parameters (`theory lif --mu ...`) or for each population of a config.
+#include <algorithm>
+#include <cmath>
+#include <iomanip>
+#include <iostream>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+
+#include <spikesim/config_loader.hpp>
+#include <spikesim/errors.hpp>
+#include <spikesim/theory.hpp>
+
+#include "cli/commands.hpp"
+
+namespace spikesim::cli {
+namespace {
+
+struct lif_args {
+  double mu = 0.0, sigma = 0.0;
+  double tau_m = 20.0, theta = 20.0, v_reset = 10.0, t_ref = 2.0;
+  double dt = 0.0;  // > 0: also the prediction for a simulation at this step
+};
+
+struct theory_args {
+  std::string config;
+  std::vector<std::string> sets;
+  lif_args lif;
+};
+
+// Distinct currents of a population listed individually up to this many; beyond, a sample.
+constexpr std::size_t k_max_listed = 20;
+constexpr std::size_t k_sample = 11;
+
+// "siegert: tau_m = -5 ms, must be > 0" -> "config error: --tau-m = -5 ms, must be > 0".
+[[noreturn]] void rethrow_as_flag(const std::invalid_argument& e) {
+  const std::string msg = e.what();
+  const std::size_t colon = msg.find(": ");
+  const std::size_t eq = colon == std::string::npos ? colon : msg.find(" = ", colon);
+  if (eq == std::string::npos) throw config_error("config error: " + msg);
+  std::string name = msg.substr(colon + 2, eq - colon - 2);
+  std::replace(name.begin(), name.end(), '_', '-');
+  throw config_error("config error: --" + name + " = " + msg.substr(eq + 3));
+}
+
+std::string num(double x, int digits) {
+  std::ostringstream o;
+  if (std::isnan(x))
+    o << "undefined";
+  else if (std::isinf(x))
+    o << "inf";
+  else
+    o << std::setprecision(digits) << x;
+  return o.str();
+}
+
+void print_prediction(const theory::lif_noise_result& r, const std::string& indent) {
+  std::cout << indent << "rate      " << num(r.rate_hz, 6) << " Hz\n"
+            << indent << "mean ISI  " << num(r.mean_isi_ms, 6) << " ms\n"
+            << indent << "CV        " << num(r.cv, 6) << "\n";
+}
+
+void lif_command(const lif_args& a) {
+  theory::lif_noise_result r{}, d{};
+  double theta_eff = a.theta;
+  try {
+    r = theory::siegert(a.mu, a.sigma, a.tau_m, a.theta, a.v_reset, a.t_ref);
+    if (a.dt > 0) {
+      theta_eff = theory::discrete_time_threshold(a.theta, a.sigma, a.tau_m, a.dt);
+      d = theory::siegert(a.mu, a.sigma, a.tau_m, theta_eff, a.v_reset, a.t_ref);
+    }
+  } catch (const std::invalid_argument& e) {
+    rethrow_as_flag(e);
+  }
+  std::cout << "LIF with white noise, diffusion approximation (Siegert; Brunel 2000), potentials "
+               "relative to rest:\n"
+            << "  mu = " << a.mu << " mV, sigma = " << a.sigma << " mV, tau_m = " << a.tau_m
+            << " ms, theta = " << a.theta << " mV, V_reset = " << a.v_reset
+            << " mV, t_ref = " << a.t_ref << " ms\n";
+  print_prediction(r, "");
+  if (a.dt > 0) {
+    std::cout << "simulated at dt = " << a.dt << " ms (threshold checked at step ends, effective "
+              << "threshold " << num(theta_eff, 6) << " mV):\n";
+    print_prediction(d, "");
+  }
+}
+
+// The currents to tabulate: all distinct ones when there are few, else an even sample of their
+// range (with a note).
+std::vector<double> currents_of(const population_spec& p, std::string* note) {
+  const per_neuron& I = p.input.I;
+  std::vector<double> values;
+  if (I.ramp) {
+    if (p.size <= k_max_listed) {
+      for (uint64_t i = 0; i < p.size; ++i) values.push_back(I.at(i));
+      return values;
+    }
+    *note = "a ramp over " + std::to_string(p.size) + " neurons: " + std::to_string(k_sample) +
+            " evenly spaced currents of it";
+    for (std::size_t k = 0; k < k_sample; ++k)
+      values.push_back(I.from + (I.to - I.from) * static_cast<double>(k) / (k_sample - 1));
+    return values;
+  }
+  const std::set<double> distinct(I.values.begin(), I.values.end());
+  if (distinct.size() <= k_max_listed) return {distinct.begin(), distinct.end()};
+  *note = std::to_string(distinct.size()) + " distinct currents: " + std::to_string(k_sample) +
+          " evenly spaced over their range";
+  const double lo = *distinct.begin(), hi = *distinct.rbegin();
+  for (std::size_t k = 0; k < k_sample; ++k)
+    values.push_back(lo + (hi - lo) * static_cast<double>(k) / (k_sample - 1));
+  return values;
+}
+
+void config_command(const theory_args& a) {
+  const experiment_spec spec = load_config(a.config, a.sets);
+  const double dt = spec.run.dt;
+  std::cout << "stationary theory of each population (Siegert formula for LIF with white noise; "
+               "potentials relative to rest, mu = R_m I)\n"
+            << "\"dt-corrected\": as simulated at run.dt = " << dt
+            << " ms, threshold checked at step ends (theory.hpp: discrete_time_threshold)\n";
+  for (const auto& p : spec.populations) {
+    std::cout << "\npopulation " << p.name << " (" << p.model_name() << ", " << p.size
+              << " neurons, sigma = " << p.input.noise.sigma << " mV)\n";
+    const auto* lif = std::get_if<lif_params>(&p.params);
+    if (!lif) {
+      std::cout << "  skipped: no stationary noisy-EIF theory here (theory.hpp has the "
+                   "deterministic EIF rate, eif_rate_hz)\n";
+      continue;
+    }
+    if (p.input.noise.tau_noise > 0) {
+      std::cout << "  skipped: coloured (Ornstein-Uhlenbeck) input, tau_noise = "
+                << p.input.noise.tau_noise << " ms; the Siegert formula is for white noise\n";
+      continue;
+    }
+    if (!p.input.pulses.empty())
+      std::cout << "  note: " << p.input.pulses.size()
+                << " pulse(s) ignored: the theory is that of the constant current alone\n";
+    std::string note;
+    const std::vector<double> currents = currents_of(p, &note);
+    if (!note.empty()) std::cout << "  note: " << note << "\n";
+    const double sigma = p.input.noise.sigma;
+    const double theta = lif->V_th - lif->E_L, reset = lif->V_reset - lif->E_L;
+    std::cout << std::right << std::setw(12) << "I (nA)" << std::setw(12) << "mu (mV)"
+              << std::setw(14) << "rate (Hz)" << std::setw(14) << "mean ISI ms" << std::setw(10)
+              << "CV" << std::setw(16) << "dt-corr. Hz" << std::setw(12) << "dt-corr. CV"
+              << "\n";
+    for (double I : currents) {
+      const double mu = lif->R_m * I;
+      theory::lif_noise_result r{}, d{};
+      try {
+        r = theory::siegert(mu, sigma, lif->tau_m, theta, reset, lif->t_ref);
+        d = theory::siegert(mu, sigma, lif->tau_m,
+                            theory::discrete_time_threshold(theta, sigma, lif->tau_m, dt), reset,
+                            lif->t_ref);
+      } catch (const std::invalid_argument& e) {
+        throw config_error("config error: population." + p.name + ": " + e.what());
+      }
+      std::cout << std::setw(12) << num(I, 6) << std::setw(12) << num(mu, 6) << std::setw(14)
+                << num(r.rate_hz, 6) << std::setw(14) << num(r.mean_isi_ms, 6) << std::setw(10)
+                << num(r.cv, 4) << std::setw(16) << num(d.rate_hz, 6) << std::setw(12)
+                << num(d.cv, 4) << "\n";
+    }
+  }
+}
+
+}  // namespace
+
+void add_theory(CLI::App& app) {
+  auto args = std::make_shared<theory_args>();
+  auto* cmd = app.add_subcommand(
+      "theory",
+      "stationary rate and ISI CV of the noisy LIF (Siegert formula): `theory lif "
+      "--mu M --sigma S ...`, or `theory CONFIG` for each population of an experiment");
+  cmd->add_option("config", args->config, "experiment file (TOML)");
+  cmd->add_option("--set", args->sets, "override a config key: key.path=value (repeatable)")
+      ->take_all();
+  auto* lif = cmd->add_subcommand(
+      "lif", "tau_m du = (-u + mu) dt + sigma sqrt(tau_m) dW, potentials relative to rest");
+  auto& l = args->lif;
+  lif->add_option("--mu", l.mu, "mean input R_m I relative to rest (mV)")->required();
+  lif->add_option("--sigma", l.sigma, "noise amplitude (mV), as input.sigma")->required();
+  lif->add_option("--tau-m", l.tau_m, "membrane time constant (ms)")->capture_default_str();
+  lif->add_option("--theta", l.theta, "threshold relative to rest (mV)")->capture_default_str();
+  lif->add_option("--v-reset", l.v_reset, "reset relative to rest (mV)")->capture_default_str();
+  lif->add_option("--t-ref", l.t_ref, "refractory period (ms)")->capture_default_str();
+  lif->add_option("--dt", l.dt, "also predict a simulation at this time step (ms)");
+  lif->callback([args] {
+    if (!args->config.empty())
+      throw config_error("config error: give either `theory lif ...` or `theory CONFIG`");
+    if (!(args->lif.dt >= 0) || !std::isfinite(args->lif.dt))
+      throw config_error("config error: --dt = " + num(args->lif.dt, 6) +
+                         " ms is invalid: must be > 0");
+    lif_command(args->lif);
+  });
+  cmd->callback([cmd, lif, args] {
+    if (lif->parsed()) return;
+    if (args->config.empty())
+      throw config_error("config error: theory: give `lif --mu M --sigma S ...` or a CONFIG file");
+    config_command(*args);
+  });
+}
+
+}  // namespace spikesim::cli
