@@ -75,7 +75,7 @@ struct chunk_flags {
 
 template <class T>
 struct kernel_args {
-  membrane_coeffs<T> c;
+  model_coeffs<T> c;
   uint64_t n;
   uint64_t seed;
   uint32_t noise_stream;
@@ -87,6 +87,8 @@ struct kernel_args {
   T* u_out;
   int32_t* ref_out;
   T* eta_out;
+  const T* gates_in[3];  // HH m, h, n
+  T* gates_out[3];
   const T* I_base;
   const pulse_desc<T>* pulses;
   uint32_t n_pulses;
@@ -130,7 +132,7 @@ __device__ T segment_drive(const kernel_args<T>& a, uint64_t i, bool active, uin
     if (p.stop_step > s) seg_end = min(seg_end, p.stop_step);
     if (active && p.start_step <= s && s < p.stop_step) d += p.amp ? p.amp[i] : p.amp_uniform;
   }
-  return d * a.c.R_m;
+  return d * a.c.input_gain;
 }
 
 // Appends the block's gathered keys to the global buffer: one atomic per block. Keys beyond the
@@ -153,7 +155,7 @@ __device__ void flush_spikes(const uint64_t* s_keys, unsigned fill, unsigned* s_
 // Steps [first, first + steps) of one population, one thread per neuron. All threads of a block,
 // including those past the last neuron, run every step: the spike gathering synchronises the
 // block once per step (__syncthreads_count, which also yields the block's spike count).
-template <class T, class Model, noise_kind noise>
+template <class T, model_kind kind, noise_kind noise>
 __global__ void __launch_bounds__(max_block)
     advance_population_kernel(const __grid_constant__ kernel_args<T> a) {
   __shared__ uint64_t s_keys[gather_capacity];
@@ -164,13 +166,16 @@ __global__ void __launch_bounds__(max_block)
   const bool active = i < a.n;
   const unsigned lane = threadIdx.x & 31u;
 
-  T u = T(0);
-  int32_t ref = 0;
-  T eta = T(0);
+  neuron_vars<T> v{T(0), 0, T(0), T(0), T(0), T(0)};
   if (active) {
-    u = a.u_in[i];
-    ref = a.ref_in[i];
-    if constexpr (noise == noise_kind::ou) eta = a.eta_in[i];
+    v.u = a.u_in[i];
+    v.ref = a.ref_in[i];
+    if constexpr (noise == noise_kind::ou) v.eta = a.eta_in[i];
+    if constexpr (kind == model_kind::hh) {
+      v.m = a.gates_in[0][i];
+      v.h = a.gates_in[1][i];
+      v.n = a.gates_in[2][i];
+    }
   }
   // The neuron's column in the trace rows, if it is recorded (trace_ids is sorted).
   int64_t slot = -1;
@@ -208,13 +213,13 @@ __global__ void __launch_bounds__(max_block)
       z3 = q.v[3];
     }
     if (s == next_trace) {
-      if (slot >= 0) a.traces[row * a.n_traces + slot] = static_cast<float>(u);
+      if (slot >= 0) a.traces[row * a.n_traces + slot] = static_cast<float>(v.u);
       ++row;
       next_trace += a.trace_every;
     }
     const unsigned j = static_cast<unsigned>(s & 3);
     const float z = j == 0 ? z0 : j == 1 ? z1 : j == 2 ? z2 : z3;
-    const bool spike = neuron_step<T, Model, noise>(a.c, u, ref, eta, drive, z) && active;
+    const bool spike = step_neuron<T, kind, noise>(a.c, v, drive, z) && active;
 
     if (a.record_spikes) {
       // One shared-memory atomic per warp with spikes, not one per spike.
@@ -244,10 +249,15 @@ __global__ void __launch_bounds__(max_block)
     flush_spikes(s_keys, fill, &s_fill, &s_base, a.flags, a.keys, a.key_capacity);
 
   if (active) {
-    a.u_out[i] = u;
-    a.ref_out[i] = ref;
-    if constexpr (noise == noise_kind::ou) a.eta_out[i] = eta;
-    if (!isfinite(u)) atomicMin(&a.flags->first_nonfinite, static_cast<unsigned long long>(i));
+    a.u_out[i] = v.u;
+    a.ref_out[i] = v.ref;
+    if constexpr (noise == noise_kind::ou) a.eta_out[i] = v.eta;
+    if constexpr (kind == model_kind::hh) {
+      a.gates_out[0][i] = v.m;
+      a.gates_out[1][i] = v.h;
+      a.gates_out[2][i] = v.n;
+    }
+    if (!isfinite(v.u)) atomicMin(&a.flags->first_nonfinite, static_cast<unsigned long long>(i));
   }
 }
 
@@ -293,8 +303,10 @@ uint64_t population_device_bytes(const experiment_spec& spec, const population_s
   const uint64_t n = p.size;
   const uint64_t real = spec.run.prec == precision::single ? 4 : 8;
   const bool ou = p.input.noise.tau_noise > 0.0;
-  uint64_t bytes = 2 * n * (real + 4 + (ou ? real : 0));  // u, ref, eta, double-buffered
-  bytes += n * real;                                      // I_base
+  const uint64_t gates = std::holds_alternative<hh_params>(p.params) ? 3 : 0;
+  // u, ref, eta and the HH gates, double-buffered
+  uint64_t bytes = 2 * n * (real + 4 + (ou ? real : 0) + gates * real);
+  bytes += n * real;  // I_base
   for (const auto& q : p.input.pulses) {
     bytes += sizeof(pulse_desc<double>);
     if (!q.amplitude.uniform()) bytes += n * real;
@@ -332,15 +344,30 @@ void upload(cuda::device_buffer<T>& d, const std::vector<T>& h) {
         cudaMemcpy(d.data(), h.data(), h.size() * sizeof(T), cudaMemcpyHostToDevice));
 }
 
-template <class T, class Model>
+template <class T, model_kind kind>
 void (*kernel_for(noise_kind noise))(kernel_args<T>) {
   switch (noise) {
     case noise_kind::none:
-      return &advance_population_kernel<T, Model, noise_kind::none>;
+      return &advance_population_kernel<T, kind, noise_kind::none>;
     case noise_kind::white:
-      return &advance_population_kernel<T, Model, noise_kind::white>;
+      return &advance_population_kernel<T, kind, noise_kind::white>;
     case noise_kind::ou:
-      return &advance_population_kernel<T, Model, noise_kind::ou>;
+      return &advance_population_kernel<T, kind, noise_kind::ou>;
+  }
+  return nullptr;
+}
+
+template <class T>
+void (*kernel_for(model_kind model, noise_kind noise))(kernel_args<T>) {
+  switch (model) {
+    case model_kind::lif:
+      return kernel_for<T, model_kind::lif>(noise);
+    case model_kind::eif:
+      return kernel_for<T, model_kind::eif>(noise);
+    case model_kind::hh:
+      return kernel_for<T, model_kind::hh>(noise);
+    case model_kind::rate:
+      return &advance_population_kernel<T, model_kind::rate, noise_kind::none>;
   }
   return nullptr;
 }
@@ -353,7 +380,7 @@ struct device_population {
   uint32_t index = 0;
   model_kind model = model_kind::lif;
   noise_kind noise = noise_kind::none;
-  membrane_coeffs<T> coeffs{};
+  model_coeffs<T> coeffs{};
   uint64_t n = 0;
   uint32_t id_bits = 1;
   unsigned block = max_block;
@@ -366,6 +393,7 @@ struct device_population {
   cuda::device_buffer<T> u[2];
   cuda::device_buffer<int32_t> ref[2];
   cuda::device_buffer<T> eta[2];
+  cuda::device_buffer<T> gates[2][3];  // HH m, h, n
   cuda::device_buffer<T> I_base;
   std::vector<cuda::device_buffer<T>> pulse_amp;
   cuda::device_buffer<pulse_desc<T>> pulse_table;
@@ -458,9 +486,7 @@ class cuda_backend final : public backend {
       d->index = s.index;
       d->model = s.model;
       d->coeffs = s.coeffs;
-      d->noise = s.coeffs.ou                  ? noise_kind::ou
-                 : s.coeffs.noise_amp != T(0) ? noise_kind::white
-                                              : noise_kind::none;
+      d->noise = s.noise;
       d->n = s.u.size();
       d->id_bits = std::max<uint32_t>(1, bit_width(d->n - 1));
       if (d->id_bits > max_id_bits)
@@ -477,6 +503,13 @@ class cuda_backend final : public backend {
       if (d->noise == noise_kind::ou) {
         upload(d->eta[d->cur], s.eta);
         d->eta[1 - d->cur].allocate(d->n);
+      }
+      if (d->model == model_kind::hh) {
+        const std::vector<T>* g[3] = {&s.m, &s.h, &s.n};
+        for (int k = 0; k < 3; ++k) {
+          upload(d->gates[d->cur][k], *g[k]);
+          d->gates[1 - d->cur][k].allocate(d->n);
+        }
       }
       upload(d->I_base, s.I_base);
       std::vector<pulse_desc<T>> table;
@@ -534,6 +567,10 @@ class cuda_backend final : public backend {
     a.u_out = p.u[out].data();
     a.ref_out = p.ref[out].data();
     a.eta_out = p.eta[out].data();
+    for (int k = 0; k < 3; ++k) {
+      a.gates_in[k] = p.gates[in][k].data();
+      a.gates_out[k] = p.gates[out][k].data();
+    }
     a.I_base = p.I_base.data();
     a.pulses = p.pulse_table.data();
     a.n_pulses = p.n_pulses;
@@ -548,8 +585,7 @@ class cuda_backend final : public backend {
     a.id_bits = p.id_bits;
     a.record_spikes = p.record;
     a.flags = p.flags.data();
-    const auto kernel = p.model == model_kind::lif ? kernel_for<T, lif_model>(p.noise)
-                                                   : kernel_for<T, eif_model>(p.noise);
+    const auto kernel = kernel_for<T>(p.model, p.noise);
     SPIKESIM_LAUNCH_1D(p.n, p.block, s, kernel, a);
     SPIKESIM_CUDA_CHECK(cudaMemcpyAsync(p.flags_host.data(), p.flags.data(), sizeof(chunk_flags),
                                         cudaMemcpyDeviceToHost, s));

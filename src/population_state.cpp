@@ -13,13 +13,29 @@ population_state<T> make_population_state(const experiment_spec& spec, const pop
   s.name = p.name;
   s.index = p.index;
   const double dt = spec.run.dt;
+  auto& c = s.coeffs;
   if (const auto* lif = std::get_if<lif_params>(&p.params)) {
     s.model = model_kind::lif;
-    s.coeffs = make_coeffs<T>(*lif, p.input.noise, dt);
-  } else {
+    c.mem = make_coeffs<T>(*lif, p.input.noise, dt);
+    c.input_gain = static_cast<T>(lif->R_m);
+  } else if (const auto* eif = std::get_if<eif_params>(&p.params)) {
     s.model = model_kind::eif;
-    s.coeffs = make_coeffs<T>(std::get<eif_params>(p.params), p.input.noise, dt);
+    c.mem = make_coeffs<T>(*eif, p.input.noise, dt);
+    c.input_gain = static_cast<T>(eif->R_m);
+  } else if (const auto* hh = std::get_if<hh_params>(&p.params)) {
+    // The OU input of HH uses the membrane time constant C_m / g_L; only its noise terms are
+    // taken from the membrane coefficients.
+    s.model = model_kind::hh;
+    c.hh = make_hh_coeffs<T>(*hh, p.input.noise, dt);
+    c.mem = make_membrane_coeffs<T>(dt, hh->C_m / hh->g_L, 0.0, 1.0, hh->V_spike, 0.0, 0.0,
+                                    p.input.noise);
+  } else {
+    s.model = model_kind::rate;
+    c.rate = make_rate_coeffs<T>(std::get<rate_params>(p.params), dt);
   }
+  s.noise = c.mem.ou                    ? noise_kind::ou
+            : p.input.noise.sigma > 0.0 ? noise_kind::white
+                                        : noise_kind::none;
   const uint64_t n = p.size;
   const uint64_t seed = spec.run.seed;
   const uint32_t init_stream = rng::stream_id(p.index, rng::init);
@@ -35,12 +51,19 @@ population_state<T> make_population_state(const experiment_spec& spec, const pop
     s.u[i] = static_cast<T>(v);
   }
   s.ref.assign(n, 0);
-  if (s.coeffs.ou) {
+  if (s.model == model_kind::hh) {
+    // The gates start at their steady state for the initial potential.
+    s.m.resize(n);
+    s.h.resize(n);
+    s.n.resize(n);
+    for (uint64_t i = 0; i < n; ++i) hh_steady_gates(s.u[i], s.m[i], s.h[i], s.n[i]);
+  }
+  if (s.noise == noise_kind::ou) {
     // Start the OU input in its stationary distribution so that no transient of tau_noise is
     // needed; block 1 of the init stream keeps it apart from the uniform draw of block 0.
     s.eta.resize(n);
     for (uint64_t i = 0; i < n; ++i)
-      s.eta[i] = s.coeffs.ou_sd * static_cast<T>(rng::normal(seed, init_stream, i, 4));
+      s.eta[i] = c.mem.ou_sd * static_cast<T>(rng::normal(seed, init_stream, i, 4));
   }
   s.I_base.resize(n);
   for (uint64_t i = 0; i < n; ++i) s.I_base[i] = static_cast<T>(p.input.I.at(i));

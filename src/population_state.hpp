@@ -6,12 +6,10 @@
 #include <string>
 #include <vector>
 
-#include <spikesim/models/membrane.hpp>
+#include <spikesim/models/neuron.hpp>
 #include <spikesim/spec.hpp>
 
 namespace spikesim {
-
-enum class model_kind { lif, eif };
 
 template <class T>
 struct pulse_state {
@@ -25,11 +23,13 @@ struct population_state {
   std::string name;
   uint32_t index = 0;
   model_kind model = model_kind::lif;
-  membrane_coeffs<T> coeffs{};
-  std::vector<T> u;          // mV
+  noise_kind noise = noise_kind::none;
+  model_coeffs<T> coeffs{};
+  std::vector<T> u;          // mV (Hz for rate units)
   std::vector<int32_t> ref;  // refractory steps left
   std::vector<T> eta;        // mV, OU input (empty for white or no noise)
-  std::vector<T> I_base;     // nA, constant current per neuron
+  std::vector<T> m, h, n;    // HH gates (empty for the other models)
+  std::vector<T> I_base;     // nA (uA/cm^2 for HH), constant current per neuron
   std::vector<pulse_state<T>> pulses;
   std::vector<uint64_t> trace_ids;
   uint64_t trace_every = 1;

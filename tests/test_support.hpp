@@ -7,6 +7,7 @@
 
 #include <spikesim/backend.hpp>
 #include <spikesim/config_loader.hpp>
+#include <spikesim/errors.hpp>
 #include <spikesim/simulation.hpp>
 
 namespace spikesim::testing {

@@ -22,7 +22,7 @@
 namespace spikesim::math {
 namespace detail {
 
-SPIKESIM_HD inline std::uint32_t to_bits(float x) {
+SPIKESIM_HD SPIKESIM_INLINE std::uint32_t to_bits(float x) {
 #if SPIKESIM_DEVICE_CODE
   return __float_as_uint(x);
 #else
@@ -32,7 +32,7 @@ SPIKESIM_HD inline std::uint32_t to_bits(float x) {
 #endif
 }
 
-SPIKESIM_HD inline std::uint64_t to_bits(double x) {
+SPIKESIM_HD SPIKESIM_INLINE std::uint64_t to_bits(double x) {
 #if SPIKESIM_DEVICE_CODE
   return static_cast<std::uint64_t>(__double_as_longlong(x));
 #else
@@ -42,7 +42,7 @@ SPIKESIM_HD inline std::uint64_t to_bits(double x) {
 #endif
 }
 
-SPIKESIM_HD inline float from_bits(std::uint32_t b) {
+SPIKESIM_HD SPIKESIM_INLINE float from_bits(std::uint32_t b) {
 #if SPIKESIM_DEVICE_CODE
   return __uint_as_float(b);
 #else
@@ -52,7 +52,7 @@ SPIKESIM_HD inline float from_bits(std::uint32_t b) {
 #endif
 }
 
-SPIKESIM_HD inline double from_bits(std::uint64_t b) {
+SPIKESIM_HD SPIKESIM_INLINE double from_bits(std::uint64_t b) {
 #if SPIKESIM_DEVICE_CODE
   return __longlong_as_double(static_cast<long long>(b));
 #else
@@ -64,7 +64,7 @@ SPIKESIM_HD inline double from_bits(std::uint64_t b) {
 
 // The device intrinsics are never split or fused by the compiler; on the host std::fma is a
 // single vfmadd instruction when the target has FMA.
-SPIKESIM_HD inline float fma(float a, float b, float c) {
+SPIKESIM_HD SPIKESIM_INLINE float fma(float a, float b, float c) {
 #if SPIKESIM_DEVICE_CODE
   return __fmaf_rn(a, b, c);
 #else
@@ -72,7 +72,7 @@ SPIKESIM_HD inline float fma(float a, float b, float c) {
 #endif
 }
 
-SPIKESIM_HD inline double fma(double a, double b, double c) {
+SPIKESIM_HD SPIKESIM_INLINE double fma(double a, double b, double c) {
 #if SPIKESIM_DEVICE_CODE
   return __fma_rn(a, b, c);
 #else
@@ -83,7 +83,7 @@ SPIKESIM_HD inline double fma(double a, double b, double c) {
 // c ? a : b as a bit blend. Written as ?: on floats, GCC may move the computation of the
 // unused operand into a branch and then, under -ftrapping-math, refuse to vectorise the loop
 // on targets without AVX-512 masking.
-SPIKESIM_HD inline float select(bool c, float a, float b) {
+SPIKESIM_HD SPIKESIM_INLINE float select(bool c, float a, float b) {
   const std::uint32_t mask = 0u - static_cast<std::uint32_t>(c);
   return from_bits((to_bits(a) & mask) | (to_bits(b) & ~mask));
 }
@@ -92,7 +92,7 @@ SPIKESIM_HD inline float select(bool c, float a, float b) {
 // (compiled under --fmad=true, nvcc could otherwise fuse them with the caller's arithmetic).
 // The host has no such intrinsic: host code that must match the device bit for bit is built
 // with -ffp-contract=off.
-SPIKESIM_HD inline float mul(float a, float b) {
+SPIKESIM_HD SPIKESIM_INLINE float mul(float a, float b) {
 #if SPIKESIM_DEVICE_CODE
   return __fmul_rn(a, b);
 #else
@@ -107,7 +107,7 @@ SPIKESIM_HD inline float mul(float a, float b) {
 // 1.05 ulp for double over 10^8 random inputs.
 // 2^k is applied as two halves built in the exponent field: each is a normal number for every
 // clamped x, so overflow gives inf and underflow is gradual, without a branch.
-SPIKESIM_HD inline float exp_impl(float x) {
+SPIKESIM_HD SPIKESIM_INLINE float exp_impl(float x) {
   // Beyond these bounds exp(x) rounds to inf or 0; clamping keeps k small. NaN passes through.
   x = x < -104.0f ? -104.0f : x;
   x = x > 89.0f ? 89.0f : x;
@@ -130,7 +130,7 @@ SPIKESIM_HD inline float exp_impl(float x) {
   return p * s1 * s2;
 }
 
-SPIKESIM_HD inline double exp_impl(double x) {
+SPIKESIM_HD SPIKESIM_INLINE double exp_impl(double x) {
   x = x < -750.0 ? -750.0 : x;
   x = x > 710.0 ? 710.0 : x;
   constexpr double round_magic = 0x1.8p52;
@@ -162,7 +162,7 @@ SPIKESIM_HD inline double exp_impl(double x) {
 // e^x for float and double, within 2 ulp wherever the result is a normal number; inf above
 // and gradual underflow to 0 below that range, NaN for NaN.
 template <class T>
-SPIKESIM_HD inline T exp(T x) {
+SPIKESIM_HD SPIKESIM_INLINE T exp(T x) {
   static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>,
                 "spikesim::math::exp is defined for float and double");
   return detail::exp_impl(x);
@@ -175,7 +175,7 @@ SPIKESIM_HD inline T exp(T x) {
 // by 2^23 (exact, and normal even for subnormal u): scaling only the subnormal ones would put
 // a multiply under a select, which GCC does not speculate under -ftrapping-math, leaving the
 // loop scalar on targets without AVX-512 masking.
-SPIKESIM_HD inline float log_unit(float u) {
+SPIKESIM_HD SPIKESIM_INLINE float log_unit(float u) {
   constexpr std::int32_t sqrt_half_bits = 0x3f3504f3;
   const std::int32_t ix = static_cast<std::int32_t>(detail::to_bits(u * 0x1p23f)) - sqrt_half_bits;
   const std::int32_t e = (ix >> 23) - 23;
@@ -199,7 +199,7 @@ SPIKESIM_HD inline float log_unit(float u) {
 // periodic), absolute error below 2e-7. 4u = q + f with q an integer and |f| <= 1/2 (exact),
 // so the angle is q * pi/2 + f * pi/2; the quadrant q only swaps and negates the two
 // polynomials, which are minimax fits in f (absolute error 1.2e-9 and 5.4e-11).
-SPIKESIM_HD inline void sincos_2pi(float u, float& s, float& c) {
+SPIKESIM_HD SPIKESIM_INLINE void sincos_2pi(float u, float& s, float& c) {
   constexpr float round_magic = 0x1.8p23f;
   const float t = u * 4.0f;  // exact, so contracting it into the next add changes nothing
   const float qt = t + round_magic;

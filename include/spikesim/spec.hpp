@@ -9,7 +9,9 @@
 #include <vector>
 
 #include <spikesim/models/eif.hpp>
+#include <spikesim/models/hh.hpp>
 #include <spikesim/models/lif.hpp>
+#include <spikesim/models/rate.hpp>
 
 namespace spikesim {
 
@@ -55,7 +57,7 @@ struct record_spec {
   uint64_t trace_every = 1;      // steps
 };
 
-using model_params = std::variant<lif_params, eif_params>;
+using model_params = std::variant<lif_params, eif_params, hh_params, rate_params>;
 
 struct population_spec {
   std::string name;
@@ -66,8 +68,10 @@ struct population_spec {
   input_spec input;
   record_spec record;
 
-  std::string model_name() const { return params.index() == 0 ? "lif" : "eif"; }
+  std::string model_name() const;
+  // The default initial state: E_L for LIF/EIF, the resting potential for HH, 0 Hz for rates.
   double v_rest() const;
+  bool spiking() const { return !std::holds_alternative<rate_params>(params); }
 };
 
 struct run_spec {

@@ -212,17 +212,42 @@ struct param_table<eif_params> {
   }
 };
 
+template <>
+struct param_table<hh_params> {
+  static std::vector<std::pair<std::string, double hh_params::*>> keys() {
+    return {{"C_m", &hh_params::C_m}, {"g_Na", &hh_params::g_Na},      {"g_K", &hh_params::g_K},
+            {"g_L", &hh_params::g_L}, {"E_Na", &hh_params::E_Na},      {"E_K", &hh_params::E_K},
+            {"E_L", &hh_params::E_L}, {"V_spike", &hh_params::V_spike}};
+  }
+};
+template <>
+struct param_table<rate_params> {
+  static std::vector<std::pair<std::string, double rate_params::*>> keys() {
+    return {{"tau", &rate_params::tau},     {"I_thr", &rate_params::I_thr},
+            {"gain", &rate_params::gain},   {"I_max", &rate_params::I_max},
+            {"r_max", &rate_params::r_max}, {"I_half", &rate_params::I_half},
+            {"k", &rate_params::k}};
+  }
+};
+
 const char* param_unit(const std::string& key) {
-  if (key == "tau_m" || key == "t_ref") return "ms";
+  if (key == "tau_m" || key == "t_ref" || key == "tau") return "ms";
   if (key == "R_m") return "MOhm";
+  if (key == "C_m") return "uF/cm^2";
+  if (key == "g_Na" || key == "g_K" || key == "g_L") return "mS/cm^2";
+  if (key == "I_thr" || key == "I_max" || key == "I_half" || key == "k") return "nA";
+  if (key == "gain") return "Hz/nA";
+  if (key == "r_max") return "Hz";
   return "mV";
 }
 
 template <class P>
-P read_params(std::optional<table_reader> tr, const std::string& model) {
+P read_params(std::optional<table_reader> tr, const std::string& model,
+              const std::vector<std::string>& other_keys = {}) {
   P p;
   std::vector<std::string> names;
   for (auto& [k, member] : param_table<P>::keys()) names.push_back(k);
+  names.insert(names.end(), other_keys.begin(), other_keys.end());
   if (!tr) return p;
   for (auto& [k, member] : param_table<P>::keys())
     if (auto v = tr->number(k, param_unit(k))) p.*member = *v;
@@ -251,6 +276,37 @@ model_params read_model(table_reader& pop, const std::string& model) {
     if (!(p.V_reset < p.V_th))
       fail(path + ".V_reset",
            fmt(p.V_reset) + " mV is invalid: must be below V_th = " + fmt(p.V_th) + " mV");
+    return p;
+  }
+  if (model == "hh") {
+    auto p = read_params<hh_params>(pop.table("params"), model);
+    require(p.C_m > 0, path + ".C_m", p.C_m, "uF/cm^2", "must be > 0");
+    require(p.g_L > 0, path + ".g_L", p.g_L, "mS/cm^2", "must be > 0");
+    require(p.g_Na >= 0, path + ".g_Na", p.g_Na, "mS/cm^2", "must be >= 0");
+    require(p.g_K >= 0, path + ".g_K", p.g_K, "mS/cm^2", "must be >= 0");
+    return p;
+  }
+  if (model == "rate") {
+    auto params = pop.table("params");
+    auto p = read_params<rate_params>(params, model, {"transfer"});
+    if (params) {
+      if (auto t = params->string("transfer")) {
+        if (*t == "threshold_linear")
+          p.transfer = rate_transfer::threshold_linear;
+        else if (*t == "sigmoid")
+          p.transfer = rate_transfer::sigmoid;
+        else
+          fail(path + ".transfer", *params->get("transfer"), "",
+               "expected \"threshold_linear\" or \"sigmoid\"");
+      }
+    }
+    require(p.tau > 0, path + ".tau", p.tau, "ms", "must be > 0");
+    require(p.gain >= 0, path + ".gain", p.gain, "Hz/nA", "must be >= 0");
+    if (!(p.I_max > p.I_thr))
+      fail(path + ".I_max",
+           fmt(p.I_max) + " nA is invalid: must be above I_thr = " + fmt(p.I_thr) + " nA");
+    require(p.r_max > 0, path + ".r_max", p.r_max, "Hz", "must be > 0");
+    require(p.k > 0, path + ".k", p.k, "nA", "must be > 0");
     return p;
   }
   auto p = read_params<eif_params>(pop.table("params"), model);
@@ -289,36 +345,45 @@ population_spec read_population(const std::string& name, const toml::node& node,
     fail(pop.key_path("size"), *size, "neurons", "must be between 1 and 2^32");
 
   auto model = pop.string("model");
-  if (!model) fail(pop.key_path("model"), "missing (\"lif\" or \"eif\")");
-  if (*model != "lif" && *model != "eif")
-    fail(pop.key_path("model"), *pop.get("model"), "", "unknown model (known: \"lif\", \"eif\")");
+  if (!model) fail(pop.key_path("model"), "missing (\"lif\", \"eif\", \"hh\" or \"rate\")");
+  if (*model != "lif" && *model != "eif" && *model != "hh" && *model != "rate")
+    fail(pop.key_path("model"), *pop.get("model"), "",
+         "unknown model (known: \"lif\", \"eif\", \"hh\", \"rate\")");
   p.params = read_model(pop, *model);
+  const bool rate = *model == "rate";
+  // The state variable that init sets, and the unit of input currents, differ by model.
+  const char* state_key = rate ? "r" : "V";
+  const char* state_unit = rate ? "Hz" : "mV";
+  const char* current_unit = *model == "hh" ? "uA/cm^2" : "nA";
 
   if (auto init = pop.table("init")) {
-    if (const toml::node* v = init->get("V")) {
-      const std::string vp = init->key_path("V");
+    if (const toml::node* v = init->get(state_key)) {
+      const std::string vp = init->key_path(state_key);
       if (auto t = v->as_table(); t && t->contains("uniform")) {
         table_reader u(*t, vp);
         const toml::node* range = u.get("uniform");
         const auto* a = range->as_array();
-        if (!a || a->size() != 2) fail(vp + ".uniform", *range, "mV", "expected [low, high]");
+        if (!a || a->size() != 2) fail(vp + ".uniform", *range, state_unit, "expected [low, high]");
         p.init.uniform_range = true;
-        p.init.V_lo = table_reader::as_number(*a->get(0), vp + ".uniform[0]", "mV");
-        p.init.V_hi = table_reader::as_number(*a->get(1), vp + ".uniform[1]", "mV");
+        p.init.V_lo = table_reader::as_number(*a->get(0), vp + ".uniform[0]", state_unit);
+        p.init.V_hi = table_reader::as_number(*a->get(1), vp + ".uniform[1]", state_unit);
         if (!(p.init.V_lo < p.init.V_hi))
-          fail(vp + ".uniform", *range, "mV", "low must be below high");
+          fail(vp + ".uniform", *range, state_unit, "low must be below high");
         u.finish({"uniform"});
       } else {
-        p.init.V = read_per_neuron(*v, vp, "mV", p.size);
+        p.init.V = read_per_neuron(*v, vp, state_unit, p.size);
       }
     }
-    init->finish({"V"});
+    init->finish({state_key});
   }
 
   if (auto in = pop.table("input")) {
     if (const toml::node* I = in->get("I"))
-      p.input.I = read_per_neuron(*I, in->key_path("I"), "nA", p.size);
+      p.input.I = read_per_neuron(*I, in->key_path("I"), current_unit, p.size);
     p.input.noise.sigma = in->number("sigma", "mV", 0.0);
+    if (rate && (in->has("sigma") || in->has("tau_noise")))
+      fail(in->key_path(in->has("sigma") ? "sigma" : "tau_noise"),
+           "rate units take no noise input (drive them with I and pulses)");
     require(p.input.noise.sigma >= 0, in->key_path("sigma"), p.input.noise.sigma, "mV",
             "must be >= 0");
     p.input.noise.tau_noise = in->number("tau_noise", "ms", 0.0);
@@ -345,7 +410,7 @@ population_spec read_population(const std::string& name, const toml::node& node,
         if (!(ps.stop > ps.start))
           fail(pr.key_path("stop"),
                fmt(ps.stop) + " ms is invalid: must be after start = " + fmt(ps.start) + " ms");
-        ps.amplitude = read_per_neuron(*amp, pr.key_path("amplitude"), "nA", p.size);
+        ps.amplitude = read_per_neuron(*amp, pr.key_path("amplitude"), current_unit, p.size);
         pr.finish({"start", "stop", "amplitude"});
         p.input.pulses.push_back(std::move(ps));
       }
@@ -380,6 +445,7 @@ population_spec read_population(const std::string& name, const toml::node& node,
     }
     rec->finish({"spikes", "traces", "trace_every"});
   }
+  if (rate) p.record.spikes = false;  // rate units do not spike: their output is the traces
   (void)run;
   pop.finish({"size", "model", "params", "init", "input", "record"});
   return p;

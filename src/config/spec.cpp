@@ -2,6 +2,7 @@
 #include <spikesim/spec.hpp>
 
 #include <cmath>
+#include <variant>
 
 namespace spikesim {
 
@@ -15,8 +16,19 @@ uint64_t run_spec::steps() const {
   return step_at(tstop, dt);
 }
 
+std::string population_spec::model_name() const {
+  static const char* names[] = {"lif", "eif", "hh", "rate"};
+  return names[params.index()];
+}
+
 double population_spec::v_rest() const {
-  return std::visit([](const auto& p) { return p.E_L; }, params);
+  if (const auto* lif = std::get_if<lif_params>(&params)) return lif->E_L;
+  if (const auto* eif = std::get_if<eif_params>(&params)) return eif->E_L;
+  if (const auto* hh = std::get_if<hh_params>(&params)) {
+    const double rest = hh_resting_potential(*hh);
+    return std::isnan(rest) ? 0.0 : rest;
+  }
+  return 0.0;
 }
 
 uint64_t experiment_spec::total_neurons() const {

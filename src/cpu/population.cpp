@@ -36,18 +36,21 @@ struct tile_scratch {
 };
 
 // One tile of one population through steps [first, first + steps).
-template <class T, class Model, noise_kind noise>
+template <class T, model_kind kind, noise_kind noise>
 void run_tile(population_state<T>& pop, uint64_t seed, uint64_t lo, uint64_t hi, uint64_t first,
               uint64_t steps, tile_scratch<T>& scratch, std::vector<spike_rec>& spikes,
               population_chunk& out, uint64_t trace_first_step) {
   // A local copy: stores through the uint8_t flags could alias a referenced struct, which would
   // make GCC reload the coefficients every iteration and give up on vectorising.
-  const membrane_coeffs<T> c = pop.coeffs;
+  const model_coeffs<T> c = pop.coeffs;
   const uint64_t n = hi - lo;
   T* __restrict u = pop.u.data() + lo;
   int32_t* __restrict ref = pop.ref.data() + lo;
   // Without OU input the step ignores eta; a scratch array keeps one loop for all noise kinds.
   T* __restrict eta = noise == noise_kind::ou ? pop.eta.data() + lo : scratch.eta;
+  T* __restrict gm = kind == model_kind::hh ? pop.m.data() + lo : nullptr;
+  T* __restrict gh = kind == model_kind::hh ? pop.h.data() + lo : nullptr;
+  T* __restrict gn = kind == model_kind::hh ? pop.n.data() + lo : nullptr;
   T* __restrict drive = scratch.drive;
   uint8_t* __restrict flags = scratch.flags;
   const uint32_t stream = rng::stream_id(pop.index, rng::noise);
@@ -80,7 +83,7 @@ void run_tile(population_state<T>& pop, uint64_t seed, uint64_t lo, uint64_t hi,
         }
       }
     }
-    for (uint64_t i = 0; i < n; ++i) drive[i] *= c.R_m;
+    for (uint64_t i = 0; i < n; ++i) drive[i] *= c.input_gain;
 
     for (; s < seg_end; ++s) {
       if (noise != noise_kind::none && (s >> 2) != block) {
@@ -103,8 +106,23 @@ void run_tile(population_state<T>& pop, uint64_t seed, uint64_t lo, uint64_t hi,
       }
       const float* __restrict zs = scratch.z + (s & 3) * tile_size;
 #pragma omp simd
-      for (uint64_t i = 0; i < n; ++i)
-        flags[i] = neuron_step<T, Model, noise>(c, u[i], ref[i], eta[i], drive[i], zs[i]) ? 1 : 0;
+      for (uint64_t i = 0; i < n; ++i) {
+        neuron_vars<T> v{u[i], ref[i], eta[i], T(0), T(0), T(0)};
+        if constexpr (kind == model_kind::hh) {
+          v.m = gm[i];
+          v.h = gh[i];
+          v.n = gn[i];
+        }
+        flags[i] = step_neuron<T, kind, noise>(c, v, drive[i], zs[i]) ? 1 : 0;
+        u[i] = v.u;
+        ref[i] = v.ref;
+        eta[i] = v.eta;
+        if constexpr (kind == model_kind::hh) {
+          gm[i] = v.m;
+          gh[i] = v.h;
+          gn[i] = v.n;
+        }
+      }
       // Spikes are rare: skip eight neurons at a time.
       for (uint64_t i = 0; i < n; i += 8) {
         uint64_t word = 0;
@@ -155,7 +173,7 @@ class cpu_backend final : public backend {
   }
 
  private:
-  template <class Model, noise_kind noise>
+  template <model_kind kind, noise_kind noise>
   void advance_tiles(population_state<T>& pop, uint64_t first, uint64_t steps,
                      population_chunk& out, uint64_t trace_first) {
     const uint64_t n = pop.u.size();
@@ -171,8 +189,8 @@ class cpu_backend final : public backend {
       for (int64_t t = 0; t < tiles; ++t) {
         const uint64_t lo = static_cast<uint64_t>(t) * tile_size;
         const uint64_t hi = std::min(n, lo + tile_size);
-        run_tile<T, Model, noise>(pop, run_.seed, lo, hi, first, steps, scratch, local, out,
-                                  trace_first);
+        run_tile<T, kind, noise>(pop, run_.seed, lo, hi, first, steps, scratch, local, out,
+                                 trace_first);
         for (uint64_t i = lo; i < hi; ++i) {
           if (!std::isfinite(pop.u[i])) {
             int64_t expected = -1;
@@ -205,15 +223,17 @@ class cpu_backend final : public backend {
     }
   }
 
-  template <class Model>
+  template <model_kind kind>
   void dispatch_noise(population_state<T>& pop, uint64_t first, uint64_t steps,
                       population_chunk& out, uint64_t trace_first) {
-    if (pop.coeffs.ou)
-      advance_tiles<Model, noise_kind::ou>(pop, first, steps, out, trace_first);
-    else if (pop.coeffs.noise_amp != T(0))
-      advance_tiles<Model, noise_kind::white>(pop, first, steps, out, trace_first);
-    else
-      advance_tiles<Model, noise_kind::none>(pop, first, steps, out, trace_first);
+    switch (pop.noise) {
+      case noise_kind::ou:
+        return advance_tiles<kind, noise_kind::ou>(pop, first, steps, out, trace_first);
+      case noise_kind::white:
+        return advance_tiles<kind, noise_kind::white>(pop, first, steps, out, trace_first);
+      case noise_kind::none:
+        return advance_tiles<kind, noise_kind::none>(pop, first, steps, out, trace_first);
+    }
   }
 
   void advance_population(population_state<T>& pop, uint64_t first, uint64_t steps,
@@ -226,10 +246,17 @@ class cpu_backend final : public backend {
     out.trace_rows =
         trace_first < first + steps ? (first + steps - 1 - trace_first) / every + 1 : 0;
     out.traces.assign(out.trace_rows * pop.trace_ids.size(), 0.0f);
-    if (pop.model == model_kind::lif)
-      dispatch_noise<lif_model>(pop, first, steps, out, trace_first);
-    else
-      dispatch_noise<eif_model>(pop, first, steps, out, trace_first);
+    switch (pop.model) {
+      case model_kind::lif:
+        return dispatch_noise<model_kind::lif>(pop, first, steps, out, trace_first);
+      case model_kind::eif:
+        return dispatch_noise<model_kind::eif>(pop, first, steps, out, trace_first);
+      case model_kind::hh:
+        return dispatch_noise<model_kind::hh>(pop, first, steps, out, trace_first);
+      case model_kind::rate:
+        return advance_tiles<model_kind::rate, noise_kind::none>(pop, first, steps, out,
+                                                                 trace_first);
+    }
   }
 
   run_spec run_;

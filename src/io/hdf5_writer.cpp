@@ -80,6 +80,31 @@ void write_params(hid_t g, const eif_params& p) {
   param(g, "t_ref", p.t_ref, "ms");
 }
 
+template <>
+void write_params(hid_t g, const hh_params& p) {
+  param(g, "C_m", p.C_m, "uF/cm^2");
+  param(g, "g_Na", p.g_Na, "mS/cm^2");
+  param(g, "g_K", p.g_K, "mS/cm^2");
+  param(g, "g_L", p.g_L, "mS/cm^2");
+  param(g, "E_Na", p.E_Na, "mV");
+  param(g, "E_K", p.E_K, "mV");
+  param(g, "E_L", p.E_L, "mV");
+  param(g, "V_spike", p.V_spike, "mV");
+}
+
+template <>
+void write_params(hid_t g, const rate_params& p) {
+  h5::attr(g, "transfer",
+           std::string(p.transfer == rate_transfer::sigmoid ? "sigmoid" : "threshold_linear"));
+  param(g, "tau", p.tau, "ms");
+  param(g, "I_thr", p.I_thr, "nA");
+  param(g, "gain", p.gain, "Hz/nA");
+  param(g, "I_max", p.I_max, "nA");
+  param(g, "r_max", p.r_max, "Hz");
+  param(g, "I_half", p.I_half, "nA");
+  param(g, "k", p.k, "nA");
+}
+
 }  // namespace
 
 struct hdf5_recorder::impl {
@@ -167,7 +192,7 @@ void hdf5_recorder::begin(const experiment_spec& spec, const backend& b) {
       auto g = h5::create_group(report, p.name);
       const uint64_t chunk_rows = std::max<uint64_t>(1, (1 << 16) / w.n_traces);
       w.traces = h5::appendable<float>(g, "data", w.n_traces, chunk_rows);
-      h5::attr(w.traces.id(), "units", std::string("mV"));
+      h5::attr(w.traces.id(), "units", std::string(p.spiking() ? "mV" : "Hz"));
       auto m = h5::create_group(g, "mapping");
       h5::write_vector<uint64_t>(m, "node_ids", p.record.traces);
       std::vector<uint64_t> ptr(w.n_traces + 1);
@@ -185,14 +210,15 @@ void hdf5_recorder::begin(const experiment_spec& spec, const backend& b) {
       h5::attr(g, "size", p.size);
       std::visit([&](const auto& mp) { write_params(g, mp); }, p.params);
       auto in = h5::create_group(g, "input");
+      const char* current_units = std::holds_alternative<hh_params>(p.params) ? "uA/cm^2" : "nA";
       if (p.input.I.uniform()) {
-        h5::write_scalar(in, "I", p.input.I.at(0), "nA");
+        h5::write_scalar(in, "I", p.input.I.at(0), current_units);
       } else {
         std::vector<double> I(p.size);
         for (uint64_t i = 0; i < p.size; ++i) I[i] = p.input.I.at(i);
         h5::write_vector<double>(in, "I", I);
         h5::handle ds(H5Dopen2(in, "I", H5P_DEFAULT), H5Dclose);
-        h5::attr(ds, "units", std::string("nA"));
+        h5::attr(ds, "units", std::string(current_units));
       }
       h5::write_scalar(in, "sigma", p.input.noise.sigma, "mV");
       h5::write_scalar(in, "tau_noise", p.input.noise.tau_noise, "ms");
