@@ -28,6 +28,21 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
+# tools/spikesim-plot needs h5py, NumPy and Matplotlib in the `python3` on PATH. The Debian
+# packages above serve /usr/bin/python3; another python3 first on PATH (pyenv, a virtualenv) gets
+# them from pip, without -U so that a NumPy already there (pinned for other tools) is kept; a pip
+# of an externally managed Python (PEP 668) needs --break-system-packages. Not fatal: the plot
+# test then reports as skipped.
+if ! python3 -c "import h5py, numpy, matplotlib" 2>/dev/null; then
+  pip_flags=(--quiet)
+  # PEP 668: the marker in the stdlib directory, outside a virtual environment.
+  python3 -c "import os, sys, sysconfig; sys.exit(sys.prefix != sys.base_prefix or not os.path.exists(os.path.join(sysconfig.get_path('stdlib'), 'EXTERNALLY-MANAGED')))" &&
+    pip_flags+=(--break-system-packages)
+  echo "installing h5py numpy matplotlib for $(command -v python3) with pip"
+  python3 -m pip install "${pip_flags[@]}" h5py numpy matplotlib ||
+    echo "bootstrap: could not install h5py, numpy and matplotlib with pip; tools/spikesim-plot will not run and its test will be skipped"
+fi
+
 # nvcc, where installed, is found on PATH or in the toolkit's default place: the CUDA backend is
 # then compiled too (CMake's SPIKESIM_CUDA=AUTO).
 [[ -x /usr/local/cuda/bin/nvcc ]] && export PATH="$PATH:/usr/local/cuda/bin"
