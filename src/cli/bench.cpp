@@ -69,8 +69,8 @@ void bench_command(const bench_args& a) {
             << "\", \"precision\": \"" << a.precision << "\", \"backend\": \"" << s.backend
             << "\", \"device\": \"" << s.device << "\", \"n\": " << static_cast<uint64_t>(n)
             << ", \"dt_ms\": " << spec.run.dt << ", \"steps\": " << s.steps
-            << ", \"sigma_mV\": " << a.sigma << ", \"wall_s\": " << s.wall_s
-            << ", \"neuron_steps_per_s\": " << s.neuron_steps_per_s
+            << ", \"chunk_steps\": " << chunk_steps_for(spec) << ", \"sigma_mV\": " << a.sigma
+            << ", \"wall_s\": " << s.wall_s << ", \"neuron_steps_per_s\": " << s.neuron_steps_per_s
             << ", \"spikes\": " << rec.spikes
             << ", \"mean_rate_hz\": " << rec.spikes / (n * s.simulated_ms * 1e-3)
             << ", \"spike_recording\": true"
