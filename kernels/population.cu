@@ -721,15 +721,6 @@ class cuda_backend final : public backend {
     for (size_t k = 0; k < pops_.size(); ++k) decode(*pops_[k], first, steps, outs[k]);
   }
 
-  static void append(population_chunk& to, const population_chunk& from) {
-    to.spike_steps.insert(to.spike_steps.end(), from.spike_steps.begin(), from.spike_steps.end());
-    to.spike_ids.insert(to.spike_ids.end(), from.spike_ids.begin(), from.spike_ids.end());
-    to.counts.insert(to.counts.end(), from.counts.begin(), from.counts.end());
-    to.traces.insert(to.traces.end(), from.traces.begin(), from.traces.end());
-    to.trace_rows += from.trace_rows;
-    to.total_spikes += from.total_spikes;
-  }
-
   int device_;
   std::string description_;
   uint64_t seed_;
@@ -744,6 +735,10 @@ class cuda_backend final : public backend {
 }  // namespace
 
 std::unique_ptr<backend> make_cuda_backend(const experiment_spec& spec, int device) {
+  if (spec.has_network())
+    throw backend_error(
+        "--backend cuda: networks are not yet supported by the CUDA backend (projections or "
+        "Poisson input); use --backend cpu");
   int count = 0;
   const cudaError_t e = cudaGetDeviceCount(&count);
   if (e != cudaSuccess) {

@@ -1,9 +1,19 @@
 // Backend selection and the memory estimate shared by both backends.
 #include <spikesim/backend.hpp>
 
+#include <spikesim/connectivity.hpp>
 #include <spikesim/errors.hpp>
 
 namespace spikesim {
+
+void append(population_chunk& to, const population_chunk& from) {
+  to.spike_steps.insert(to.spike_steps.end(), from.spike_steps.begin(), from.spike_steps.end());
+  to.spike_ids.insert(to.spike_ids.end(), from.spike_ids.begin(), from.spike_ids.end());
+  to.counts.insert(to.counts.end(), from.counts.begin(), from.counts.end());
+  to.traces.insert(to.traces.end(), from.traces.begin(), from.traces.end());
+  to.trace_rows += from.trace_rows;
+  to.total_spikes += from.total_spikes;
+}
 
 uint64_t estimate_state_bytes(const experiment_spec& spec, uint64_t chunk_steps) {
   const uint64_t real = spec.run.prec == precision::single ? 4 : 8;
@@ -20,6 +30,12 @@ uint64_t estimate_state_bytes(const experiment_spec& spec, uint64_t chunk_steps)
     bytes += static_cast<uint64_t>(spikes) * 16 + chunk_steps * 4;
     bytes += p.record.traces.size() * chunk_steps * 4;
   }
+  // Networks: the synapses at their peak during construction, and per target neuron a ring
+  // buffer of max_delay + 1 slots of 8 bytes (one for delta, one for exp synapses).
+  bytes += estimate_connectivity(spec).peak_bytes;
+  for (const auto& q : spec.projections)
+    bytes += (q.max_delay_steps(spec.run.dt) + 1) * 8 * spec.populations[q.target].size +
+             (q.synapse == synapse_kind::exp ? real * spec.populations[q.target].size : 0);
   return bytes;
 }
 
@@ -29,7 +45,14 @@ std::unique_ptr<backend> make_backend(const experiment_spec& spec, const backend
   if (opt.kind == "cuda") return make_cuda_backend(spec, opt.device);
   if (opt.kind != "auto")
     throw config_error("--backend " + opt.kind + ": expected auto, cpu or cuda");
-  if (cuda_built() && cuda_device_count() > 0) return make_cuda_backend(spec, opt.device);
+  if (cuda_built() && cuda_device_count() > 0) {
+    if (!spec.has_network()) return make_cuda_backend(spec, opt.device);
+    if (notice)
+      *notice =
+          "networks (projections, Poisson input) are not yet supported by the CUDA backend: "
+          "running on the CPU backend";
+    return make_cpu_backend(spec, opt.threads);
+  }
   if (notice)
     *notice = cuda_built() ? "no CUDA device found: running on the CPU backend"
                            : "this build has no CUDA support: running on the CPU backend";

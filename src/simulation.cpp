@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include <spikesim/errors.hpp>
+
 namespace spikesim {
 
 const char* to_string(run_status s) {
@@ -13,16 +15,21 @@ const char* to_string(run_status s) {
       return "complete";
     case run_status::interrupted:
       return "interrupted";
+    case run_status::failed:
+      return "failed";
   }
   return "unknown";
 }
 
 uint64_t chunk_steps_for(const experiment_spec& spec) {
-  if (spec.run.chunk_steps > 0) return spec.run.chunk_steps;
+  // With projections a chunk may not exceed the shortest delay: the spikes of a chunk are
+  // delivered after it, and must arrive in a later chunk.
+  const uint64_t max_chunk = spec.min_delay_steps() > 0 ? spec.min_delay_steps() : ~uint64_t{0};
+  if (spec.run.chunk_steps > 0) return std::min(spec.run.chunk_steps, max_chunk);
   // Bound a chunk to ~2^24 neuron-steps so that even a population firing at every step keeps
   // its spike buffers near 256 MiB, and to 1000 steps so that progress and output stay fluid.
   const uint64_t n = std::max<uint64_t>(1, spec.total_neurons());
-  return std::clamp<uint64_t>((uint64_t{1} << 24) / n, 16, 1000);
+  return std::min(std::clamp<uint64_t>((uint64_t{1} << 24) / n, 16, 1000), max_chunk);
 }
 
 void memory_recorder::begin(const experiment_spec& spec, const backend&) {
@@ -30,15 +37,8 @@ void memory_recorder::begin(const experiment_spec& spec, const backend&) {
 }
 
 void memory_recorder::write(const chunk_output& chunk) {
-  for (size_t p = 0; p < chunk.populations.size(); ++p) {
-    const auto& c = chunk.populations[p];
-    auto& d = populations[p];
-    d.spike_steps.insert(d.spike_steps.end(), c.spike_steps.begin(), c.spike_steps.end());
-    d.spike_ids.insert(d.spike_ids.end(), c.spike_ids.begin(), c.spike_ids.end());
-    d.counts.insert(d.counts.end(), c.counts.begin(), c.counts.end());
-    d.traces.insert(d.traces.end(), c.traces.begin(), c.traces.end());
-    d.trace_rows += c.trace_rows;
-  }
+  for (size_t p = 0; p < chunk.populations.size(); ++p)
+    append(populations[p], chunk.populations[p]);
 }
 
 void memory_recorder::finish(const run_summary& s) {
@@ -59,9 +59,36 @@ run_summary simulate(const experiment_spec& spec, backend& b, recorder& rec,
   const auto t0 = std::chrono::steady_clock::now();
   uint64_t done = 0;
   sum.status = run_status::complete;
+  auto close = [&] {
+    sum.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    sum.steps = done;
+    sum.simulated_ms = static_cast<double>(done) * spec.run.dt;
+    const double secs = sum.simulated_ms / 1000.0;
+    for (auto& p : sum.populations)
+      p.mean_rate_hz = secs > 0 ? static_cast<double>(p.spikes) / (p.neurons * secs) : 0.0;
+    sum.neuron_steps_per_s =
+        sum.wall_s > 0 ? static_cast<double>(spec.total_neurons()) * done / sum.wall_s : 0.0;
+    sum.real_time_factor = secs > 0 ? sum.wall_s / secs : 0.0;
+    const network_stats net = b.network();
+    sum.synapses = net.synapses;
+    sum.synapse_bytes = net.synapse_bytes;
+    sum.construction_s = net.construction_s;
+    sum.synaptic_events = net.synaptic_events;
+    sum.synaptic_events_per_s =
+        sum.wall_s > 0 ? static_cast<double>(net.synaptic_events) / sum.wall_s : 0.0;
+    rec.finish(sum);
+  };
   while (done < total) {
     const uint64_t n = std::min(chunk, total - done);
-    b.advance(done, n, out);
+    try {
+      b.advance(done, n, out);
+    } catch (const numerical_error&) {
+      // Keep what was simulated before the failing chunk: hours of valid output are not thrown
+      // away because a neuron diverged at the end. The file is marked failed.
+      sum.status = run_status::failed;
+      close();
+      throw;
+    }
     done += n;
     for (size_t p = 0; p < out.populations.size(); ++p)
       sum.populations[p].spikes += out.populations[p].total_spikes;
@@ -72,15 +99,7 @@ run_summary simulate(const experiment_spec& spec, backend& b, recorder& rec,
       break;
     }
   }
-  sum.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  sum.steps = done;
-  sum.simulated_ms = static_cast<double>(done) * spec.run.dt;
-  const double secs = sum.simulated_ms / 1000.0;
-  for (auto& p : sum.populations)
-    p.mean_rate_hz = secs > 0 ? static_cast<double>(p.spikes) / (p.neurons * secs) : 0.0;
-  sum.neuron_steps_per_s =
-      sum.wall_s > 0 ? static_cast<double>(spec.total_neurons()) * done / sum.wall_s : 0.0;
-  rec.finish(sum);
+  close();
   return sum;
 }
 

@@ -24,10 +24,22 @@ struct population_chunk {
   uint64_t total_spikes = 0;  // also counted when spikes are not recorded
 };
 
+// Appends the chunk `from`, which follows `to` in time, to `to`.
+void append(population_chunk& to, const population_chunk& from);
+
 struct chunk_output {
   uint64_t first_step = 0;
   uint64_t steps = 0;
   std::vector<population_chunk> populations;
+};
+
+// The network part of a run: synapses built, their storage, construction time, and the
+// synaptic events (spike x synapse) delivered so far.
+struct network_stats {
+  uint64_t synapses = 0;
+  uint64_t synapse_bytes = 0;
+  double construction_s = 0.0;
+  uint64_t synaptic_events = 0;
 };
 
 class backend {
@@ -40,6 +52,8 @@ class backend {
   virtual void advance(uint64_t first_step, uint64_t steps, chunk_output& out) = 0;
   // Current membrane potentials of a population (for checks and checkpoints), in mV.
   virtual std::vector<double> potentials(uint32_t population) const = 0;
+  // Connectivity figures; zero for a run without projections.
+  virtual network_stats network() const { return {}; }
 };
 
 struct backend_options {

@@ -162,4 +162,79 @@ SPIKESIM_HD inline double uniform(std::uint64_t seed, std::uint32_t stream, std:
   return uniform_double(w.v[0], w.v[1]);
 }
 
+// 64 random bits, draw k of (seed, stream, id): half of philox(seed, stream, id, k / 2).
+SPIKESIM_HD inline std::uint64_t bits64(std::uint64_t seed, std::uint32_t stream, std::uint64_t id,
+                                        std::uint64_t k) {
+  const u32x4 w = philox(seed, stream, id, k >> 1);
+  const int h = static_cast<int>(k & 1) * 2;
+  return (static_cast<std::uint64_t>(w.v[h]) << 32) | w.v[h + 1];
+}
+
+// An integer uniform in [0, n) from 64 random bits: the high word of x n (Lemire). Its bias is
+// below n / 2^64 (< 2.4e-10 for n <= 2^32): no rejection loop, so every draw costs the same.
+SPIKESIM_HD inline std::uint64_t bounded(std::uint64_t x, std::uint64_t n) {
+#if SPIKESIM_DEVICE_CODE
+  return __umul64hi(x, n);
+#else
+  return static_cast<std::uint64_t>((static_cast<unsigned __int128>(x) * n) >> 64);
+#endif
+}
+
+// Means above this are sampled by the normal approximation in poisson_count() (docs/models.md).
+constexpr double poisson_inversion_max = 64.0;
+
+// A Poisson deviate of mean lambda (exp_neg_lambda = e^-lambda, computed once on the host) from
+// one Philox call, philox(seed, stream, id, step). lambda <= poisson_inversion_max: exact
+// inversion of the CDF with a 53-bit uniform (sequential search from 0, ~lambda + 1 iterations).
+// Above: max(0, round(lambda + sqrt(lambda) z)) with z a Box-Muller normal, whose first three
+// moments are those of the Poisson law up to O(1/sqrt(lambda)) in the skewness.
+SPIKESIM_HD inline std::uint32_t poisson_count(std::uint64_t seed, std::uint32_t stream,
+                                               std::uint64_t id, std::uint64_t step, double lambda,
+                                               double exp_neg_lambda) {
+  const u32x4 w = philox(seed, stream, id, step);
+  if (lambda > poisson_inversion_max) {
+    const float z = detail::box_muller(w.v[2], w.v[3]).z0;
+    const double k = std::floor(lambda + std::sqrt(lambda) * static_cast<double>(z) + 0.5);
+    return k > 0.0 ? static_cast<std::uint32_t>(k) : 0u;
+  }
+  const double u = uniform_double(w.v[0], w.v[1]);
+  std::uint32_t k = 0;
+  double p = exp_neg_lambda, cdf = p;
+  // The cap only stops a CDF that rounding keeps just below u (probability < 2^-40).
+  while (u >= cdf && k < 1000) {
+    ++k;
+    p = p * lambda / static_cast<double>(k);
+    cdf += p;
+  }
+  return k;
+}
+
+// The CDF values that poisson_count()'s inversion visits for a mean lambda <=
+// poisson_inversion_max, computed with the same operations in the same order: cdf[m] = P(k <= m),
+// up to the first value
+// >= 1 or the point where the terms underflow (at most 1000 entries). With them,
+// poisson_from_cdf() finds the same k by counting the entries <= u, a loop of fixed length that
+// vectorises across neurons where the search does not.
+inline int poisson_cdf(double lambda, double exp_neg_lambda, double* cdf, int capacity) {
+  double p = exp_neg_lambda, c = p;
+  int m = 0;
+  cdf[m++] = c;
+  for (std::uint32_t k = 1; k <= 1000 && m < capacity && c < 1.0 && p > 0.0; ++k) {
+    p = p * lambda / static_cast<double>(k);
+    c += p;
+    cdf[m++] = c;
+  }
+  return m;
+}
+
+// poisson_count()'s result for the uniform u of its Philox call (words 0 and 1), from the table
+// of poisson_cdf() with n entries; `stalled`: the table ended below 1 (then the search would run
+// to its cap of 1000, and so does this).
+SPIKESIM_HD inline std::uint32_t poisson_from_cdf(double u, const double* cdf, int n,
+                                                  bool stalled) {
+  std::uint32_t k = 0;
+  for (int m = 0; m < n; ++m) k += cdf[m] <= u ? 1u : 0u;
+  return stalled && k == static_cast<std::uint32_t>(n) ? 1000u : k;
+}
+
 }  // namespace spikesim::rng

@@ -13,7 +13,7 @@
 
 namespace spikesim {
 
-enum class run_status { running, complete, interrupted };
+enum class run_status { running, complete, interrupted, failed };
 const char* to_string(run_status s);
 
 struct population_summary {
@@ -29,6 +29,14 @@ struct run_summary {
   double simulated_ms = 0.0;
   double wall_s = 0.0;  // simulation loop only
   double neuron_steps_per_s = 0.0;
+  double real_time_factor = 0.0;  // wall / simulated time
+  // Networks (zero without projections): synapses and their storage in bytes, the time spent
+  // building them (not in wall_s), synaptic events (spike x synapse) delivered, and per second.
+  uint64_t synapses = 0;
+  uint64_t synapse_bytes = 0;
+  double construction_s = 0.0;
+  uint64_t synaptic_events = 0;
+  double synaptic_events_per_s = 0.0;
   std::string backend;
   std::string device;
   run_status status = run_status::running;
@@ -45,12 +53,7 @@ class recorder {
 // Keeps everything in memory: for tests and small library uses.
 class memory_recorder : public recorder {
  public:
-  struct population_data {
-    std::vector<uint64_t> spike_steps, spike_ids;
-    std::vector<uint32_t> counts;
-    std::vector<float> traces;  // [rows][n_traces]
-    uint64_t trace_rows = 0;
-  };
+  using population_data = population_chunk;  // everything of the run, appended
   void begin(const experiment_spec& spec, const backend& b) override;
   void write(const chunk_output& chunk) override;
   void finish(const run_summary& summary) override;
@@ -64,7 +67,8 @@ struct run_options {
   std::function<void(uint64_t, uint64_t)> progress;
 };
 
-// Chunk length: the spec's run.chunk_steps or one that bounds the spike buffers of a chunk.
+// Chunk length: the spec's run.chunk_steps or one that bounds the spike buffers of a chunk; with
+// projections, at most the shortest delay in steps.
 uint64_t chunk_steps_for(const experiment_spec& spec);
 
 run_summary simulate(const experiment_spec& spec, backend& b, recorder& rec,

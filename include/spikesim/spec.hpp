@@ -39,10 +39,20 @@ struct pulse_spec {
   per_neuron amplitude;  // nA
 };
 
+// External Poisson drive: `count` independent sources firing at `rate` each, every spike a jump
+// of `weight` mV (applied like a delta synapse); sampled per neuron and step (docs/models.md).
+struct poisson_spec {
+  double rate = 0.0;    // Hz per source
+  uint64_t count = 0;   // sources
+  double weight = 0.0;  // mV
+  bool active() const { return rate > 0.0 && count > 0 && weight != 0.0; }
+};
+
 struct input_spec {
   per_neuron I{{0.0}};  // nA, constant current
   std::vector<pulse_spec> pulses;
   noise_params noise;
+  poisson_spec poisson;
 };
 
 struct init_spec {
@@ -72,6 +82,38 @@ struct population_spec {
   // The default initial state: E_L for LIF/EIF, the resting potential for HH, 0 Hz for rates.
   double v_rest() const;
   bool spiking() const { return !std::holds_alternative<rate_params>(params); }
+};
+
+// A synaptic weight or delay: a constant, uniform in [a, b], or normal with mean a and SD b
+// (clipped as docs/config.md describes).
+struct distribution {
+  enum class kind { constant, uniform, normal };
+  kind type = kind::constant;
+  double a = 0.0, b = 0.0;
+  bool constant() const { return type == kind::constant; }
+};
+
+enum class connection_rule { fixed_indegree, fixed_probability, one_to_one, all_to_all };
+enum class synapse_kind { delta, exp };
+
+// [projection.NAME]: synapses from the neurons of one population onto those of another.
+struct projection_spec {
+  std::string name;
+  uint32_t index = 0;               // position in the spec, the projection's random streams
+  uint32_t source = 0, target = 0;  // population indices
+  connection_rule rule = connection_rule::fixed_indegree;
+  uint64_t indegree = 0;  // fixed_indegree
+  double p = 0.0;         // fixed_probability
+  synapse_kind synapse = synapse_kind::delta;
+  double tau_syn = 0.0;   // ms, exp synapses
+  distribution weight;    // mV (delta) or nA (exp)
+  distribution delay;     // ms
+  bool autapses = true;   // source = target population only: a neuron may connect to itself
+  bool multapses = true;  // a pair may be connected more than once
+
+  // Delays in whole steps of dt: rounded, at least one step.
+  uint64_t min_delay_steps(double dt) const;
+  uint64_t max_delay_steps(double dt) const;
 };
 
 struct run_spec {
@@ -107,13 +149,21 @@ struct experiment_spec {
   output_spec output;
   analysis_spec analysis;
   std::vector<population_spec> populations;
+  std::vector<projection_spec> projections;
   std::string config_text;  // the resolved TOML, stored in the output file
 
   uint64_t total_neurons() const;
+  // True when spikes must be delivered between chunks: projections or Poisson input exist.
+  bool has_network() const;
+  // The shortest delay of any projection in steps (0 without projections).
+  uint64_t min_delay_steps() const;
 };
 
+// A delay in ms as whole steps: rounded to the nearest step, at least one.
+uint64_t delay_steps(double delay_ms, double dt);
+
 // Index of the first step whose start time t = n dt is >= time_ms (times on the step grid, within
-// a tolerance of 1e-9 steps, count as on it).
+// a relative tolerance of 1e-9, count as on it).
 uint64_t step_at(double time_ms, double dt);
 
 }  // namespace spikesim

@@ -61,6 +61,42 @@ lif_noise_result siegert(double mu, double sigma, double tau_m, double theta, do
 double discrete_time_threshold(double theta, double sigma, double tau_m, double dt);
 
 // ---------------------------------------------------------------------------------------------
+// Brunel (2000) model A, sparse E/I network of LIF neurons with delta synapses: each neuron has
+// C_E excitatory inputs of J mV, C_I = gamma C_E inhibitory ones of -g J mV, and C_E external
+// Poisson inputs of J mV at nu_ext = eta nu_thr, nu_thr = theta / (J C_E tau). In the diffusion
+// approximation, with rates in 1/ms and tau in ms (Brunel 2000, eqs. 4-5):
+//   mu = C_E J tau (nu_ext + nu (1 - g gamma)),  sigma^2 = J^2 C_E tau (nu_ext + nu (1 + g^2
+//   gamma)),
+// and the stationary rate solves nu = Siegert(mu(nu), sigma(nu)).
+struct brunel_params {
+  double g = 5.0;         // relative inhibition
+  double eta = 2.0;       // nu_ext / nu_thr
+  double J = 0.1;         // mV, excitatory PSP
+  double C_E = 1000.0;    // excitatory inputs per neuron (also the external sources)
+  double gamma = 0.25;    // C_I / C_E
+  double tau_m = 20.0;    // ms
+  double theta = 20.0;    // mV, relative to rest
+  double v_reset = 10.0;  // mV, relative to rest
+  double t_ref = 2.0;     // ms
+};
+
+struct brunel_result {
+  double rate_hz;    // the self-consistent rate nu
+  double mu, sigma;  // mV, at nu
+  double cv;         // ISI CV of the Siegert neuron at (mu, sigma)
+  double nu_thr_hz;  // theta / (J C_E tau)
+  double nu_ext_hz;  // eta nu_thr
+};
+
+// The self-consistent rate by bisection on nu - Siegert(mu(nu), sigma(nu)) over
+// [0, 1/t_ref], to 1e-10 relative. For g gamma > 1 (inhibition dominates) Siegert(mu(nu),
+// sigma(nu)) falls as nu grows and the root is unique; otherwise bisection returns one root of
+// possibly several (the high-activity one is typical). dt > 0 replaces theta by the discrete-time
+// threshold of a simulation at that step (discrete_time_threshold, at each sigma(nu)).
+// Throws std::invalid_argument for non-positive J, C_E, tau_m, eta < 0, g < 0, gamma < 0.
+brunel_result brunel_rate(const brunel_params& p, double dt = 0.0);
+
+// ---------------------------------------------------------------------------------------------
 // Deterministic LIF, tau_m du/dt = -(u - E_L) + R_m I:
 //   1/nu = t_ref + tau_m ln((E_L + R_m I - V_reset) / (E_L + R_m I - V_th))
 // for E_L + R_m I > V_th, else 0 Hz. Requires tau_m > 0, R_m > 0, V_reset < V_th, t_ref >= 0.

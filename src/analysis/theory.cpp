@@ -502,5 +502,47 @@ double eif_rate_hz(const eif_params_view& p, double I_nA) {
   return 1000.0 / (p.t_ref + p.tau_m * q.value);
 }
 
+brunel_result brunel_rate(const brunel_params& p, double dt) {
+  const char* where = "brunel_rate";
+  require_positive(where, "J", p.J, "mV");
+  require_positive(where, "C_E", p.C_E, "");
+  require_positive(where, "tau_m", p.tau_m, "ms");
+  require_non_negative(where, "eta", p.eta, "");
+  require_non_negative(where, "g", p.g, "");
+  require_non_negative(where, "gamma", p.gamma, "");
+  require_non_negative(where, "dt", dt, "ms");
+  brunel_result r{};
+  r.nu_thr_hz = 1000.0 * p.theta / (p.J * p.C_E * p.tau_m);
+  r.nu_ext_hz = p.eta * r.nu_thr_hz;
+  // Rates in 1/ms inside, as in Brunel's equations with tau in ms.
+  const double ext = r.nu_ext_hz * 1e-3;
+  auto mu_of = [&](double nu) {
+    return p.C_E * p.J * p.tau_m * (ext + nu * (1.0 - p.g * p.gamma));
+  };
+  auto sigma_of = [&](double nu) {
+    return std::sqrt(p.J * p.J * p.C_E * p.tau_m * (ext + nu * (1.0 + p.g * p.g * p.gamma)));
+  };
+  auto neuron = [&](double nu) {
+    const double sigma = sigma_of(nu);
+    const double theta = dt > 0 ? discrete_time_threshold(p.theta, sigma, p.tau_m, dt) : p.theta;
+    return siegert(mu_of(nu), sigma, p.tau_m, theta, p.v_reset, p.t_ref);
+  };
+  double lo = 0.0, hi = p.t_ref > 0 ? 1.0 / p.t_ref : 10.0;  // 1/ms
+  if (p.t_ref <= 0) {
+    while (neuron(hi).rate_hz * 1e-3 > hi) hi *= 2.0;
+  }
+  for (int it = 0; it < 200 && hi - lo > 1e-10 * hi; ++it) {
+    const double mid = 0.5 * (lo + hi);
+    (neuron(mid).rate_hz * 1e-3 > mid ? lo : hi) = mid;
+  }
+  const double nu = 0.5 * (lo + hi);
+  const lif_noise_result n = neuron(nu);
+  r.rate_hz = nu * 1000.0;
+  r.mu = mu_of(nu);
+  r.sigma = sigma_of(nu);
+  r.cv = n.cv;
+  return r;
+}
+
 }  // namespace theory
 }  // namespace spikesim

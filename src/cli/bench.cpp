@@ -1,5 +1,6 @@
 // `spikesim bench`: neuron-steps per second of an uncoupled population with white noise, with
 // spike recording on (spikes are gathered and counted, not written), as one JSON line.
+#include <cmath>
 #include <ctime>
 #include <iomanip>
 #include <iostream>
@@ -7,6 +8,7 @@
 
 #include <spikesim/backend.hpp>
 #include <spikesim/config_loader.hpp>
+#include <spikesim/errors.hpp>
 #include <spikesim/hdf5_writer.hpp>
 #include <spikesim/simulation.hpp>
 
@@ -54,7 +56,11 @@ std::string bench_config(const bench_args& a) {
 }
 
 void bench_command(const bench_args& a) {
+  if (a.n != std::floor(a.n))
+    throw config_error("--n " + std::to_string(a.n) + ": expected a whole number of neurons");
   const experiment_spec spec = parse_config(bench_config(a), "<bench>", a.sets);
+  check_host_memory(spec, a.backend, false);
+  const std::string precision = spec.run.prec == precision::single ? "float" : "double";
   backend_options opt;
   opt.kind = a.backend;
   opt.threads = a.threads;
@@ -66,10 +72,11 @@ void bench_command(const bench_args& a) {
   std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
   const double n = static_cast<double>(spec.total_neurons());
   std::cout << std::setprecision(6) << "{\"benchmark\": \"population\", \"model\": \"" << a.model
-            << "\", \"precision\": \"" << a.precision << "\", \"backend\": \"" << s.backend
+            << "\", \"precision\": \"" << precision << "\", \"backend\": \"" << s.backend
             << "\", \"device\": \"" << s.device << "\", \"n\": " << static_cast<uint64_t>(n)
             << ", \"dt_ms\": " << spec.run.dt << ", \"steps\": " << s.steps
-            << ", \"chunk_steps\": " << chunk_steps_for(spec) << ", \"sigma_mV\": " << a.sigma
+            << ", \"chunk_steps\": " << chunk_steps_for(spec)
+            << ", \"sigma_mV\": " << spec.populations[0].input.noise.sigma
             << ", \"wall_s\": " << s.wall_s << ", \"neuron_steps_per_s\": " << s.neuron_steps_per_s
             << ", \"spikes\": " << rec.spikes
             << ", \"mean_rate_hz\": " << rec.spikes / (n * s.simulated_ms * 1e-3)

@@ -3,6 +3,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <spikesim/spec.hpp>
+
 #include <ostream>
 #include <vector>
 
@@ -19,6 +21,10 @@ void add_model(CLI::App& app);
 
 // The table `analyze` prints, also printed by `run` after its summary.
 void print_analysis(std::ostream& out, const std::vector<population_analysis>& results);
+
+// Throws memory_error when the state of `spec` (and the spike-train statistics, if `analysis`)
+// would not fit the available host memory.
+void check_host_memory(const experiment_spec& spec, const std::string& backend, bool analysis);
 
 // The exit code the chosen subcommand asks main() to return.
 int& exit_status();

@@ -7,12 +7,15 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <limits>
 #include <sstream>
 
 #include <spikesim/backend.hpp>
 #include <spikesim/config_loader.hpp>
+#include <spikesim/connectivity.hpp>
 #include <spikesim/errors.hpp>
 #include <spikesim/hdf5_writer.hpp>
 #include <spikesim/simulation.hpp>
@@ -48,10 +51,17 @@ std::string human_bytes(double b) {
   return o.str();
 }
 
+// MemAvailable counts reclaimable page cache too, unlike free memory: on a busy node most memory
+// is cache that a run may take. 0 when unknown (no check then).
 uint64_t available_ram() {
-  const long pages = sysconf(_SC_AVPHYS_PAGES);
-  const long page = sysconf(_SC_PAGE_SIZE);
-  return pages > 0 && page > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) : 0;
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  uint64_t kib = 0;
+  while (in >> key >> kib) {
+    if (key == "MemAvailable:") return kib * 1024;
+    in.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
+  }
+  return 0;
 }
 
 // A bar on a terminal; a plain line at most every 10 s otherwise (logs of batch jobs).
@@ -94,48 +104,92 @@ void print_summary(const run_summary& s, const std::string& file) {
     std::cout << std::left << std::setw(16) << p.name << std::right << std::setw(12) << p.neurons
               << std::setw(14) << p.spikes << std::setw(14) << std::fixed << std::setprecision(3)
               << p.mean_rate_hz << "\n";
-  std::cout << std::defaultfloat << std::setprecision(4) << "steps " << s.steps << " ("
-            << s.simulated_ms << " ms simulated), wall " << s.wall_s << " s, " << std::scientific
-            << std::setprecision(3) << s.neuron_steps_per_s << " neuron-steps/s"
-            << std::defaultfloat << "\n"
-            << "backend " << s.backend << " (" << s.device << ")\n"
+  std::cout << std::defaultfloat << std::setprecision(12) << "steps " << s.steps << " ("
+            << s.simulated_ms << " ms simulated), wall " << std::setprecision(4) << s.wall_s
+            << " s, " << std::scientific << std::setprecision(3) << s.neuron_steps_per_s
+            << " neuron-steps/s" << std::defaultfloat << "\n"
+            << "real-time factor " << std::setprecision(4) << s.real_time_factor
+            << " (wall / simulated time)\n";
+  if (s.synapses > 0)
+    std::cout << "synapses " << s.synapses << " (" << std::setprecision(3)
+              << static_cast<double>(s.synapse_bytes) / static_cast<double>(s.synapses)
+              << " bytes per synapse, " << human_bytes(static_cast<double>(s.synapse_bytes))
+              << "), built in " << std::setprecision(4) << s.construction_s << " s; "
+              << s.synaptic_events << " synaptic events, " << std::scientific
+              << std::setprecision(3) << s.synaptic_events_per_s << " per second"
+              << std::defaultfloat << "\n";
+  std::cout << "backend " << s.backend << " (" << s.device << ")\n"
             << "output " << file << " (" << to_string(s.status) << ")\n";
 }
+
+}  // namespace
+
+void check_host_memory(const experiment_spec& spec, const std::string& backend, bool analysis) {
+  if (backend == "cuda") return;  // the CUDA backend checks device memory itself
+  uint64_t need = estimate_state_bytes(spec, chunk_steps_for(spec));
+  uint64_t analysis_bytes = 0;
+  if (analysis)
+    for (const auto& p : spec.populations)
+      if (p.record.spikes)
+        analysis_bytes += spike_analyzer::memory_bytes(
+            p.size, static_cast<uint64_t>(spec.run.tstop / spec.analysis.rate_bin) + 1);
+  need += analysis_bytes;
+  const uint64_t avail = available_ram();
+  if (avail > 0 && need > avail)
+    throw memory_error(
+        "the run needs about " + human_bytes(static_cast<double>(need)) + " of memory" +
+        (analysis_bytes ? " (" + human_bytes(static_cast<double>(analysis_bytes)) +
+                              " of it for the spike-train statistics: analysis.enabled = false "
+                              "skips them)"
+                        : std::string()) +
+        " but only " + human_bytes(static_cast<double>(avail)) +
+        " is available (reduce population sizes or traces)");
+}
+
+namespace {
 
 void run_command(const run_args& a) {
   experiment_spec spec = a.config.empty() ? parse_config(default_config_text(), "<default>", a.sets)
                                           : load_config(a.config, a.sets);
   if (!a.output.empty()) spec.output.file = a.output;
 
-  const uint64_t chunk = chunk_steps_for(spec);
-  uint64_t need = estimate_state_bytes(spec, chunk);
-  if (spec.analysis.enabled)
-    for (const auto& p : spec.populations)
-      if (p.record.spikes)
-        need += spike_analyzer::memory_bytes(
-            p.size, static_cast<uint64_t>(spec.run.tstop / spec.analysis.rate_bin) + 1);
-  const uint64_t avail = available_ram();
-  if (a.backend != "cuda" && avail > 0 && need > avail)
-    throw memory_error("the run needs about " + human_bytes(static_cast<double>(need)) +
-                       " of memory but only " + human_bytes(static_cast<double>(avail)) +
-                       " is available (reduce population sizes or traces)");
+  check_host_memory(spec, a.backend, spec.analysis.enabled);
 
+  // Handlers first: a signal while the state is being built ends the run cleanly too.
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
   hdf5_recorder rec(spec, spec.output.file);  // fails here, before any simulation
   backend_options opt;
   opt.kind = a.backend;
   opt.threads = a.threads;
   opt.quiet = a.quiet;
   std::string notice;
+  if (!spec.projections.empty() && !a.quiet) {
+    const connectivity_estimate e = estimate_connectivity(spec);
+    std::cerr << "spikesim: building about " << e.synapses
+              << " synapses: " << human_bytes(static_cast<double>(e.bytes)) << " (peak "
+              << human_bytes(static_cast<double>(e.peak_bytes)) << " while building)\n";
+  }
   auto b = make_backend(spec, opt, &notice);
   if (!notice.empty() && !a.quiet) std::cerr << "spikesim: " << notice << "\n";
-
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
+  if (stop_requested.load()) {
+    // Nothing was simulated: the recorder removes its partial file.
+    std::cerr << "spikesim: interrupted by a signal before the simulation started; no output\n";
+    exit_status() = exit_interrupted;
+    return;
+  }
   progress_meter meter(!a.quiet);
   run_options ro;
   ro.stop = &stop_requested;
   ro.progress = [&](uint64_t d, uint64_t t) { meter(d, t); };
-  const run_summary s = simulate(spec, *b, rec, ro);
+  run_summary s;
+  try {
+    s = simulate(spec, *b, rec, ro);
+  } catch (const numerical_error&) {
+    std::cerr << "spikesim: the output up to the failing chunk is kept in " << spec.output.file
+              << ", marked failed\n";
+    throw;
+  }
   print_summary(s, spec.output.file);
   print_analysis(std::cout, rec.analysis());
   if (!rec.analysis_failure().empty())

@@ -27,6 +27,8 @@ struct theory_args {
   std::string config;
   std::vector<std::string> sets;
   lif_args lif;
+  theory::brunel_params brunel;
+  double brunel_dt = 0.0;
 };
 
 // Distinct currents of a population listed individually up to this many; beyond, a sample.
@@ -86,6 +88,31 @@ void lif_command(const lif_args& a) {
   }
 }
 
+void brunel_command(const theory::brunel_params& p, double dt) {
+  theory::brunel_result r{}, d{};
+  try {
+    r = theory::brunel_rate(p);
+    if (dt > 0) d = theory::brunel_rate(p, dt);
+  } catch (const std::invalid_argument& e) {
+    rethrow_as_flag(e);
+  }
+  std::cout << "Brunel (2000) model A, mean-field self-consistent rate (diffusion approximation, "
+               "Siegert):\n"
+            << "  g = " << p.g << ", eta = " << p.eta << ", J = " << p.J << " mV, C_E = " << p.C_E
+            << ", gamma = " << p.gamma << ", tau_m = " << p.tau_m << " ms, theta = " << p.theta
+            << " mV, V_reset = " << p.v_reset << " mV, t_ref = " << p.t_ref << " ms\n"
+            << "nu_thr    " << num(r.nu_thr_hz, 6) << " Hz\n"
+            << "nu_ext    " << num(r.nu_ext_hz, 6) << " Hz per source\n"
+            << "rate      " << num(r.rate_hz, 6) << " Hz\n"
+            << "mu        " << num(r.mu, 6) << " mV\n"
+            << "sigma     " << num(r.sigma, 6) << " mV\n"
+            << "CV        " << num(r.cv, 6) << "\n";
+  if (dt > 0)
+    std::cout << "simulated at dt = " << dt << " ms (threshold checked at step ends):\n"
+              << "rate      " << num(d.rate_hz, 6) << " Hz\n"
+              << "CV        " << num(d.cv, 6) << "\n";
+}
+
 // The currents to tabulate: all distinct ones when there are few, else an even sample of their
 // range (with a note).
 std::vector<double> currents_of(const population_spec& p, std::string* note) {
@@ -119,6 +146,9 @@ void config_command(const theory_args& a) {
                "potentials relative to rest, mu = R_m I)\n"
             << "\"dt-corrected\": as simulated at run.dt = " << dt
             << " ms, threshold checked at step ends (theory.hpp: discrete_time_threshold)\n";
+  if (spec.has_network())
+    std::cout << "note: the input of projections and Poisson drive is left out here; for a Brunel "
+                 "network use `spikesim theory brunel`\n";
   for (const auto& p : spec.populations) {
     std::cout << "\npopulation " << p.name << " (" << p.model_name() << ", " << p.size
               << " neurons, sigma = " << p.input.noise.sigma << " mV)\n";
@@ -193,8 +223,26 @@ void add_theory(CLI::App& app) {
                          " ms is invalid: must be > 0");
     lif_command(args->lif);
   });
-  cmd->callback([cmd, lif, args] {
-    if (lif->parsed()) return;
+  auto* brunel = cmd->add_subcommand(
+      "brunel", "self-consistent rate of Brunel's (2000) sparse E/I network (model A)");
+  auto& b = args->brunel;
+  brunel->add_option("--g", b.g, "relative strength of inhibition")->capture_default_str();
+  brunel->add_option("--eta", b.eta, "external rate / threshold rate")->capture_default_str();
+  brunel->add_option("--J", b.J, "excitatory PSP (mV)")->capture_default_str();
+  brunel->add_option("--C-E", b.C_E, "excitatory inputs per neuron")->capture_default_str();
+  brunel->add_option("--gamma", b.gamma, "C_I / C_E")->capture_default_str();
+  brunel->add_option("--tau-m", b.tau_m, "membrane time constant (ms)")->capture_default_str();
+  brunel->add_option("--theta", b.theta, "threshold relative to rest (mV)")->capture_default_str();
+  brunel->add_option("--v-reset", b.v_reset, "reset relative to rest (mV)")->capture_default_str();
+  brunel->add_option("--t-ref", b.t_ref, "refractory period (ms)")->capture_default_str();
+  brunel->add_option("--dt", args->brunel_dt, "also predict a simulation at this time step (ms)");
+  brunel->callback([args] {
+    if (!args->config.empty())
+      throw config_error("config error: give either `theory brunel ...` or `theory CONFIG`");
+    brunel_command(args->brunel, args->brunel_dt);
+  });
+  cmd->callback([cmd, lif, brunel, args] {
+    if (lif->parsed() || brunel->parsed()) return;
     if (args->config.empty())
       throw config_error("config error: theory: give `lif --mu M --sigma S ...` or a CONFIG file");
     config_command(*args);

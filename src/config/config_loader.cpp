@@ -341,8 +341,9 @@ population_spec read_population(const std::string& name, const toml::node& node,
   const toml::node* size = pop.get("size");
   if (!size) fail(pop.key_path("size"), "missing (the number of neurons)");
   p.size = table_reader::as_integer(*size, pop.key_path("size"), "neurons");
-  if (p.size < 1 || p.size > (uint64_t{1} << 32))
-    fail(pop.key_path("size"), *size, "neurons", "must be between 1 and 2^32");
+  // Below 2^32 so that neuron indices and the per-step spike counts fit 32 bits.
+  if (p.size < 1 || p.size >= (uint64_t{1} << 32))
+    fail(pop.key_path("size"), *size, "neurons", "must be between 1 and 2^32 - 1");
 
   auto model = pop.string("model");
   if (!model) fail(pop.key_path("model"), "missing (\"lif\", \"eif\", \"hh\" or \"rate\")");
@@ -415,7 +416,24 @@ population_spec read_population(const std::string& name, const toml::node& node,
         p.input.pulses.push_back(std::move(ps));
       }
     }
-    in->finish({"I", "pulses", "sigma", "tau_noise"});
+    if (auto po = in->table("poisson")) {
+      if (rate) fail(po->path(), "rate units take no Poisson input");
+      auto r = po->number("rate", "Hz");
+      auto count = po->integer("count", "sources");
+      auto w = po->number("weight", "mV");
+      if (!r || !count || !w)
+        fail(po->path(),
+             "Poisson input needs rate (Hz per source), count (sources) and weight (mV)");
+      require(*r >= 0, po->key_path("rate"), *r, "Hz", "must be >= 0");
+      if (*count > (uint64_t{1} << 32))
+        fail(po->key_path("count"), *po->get("count"), "sources", "must be at most 2^32");
+      p.input.poisson = {*r, *count, *w};
+      const double mean = *r * 1e-3 * run.dt * static_cast<double>(*count);
+      if (mean > 1e6)
+        fail(po->path(), fmt(mean) + " jumps per step (rate x count x dt) is invalid: at most 1e6");
+      po->finish({"rate", "count", "weight"});
+    }
+    in->finish({"I", "pulses", "sigma", "tau_noise", "poisson"});
   }
 
   if (auto rec = pop.table("record")) {
@@ -446,9 +464,147 @@ population_spec read_population(const std::string& name, const toml::node& node,
     rec->finish({"spikes", "traces", "trace_every"});
   }
   if (rate) p.record.spikes = false;  // rate units do not spike: their output is the traces
-  (void)run;
   pop.finish({"size", "model", "params", "init", "input", "record"});
   return p;
+}
+
+// A weight or delay: a number, { uniform = [a, b] } or { normal = [mean, sd] }.
+distribution read_distribution(const toml::node& n, const std::string& path,
+                               const std::string& unit) {
+  distribution d;
+  if (n.is_number()) {
+    d.a = table_reader::as_number(n, path, unit);
+    return d;
+  }
+  const auto* t = n.as_table();
+  if (!t || t->size() != 1 || !(t->contains("uniform") || t->contains("normal")))
+    fail(path, n, unit, "expected a number, { uniform = [a, b] } or { normal = [mean, sd] }");
+  const bool uniform = t->contains("uniform");
+  const std::string key = uniform ? "uniform" : "normal";
+  const toml::node& v = *t->get(key);
+  const auto* a = v.as_array();
+  if (!a || a->size() != 2)
+    fail(path + "." + key, v, unit, uniform ? "expected [a, b]" : "expected [mean, sd]");
+  d.type = uniform ? distribution::kind::uniform : distribution::kind::normal;
+  d.a = table_reader::as_number(*a->get(0), path + "." + key + "[0]", unit);
+  d.b = table_reader::as_number(*a->get(1), path + "." + key + "[1]", unit);
+  if (uniform && !(d.a <= d.b)) fail(path + ".uniform", v, unit, "a must not exceed b");
+  if (!uniform && !(d.b >= 0)) fail(path + ".normal", v, unit, "the SD must be >= 0");
+  return d;
+}
+
+projection_spec read_projection(const std::string& name, const toml::node& node, uint32_t index,
+                                const experiment_spec& spec) {
+  const std::string path = "projection." + name;
+  if (!valid_name(name)) fail(path, "a projection name may use letters, digits, '_' and '-' only");
+  if (!node.is_table()) fail(path, node, "", "expected a table ([projection." + name + "])");
+  table_reader t(*node.as_table(), path);
+  projection_spec q;
+  q.name = name;
+  q.index = index;
+  auto population_of = [&](const char* key) -> uint32_t {
+    auto s = t.string(key);
+    if (!s) fail(t.key_path(key), "missing (the name of a population)");
+    std::string names;
+    for (const auto& p : spec.populations) {
+      if (p.name == *s) {
+        if (!p.spiking())
+          fail(t.key_path(key), *t.get(key), "",
+               "population '" + *s +
+                   "' is made of rate units, which neither spike nor take synapses");
+        return p.index;
+      }
+      names += (names.empty() ? "" : ", ") + p.name;
+    }
+    fail(t.key_path(key), *t.get(key), "", "no such population (defined: " + names + ")");
+  };
+  q.source = population_of("source");
+  q.target = population_of("target");
+  const uint64_t n_src = spec.populations[q.source].size;
+  const uint64_t n_tgt = spec.populations[q.target].size;
+  const bool same = q.source == q.target;
+  q.autapses = t.boolean("autapses").value_or(true);
+  q.multapses = t.boolean("multapses").value_or(true);
+
+  auto rule = t.string("rule");
+  if (!rule)
+    fail(t.key_path("rule"),
+         "missing (\"fixed_indegree\", \"fixed_probability\", \"one_to_one\" or \"all_to_all\")");
+  if (*rule == "fixed_indegree") {
+    q.rule = connection_rule::fixed_indegree;
+    auto k = t.integer("indegree", "synapses");
+    if (!k) fail(t.key_path("indegree"), "missing (synapses per target neuron)");
+    q.indegree = *k;
+    const uint64_t pool = n_src - (same && !q.autapses ? 1 : 0);
+    if (q.indegree > (uint64_t{1} << 31))
+      fail(t.key_path("indegree"), *t.get("indegree"), "synapses", "must be at most 2^31");
+    if (!q.multapses && q.indegree > pool)
+      fail(t.key_path("indegree"), *t.get("indegree"), "synapses",
+           "exceeds the " + std::to_string(pool) + " distinct sources available without multapses");
+    if (q.indegree > 0 && pool == 0)
+      fail(t.key_path("indegree"), *t.get("indegree"), "synapses",
+           "no source is available (a one-neuron population without autapses)");
+  } else if (*rule == "fixed_probability") {
+    q.rule = connection_rule::fixed_probability;
+    auto p = t.number("p", "");
+    if (!p) fail(t.key_path("p"), "missing (the connection probability)");
+    q.p = *p;
+    if (!(q.p >= 0 && q.p <= 1)) fail(t.key_path("p"), *t.get("p"), "", "must be in [0, 1]");
+  } else if (*rule == "one_to_one") {
+    q.rule = connection_rule::one_to_one;
+    if (n_src != n_tgt)
+      fail(t.key_path("rule"), *t.get("rule"), "",
+           "needs populations of equal size (source " + std::to_string(n_src) + ", target " +
+               std::to_string(n_tgt) + " neurons)");
+  } else if (*rule == "all_to_all") {
+    q.rule = connection_rule::all_to_all;
+  } else {
+    fail(t.key_path("rule"), *t.get("rule"), "",
+         "unknown rule (known: \"fixed_indegree\", \"fixed_probability\", \"one_to_one\", "
+         "\"all_to_all\")");
+  }
+  if (q.rule != connection_rule::fixed_indegree && t.has("indegree"))
+    fail(t.key_path("indegree"), "only used with rule = \"fixed_indegree\"");
+  if (q.rule != connection_rule::fixed_probability && t.has("p"))
+    fail(t.key_path("p"), "only used with rule = \"fixed_probability\"");
+
+  auto syn = t.string("synapse");
+  if (!syn || *syn == "delta") {
+    q.synapse = synapse_kind::delta;
+  } else if (*syn == "exp") {
+    q.synapse = synapse_kind::exp;
+    auto tau = t.number("tau_syn", "ms");
+    if (!tau)
+      fail(t.key_path("tau_syn"), "missing (the synaptic time constant of synapse = \"exp\")");
+    require(*tau > 0, t.key_path("tau_syn"), *tau, "ms", "must be > 0");
+    q.tau_syn = *tau;
+  } else {
+    fail(t.key_path("synapse"), *t.get("synapse"), "", "expected \"delta\" or \"exp\"");
+  }
+  if (q.synapse == synapse_kind::delta && t.has("tau_syn"))
+    fail(t.key_path("tau_syn"), "only used with synapse = \"exp\"");
+  if (spec.populations[q.target].model_name() == "hh" && q.synapse == synapse_kind::exp)
+    fail(t.key_path("synapse"), "exp synapses onto Hodgkin-Huxley neurons are not supported yet");
+
+  const char* wunit = q.synapse == synapse_kind::delta ? "mV" : "nA";
+  const toml::node* w = t.get("weight");
+  if (!w) fail(t.key_path("weight"), std::string("missing (") + wunit + ")");
+  q.weight = read_distribution(*w, t.key_path("weight"), wunit);
+  const double wmax = std::max(std::fabs(q.weight.a), std::fabs(q.weight.b)) +
+                      (q.weight.type == distribution::kind::normal ? 7.0 * q.weight.b : 0.0);
+  if (wmax >= 100.0)
+    fail(t.key_path("weight"), *w, wunit,
+         "weights must lie within +-100 (the fixed-point range of the synaptic input)");
+  const toml::node* d = t.get("delay");
+  if (!d) fail(t.key_path("delay"), "missing (ms)");
+  q.delay = read_distribution(*d, t.key_path("delay"), "ms");
+  if (!(q.delay.a > 0)) fail(t.key_path("delay"), *d, "ms", "must be > 0");
+  if (q.max_delay_steps(spec.run.dt) > 65535)
+    fail(t.key_path("delay"), *d, "ms",
+         "too long: at most 65535 steps of dt = " + fmt(spec.run.dt) + " ms");
+  t.finish({"source", "target", "rule", "indegree", "p", "synapse", "tau_syn", "weight", "delay",
+            "autapses", "multapses"});
+  return q;
 }
 
 // [analysis]: the window and binning of the spike-train statistics. A bin count that would need
@@ -592,13 +748,30 @@ experiment_spec parse_config(const std::string& text, const std::string& source,
     spec.populations.push_back(read_population(std::string(k.str()), v, index++, spec.run));
     pops->get(std::string(k.str()));
   }
+  if (auto projs = top.table("projection")) {
+    uint32_t pindex = 0;
+    for (auto&& [k, v] : projs->raw()) {
+      if (pindex >= 8192) fail("projection", "at most 8192 projections");
+      spec.projections.push_back(read_projection(std::string(k.str()), v, pindex++, spec));
+      projs->get(std::string(k.str()));
+    }
+    // One synaptic time constant per target population (its exp synapses share one current).
+    for (const auto& a : spec.projections)
+      for (const auto& b : spec.projections)
+        if (a.synapse == synapse_kind::exp && b.synapse == synapse_kind::exp &&
+            a.target == b.target && a.tau_syn != b.tau_syn)
+          fail("projection." + b.name + ".tau_syn",
+               fmt(b.tau_syn) + " ms is invalid: projection." + a.name +
+                   " onto the same population has tau_syn = " + fmt(a.tau_syn) +
+                   " ms (one synaptic time constant per target population)");
+  }
   {
     const toml::table empty;
     auto analysis = top.table("analysis");
     table_reader defaults(empty, "analysis");
     spec.analysis = read_analysis(analysis ? *analysis : defaults, spec.run);
   }
-  top.finish({"run", "output", "analysis", "population"});
+  top.finish({"run", "output", "analysis", "population", "projection"});
   if (spec.run.steps() > (uint64_t{1} << 50))
     fail("run.tstop", fmt(spec.run.tstop) + " ms is invalid: more than 2^50 steps of dt = " +
                           fmt(spec.run.dt) + " ms");

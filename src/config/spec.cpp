@@ -1,14 +1,17 @@
 // Small helpers of ExperimentSpec.
 #include <spikesim/spec.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <variant>
 
 namespace spikesim {
 
 uint64_t step_at(double time_ms, double dt) {
+  // Times on the grid up to rounding count as on it: the tolerance is relative, since the
+  // rounding of time_ms / dt grows with the number of steps.
   const double x = time_ms / dt;
-  const double n = std::ceil(x - 1e-9);
+  const double n = std::ceil(x - 1e-9 * std::max(1.0, x));
   return n <= 0.0 ? 0 : static_cast<uint64_t>(n);
 }
 
@@ -29,6 +32,52 @@ double population_spec::v_rest() const {
     return std::isnan(rest) ? 0.0 : rest;
   }
   return 0.0;
+}
+
+uint64_t delay_steps(double delay_ms, double dt) {
+  const double x = std::nearbyint(delay_ms / dt);
+  return x < 1.0 ? 1 : static_cast<uint64_t>(x);
+}
+
+// Normal delays are clipped to [max(dt, mean - 5 sd), mean + 5 sd] (docs/config.md), uniform
+// ones lie in [a, b]; the bounds are what the ring buffers and the chunk length are sized for.
+uint64_t projection_spec::min_delay_steps(double dt) const {
+  switch (delay.type) {
+    case distribution::kind::constant:
+    case distribution::kind::uniform:
+      return delay_steps(delay.a, dt);
+    case distribution::kind::normal:
+      return delay_steps(delay.a - 5.0 * delay.b, dt);
+  }
+  return 1;
+}
+
+uint64_t projection_spec::max_delay_steps(double dt) const {
+  switch (delay.type) {
+    case distribution::kind::constant:
+      return delay_steps(delay.a, dt);
+    case distribution::kind::uniform:
+      return delay_steps(delay.b, dt);
+    case distribution::kind::normal:
+      return delay_steps(delay.a + 5.0 * delay.b, dt);
+  }
+  return 1;
+}
+
+bool experiment_spec::has_network() const {
+  if (!projections.empty()) return true;
+  for (const auto& p : populations)
+    if (p.input.poisson.active()) return true;
+  return false;
+}
+
+uint64_t experiment_spec::min_delay_steps() const {
+  uint64_t d = 0;
+  for (const auto& q : projections) {
+    const uint64_t m = q.min_delay_steps(run.dt);
+    d = d == 0 ? m : std::min(d, m);
+  }
+  return d;
 }
 
 uint64_t experiment_spec::total_neurons() const {

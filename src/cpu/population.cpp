@@ -3,7 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -14,6 +14,7 @@
 #include <spikesim/errors.hpp>
 #include <spikesim/rng.hpp>
 
+#include "connectivity.hpp"
 #include "population_state.hpp"
 
 namespace spikesim {
@@ -31,15 +32,35 @@ template <class T>
 struct tile_scratch {
   T drive[tile_size];
   T eta[tile_size];
+  T step_drive[tile_size];  // the drive plus the synaptic current of the current step
+  T jump[tile_size];        // mV added to u at the end of the current step
   float z[4 * tile_size];
   uint8_t flags[tile_size];
 };
 
+// The synaptic and Poisson input of a population (empty without projections onto it and
+// Poisson drive). Ring buffers are [slot][neuron] with slot = step % slots: what arrives in step
+// s, in fixed point (connectivity.hpp), summed exactly whatever the order of delivery.
+template <class T>
+struct synaptic_input {
+  uint64_t slots = 0;
+  std::vector<int64_t> ring_delta;  // 2^-24 mV: jumps of u
+  std::vector<int64_t> ring_exp;    // 2^-24 nA: jumps of the synaptic current
+  std::vector<T> i_syn;             // nA, the exp synapses' current (held within a step)
+  T syn_decay = T(0);               // exp(-dt / tau_syn)
+  double poisson_lambda = 0.0;      // jumps per step (rate x count x dt)
+  double poisson_exp = 1.0;         // exp(-lambda)
+  T poisson_weight = T(0);          // mV per jump
+  std::vector<double> poisson_cdf;  // rng::poisson_cdf's table when lambda allows inversion
+  bool poisson = false;
+  bool any() const { return poisson || !ring_delta.empty() || !ring_exp.empty(); }
+};
+
 // One tile of one population through steps [first, first + steps).
-template <class T, model_kind kind, noise_kind noise>
-void run_tile(population_state<T>& pop, uint64_t seed, uint64_t lo, uint64_t hi, uint64_t first,
-              uint64_t steps, tile_scratch<T>& scratch, std::vector<spike_rec>& spikes,
-              population_chunk& out, uint64_t trace_first_step) {
+template <class T, model_kind kind, noise_kind noise, bool syn>
+void run_tile(population_state<T>& pop, synaptic_input<T>& in, uint64_t seed, uint64_t lo,
+              uint64_t hi, uint64_t first, uint64_t steps, tile_scratch<T>& scratch,
+              std::vector<spike_rec>& spikes, population_chunk& out, uint64_t trace_first_step) {
   // A local copy: stores through the uint8_t flags could alias a referenced struct, which would
   // make GCC reload the coefficients every iteration and give up on vectorising.
   const model_coeffs<T> c = pop.coeffs;
@@ -105,6 +126,56 @@ void run_tile(population_state<T>& pop, uint64_t seed, uint64_t lo, uint64_t hi,
           out.traces[row * n_tr + k] = static_cast<float>(u[tr[k] - lo]);
       }
       const float* __restrict zs = scratch.z + (s & 3) * tile_size;
+      T* __restrict step_drive = drive;
+      T* __restrict jump = scratch.jump;
+      if constexpr (syn) {
+        // The input that arrives in step s: delta jumps and Poisson jumps land on u at the end of
+        // the step (before the threshold check); exp synapses raise the current from the next
+        // step on. Each slot is cleared once read, ready for step s + slots.
+        const uint64_t slot_off = (s % in.slots) * pop.u.size() + lo;
+        if (!in.ring_delta.empty()) {
+          int64_t* __restrict r = in.ring_delta.data() + slot_off;
+#pragma omp simd
+          for (uint64_t i = 0; i < n; ++i) {
+            jump[i] = static_cast<T>(r[i]) * static_cast<T>(fixed_point_resolution());
+            r[i] = 0;
+          }
+        } else {
+          for (uint64_t i = 0; i < n; ++i) jump[i] = T(0);
+        }
+        if (in.poisson && !in.poisson_cdf.empty()) {
+          const uint32_t pstream = rng::stream_id(pop.index, rng::poisson);
+          const double* __restrict cdf = in.poisson_cdf.data();
+          const int n_cdf = static_cast<int>(in.poisson_cdf.size());
+          const bool stalled = in.poisson_cdf.back() < 1.0;
+          const T pw = in.poisson_weight;
+#pragma omp simd
+          for (uint64_t i = 0; i < n; ++i) {
+            const rng::u32x4 w = rng::philox(seed, pstream, lo + i, s);
+            const double u = rng::uniform_double(w.v[0], w.v[1]);
+            jump[i] += static_cast<T>(rng::poisson_from_cdf(u, cdf, n_cdf, stalled)) * pw;
+          }
+        } else if (in.poisson) {
+          const uint32_t pstream = rng::stream_id(pop.index, rng::poisson);
+          for (uint64_t i = 0; i < n; ++i)
+            jump[i] += static_cast<T>(rng::poisson_count(seed, pstream, lo + i, s,
+                                                         in.poisson_lambda, in.poisson_exp)) *
+                       in.poisson_weight;
+        }
+        if (!in.ring_exp.empty()) {
+          int64_t* __restrict r = in.ring_exp.data() + slot_off;
+          T* __restrict isyn = in.i_syn.data() + lo;
+          step_drive = scratch.step_drive;
+          const T gain = c.input_gain, decay = in.syn_decay;
+#pragma omp simd
+          for (uint64_t i = 0; i < n; ++i) {
+            step_drive[i] = drive[i] + gain * isyn[i];
+            isyn[i] = math::detail::fma(
+                isyn[i], decay, static_cast<T>(r[i]) * static_cast<T>(fixed_point_resolution()));
+            r[i] = 0;
+          }
+        }
+      }
 #pragma omp simd
       for (uint64_t i = 0; i < n; ++i) {
         neuron_vars<T> v{u[i], ref[i], eta[i], T(0), T(0), T(0)};
@@ -113,7 +184,10 @@ void run_tile(population_state<T>& pop, uint64_t seed, uint64_t lo, uint64_t hi,
           v.h = gh[i];
           v.n = gn[i];
         }
-        flags[i] = step_neuron<T, kind, noise>(c, v, drive[i], zs[i]) ? 1 : 0;
+        flags[i] = (syn ? step_neuron<T, kind, noise>(c, v, step_drive[i], zs[i], jump[i])
+                        : step_neuron<T, kind, noise>(c, v, drive[i], zs[i]))
+                       ? 1
+                       : 0;
         u[i] = v.u;
         ref[i] = v.ref;
         eta[i] = v.eta;
@@ -142,6 +216,17 @@ class cpu_backend final : public backend {
   cpu_backend(const experiment_spec& spec, int threads) : run_(spec.run), threads_(threads) {
     if (threads_ <= 0) threads_ = omp_get_max_threads();
     for (const auto& p : spec.populations) pops_.push_back(make_population_state<T>(spec, p));
+    inputs_.resize(pops_.size());
+    spikes_.resize(pops_.size());
+    const auto t0 = std::chrono::steady_clock::now();
+    for (const auto& q : spec.projections) {
+      projections_.push_back(build_projection(spec, q, threads_));
+      stats_.synapses += projections_.back().synapses();
+      stats_.synapse_bytes += projections_.back().bytes();
+    }
+    stats_.construction_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    setup_inputs(spec);
   }
 
   std::string name() const override { return "cpu"; }
@@ -165,23 +250,128 @@ class cpu_backend final : public backend {
   }
 
   void advance(uint64_t first, uint64_t steps, chunk_output& out) override {
+    if (min_delay_ > 0 && steps > min_delay_) {
+      // A chunk longer than the shortest delay would need spikes of this chunk within it.
+      for (uint64_t done = 0; done < steps;) {
+        const uint64_t n = std::min(min_delay_, steps - done);
+        chunk_output part;
+        advance(first + done, n, part);
+        if (done == 0) {
+          out = std::move(part);
+        } else {
+          out.steps += part.steps;
+          for (size_t p = 0; p < pops_.size(); ++p) append(out.populations[p], part.populations[p]);
+        }
+        done += n;
+      }
+      return;
+    }
     out.first_step = first;
     out.steps = steps;
     out.populations.resize(pops_.size());
     for (size_t p = 0; p < pops_.size(); ++p)
-      advance_population(pops_[p], first, steps, out.populations[p]);
+      advance_population(pops_[p], inputs_[p], spikes_[p], first, steps, out.populations[p]);
+    for (const auto& c : projections_) deliver(c);
   }
 
+  network_stats network() const override { return stats_; }
+
  private:
-  template <model_kind kind, noise_kind noise>
-  void advance_tiles(population_state<T>& pop, uint64_t first, uint64_t steps,
-                     population_chunk& out, uint64_t trace_first) {
+  // Ring buffers sized for the longest delay onto each population; Poisson coefficients.
+  void setup_inputs(const experiment_spec& spec) {
+    std::vector<uint64_t> max_delay(pops_.size(), 0);
+    for (const auto& c : projections_) {
+      max_delay[c.target] = std::max<uint64_t>(max_delay[c.target], c.max_delay);
+      auto& in = inputs_[c.target];
+      const uint64_t n = pops_[c.target].u.size();
+      if (c.synapse == synapse_kind::exp) {
+        in.i_syn.assign(n, T(0));
+        const auto& q = spec.projections[c.index];
+        in.syn_decay = static_cast<T>(std::exp(-run_.dt / q.tau_syn));
+      }
+      min_delay_ = min_delay_ == 0 ? c.min_delay : std::min<uint64_t>(min_delay_, c.min_delay);
+    }
+    for (size_t p = 0; p < pops_.size(); ++p) {
+      auto& in = inputs_[p];
+      const uint64_t n = pops_[p].u.size();
+      // Arrivals of a chunk reach at most max_delay steps past its last step, and the steps
+      // still to be read span at most max_delay slots: max_delay + 1 slots never collide.
+      in.slots = max_delay[p] + 1;
+      bool delta = false, exp = false;
+      for (const auto& c : projections_)
+        if (c.target == p) (c.synapse == synapse_kind::exp ? exp : delta) = true;
+      if (delta) in.ring_delta.assign(in.slots * n, 0);
+      if (exp) in.ring_exp.assign(in.slots * n, 0);
+      const auto& po = spec.populations[p].input.poisson;
+      if (po.active()) {
+        in.poisson = true;
+        in.poisson_lambda = po.rate * 1e-3 * run_.dt * static_cast<double>(po.count);
+        in.poisson_exp = std::exp(-in.poisson_lambda);
+        in.poisson_weight = static_cast<T>(po.weight);
+        if (in.poisson_lambda <= rng::poisson_inversion_max) {
+          in.poisson_cdf.resize(1001);
+          in.poisson_cdf.resize(
+              rng::poisson_cdf(in.poisson_lambda, in.poisson_exp, in.poisson_cdf.data(), 1001));
+        }
+      }
+    }
+  }
+
+  // Adds the weights of this chunk's spikes of c's source into the ring slots of their arrival
+  // steps. Threads own disjoint ranges of target neurons (rows are sorted by target), so there
+  // are no atomics; integer sums make the order irrelevant anyway.
+  void deliver(const csr_projection& c) {
+    const auto& sp = spikes_[c.source];
+    if (sp.empty()) return;
+    auto& in = inputs_[c.target];
+    int64_t* ring = (c.synapse == synapse_kind::exp ? in.ring_exp : in.ring_delta).data();
+    const uint64_t n = c.n_target, slots = in.slots;
+    uint64_t events = 0;
+    for (const auto& s : sp) events += c.row[s.id + 1] - c.row[s.id];
+    stats_.synaptic_events += events;
+    const int nt =
+        static_cast<int>(std::min<uint64_t>(threads_, std::max<uint64_t>(1, events / 65536)));
+#pragma omp parallel num_threads(nt)
+    {
+      const uint64_t t = static_cast<uint64_t>(omp_get_thread_num());
+      const uint64_t T_ = static_cast<uint64_t>(omp_get_num_threads());
+      const uint64_t lo = n * t / T_, hi = n * (t + 1) / T_;
+      const uint32_t* tg = c.targets.data();
+      for (const auto& s : sp) {
+        uint64_t b = c.row[s.id], e = c.row[s.id + 1];
+        if (T_ > 1) {
+          b = std::lower_bound(tg + b, tg + e, lo) - tg;
+          e = std::lower_bound(tg + b, tg + e, hi) - tg;
+        }
+        const uint64_t base = s.step % slots;
+        if (c.weights.empty() && c.delays.empty()) {
+          uint64_t slot = base + c.delay;
+          if (slot >= slots) slot -= slots;
+          int64_t* r = ring + slot * n;
+          const int64_t w = c.weight;
+          for (uint64_t k = b; k < e; ++k) r[tg[k]] += w;
+        } else {
+          for (uint64_t k = b; k < e; ++k) {
+            uint64_t slot = base + (c.delays.empty() ? c.delay : c.delays[k]);
+            if (slot >= slots) slot -= slots;
+            ring[slot * n + tg[k]] += c.weights.empty() ? c.weight : c.weights[k];
+          }
+        }
+      }
+    }
+  }
+
+  template <model_kind kind, noise_kind noise, bool syn>
+  void advance_tiles(population_state<T>& pop, synaptic_input<T>& in, std::vector<spike_rec>& all,
+                     uint64_t first, uint64_t steps, population_chunk& out, uint64_t trace_first) {
     const uint64_t n = pop.u.size();
     const int64_t tiles = static_cast<int64_t>((n + tile_size - 1) / tile_size);
-    std::vector<spike_rec> all;
+    all.clear();
     std::mutex merge;
-    std::atomic<int64_t> bad{-1};
-#pragma omp parallel num_threads(threads_)
+    // The lowest id whose potential is not finite, so that the message does not depend on the
+    // thread count (the CUDA backend reports the lowest too).
+    uint64_t bad = ~uint64_t{0};
+#pragma omp parallel num_threads(threads_) reduction(min : bad)
     {
       tile_scratch<T> scratch;
       std::vector<spike_rec> local;
@@ -189,12 +379,11 @@ class cpu_backend final : public backend {
       for (int64_t t = 0; t < tiles; ++t) {
         const uint64_t lo = static_cast<uint64_t>(t) * tile_size;
         const uint64_t hi = std::min(n, lo + tile_size);
-        run_tile<T, kind, noise>(pop, run_.seed, lo, hi, first, steps, scratch, local, out,
-                                 trace_first);
+        run_tile<T, kind, noise, syn>(pop, in, run_.seed, lo, hi, first, steps, scratch, local, out,
+                                      trace_first);
         for (uint64_t i = lo; i < hi; ++i) {
           if (!std::isfinite(pop.u[i])) {
-            int64_t expected = -1;
-            bad.compare_exchange_strong(expected, static_cast<int64_t>(i));
+            bad = std::min(bad, i);
             break;
           }
         }
@@ -202,12 +391,11 @@ class cpu_backend final : public backend {
       std::lock_guard<std::mutex> lock(merge);
       all.insert(all.end(), local.begin(), local.end());
     }
-    if (bad.load() >= 0) {
+    if (bad != ~uint64_t{0}) {
       std::ostringstream o;
-      o << "numerical failure: the membrane potential of neuron " << bad.load()
-        << " of population '" << pop.name << "' is not finite between t = " << first * run_.dt
-        << " and " << (first + steps) * run_.dt
-        << " ms (reduce dt, or check the parameters and input)";
+      o << "numerical failure: the membrane potential of neuron " << bad << " of population '"
+        << pop.name << "' is not finite between t = " << first * run_.dt << " and "
+        << (first + steps) * run_.dt << " ms (reduce dt, or check the parameters and input)";
       throw numerical_error(o.str());
     }
     std::sort(all.begin(), all.end());
@@ -223,20 +411,31 @@ class cpu_backend final : public backend {
     }
   }
 
-  template <model_kind kind>
-  void dispatch_noise(population_state<T>& pop, uint64_t first, uint64_t steps,
-                      population_chunk& out, uint64_t trace_first) {
+  template <model_kind kind, bool syn>
+  void dispatch_noise(population_state<T>& pop, synaptic_input<T>& in, std::vector<spike_rec>& all,
+                      uint64_t first, uint64_t steps, population_chunk& out, uint64_t trace_first) {
     switch (pop.noise) {
       case noise_kind::ou:
-        return advance_tiles<kind, noise_kind::ou>(pop, first, steps, out, trace_first);
+        return advance_tiles<kind, noise_kind::ou, syn>(pop, in, all, first, steps, out,
+                                                        trace_first);
       case noise_kind::white:
-        return advance_tiles<kind, noise_kind::white>(pop, first, steps, out, trace_first);
+        return advance_tiles<kind, noise_kind::white, syn>(pop, in, all, first, steps, out,
+                                                           trace_first);
       case noise_kind::none:
-        return advance_tiles<kind, noise_kind::none>(pop, first, steps, out, trace_first);
+        return advance_tiles<kind, noise_kind::none, syn>(pop, in, all, first, steps, out,
+                                                          trace_first);
     }
   }
 
-  void advance_population(population_state<T>& pop, uint64_t first, uint64_t steps,
+  template <model_kind kind>
+  void dispatch_input(population_state<T>& pop, synaptic_input<T>& in, std::vector<spike_rec>& all,
+                      uint64_t first, uint64_t steps, population_chunk& out, uint64_t trace_first) {
+    if (in.any()) return dispatch_noise<kind, true>(pop, in, all, first, steps, out, trace_first);
+    return dispatch_noise<kind, false>(pop, in, all, first, steps, out, trace_first);
+  }
+
+  void advance_population(population_state<T>& pop, synaptic_input<T>& in,
+                          std::vector<spike_rec>& all, uint64_t first, uint64_t steps,
                           population_chunk& out) {
     out.spike_steps.clear();
     out.spike_ids.clear();
@@ -248,20 +447,25 @@ class cpu_backend final : public backend {
     out.traces.assign(out.trace_rows * pop.trace_ids.size(), 0.0f);
     switch (pop.model) {
       case model_kind::lif:
-        return dispatch_noise<model_kind::lif>(pop, first, steps, out, trace_first);
+        return dispatch_input<model_kind::lif>(pop, in, all, first, steps, out, trace_first);
       case model_kind::eif:
-        return dispatch_noise<model_kind::eif>(pop, first, steps, out, trace_first);
+        return dispatch_input<model_kind::eif>(pop, in, all, first, steps, out, trace_first);
       case model_kind::hh:
-        return dispatch_noise<model_kind::hh>(pop, first, steps, out, trace_first);
+        return dispatch_input<model_kind::hh>(pop, in, all, first, steps, out, trace_first);
       case model_kind::rate:
-        return advance_tiles<model_kind::rate, noise_kind::none>(pop, first, steps, out,
-                                                                 trace_first);
+        return advance_tiles<model_kind::rate, noise_kind::none, false>(pop, in, all, first, steps,
+                                                                        out, trace_first);
     }
   }
 
   run_spec run_;
   int threads_;
   std::vector<population_state<T>> pops_;
+  std::vector<synaptic_input<T>> inputs_;       // per population
+  std::vector<std::vector<spike_rec>> spikes_;  // per population: the last chunk's spikes
+  std::vector<csr_projection> projections_;
+  uint64_t min_delay_ = 0;  // steps; 0 without projections
+  network_stats stats_;
 };
 
 }  // namespace

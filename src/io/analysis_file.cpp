@@ -112,7 +112,7 @@ file_analysis analyze_open_file(hid_t f, const std::string& path,
     throw input_error(
         "status = \"running\": the run writing it never finished (it crashed, or is still "
         "running), so its contents are incomplete");
-  if (fa.status != "complete" && fa.status != "interrupted")
+  if (fa.status != "complete" && fa.status != "interrupted" && fa.status != "failed")
     throw input_error("unknown status \"" + fa.status + "\"");
 
   const std::string config = h5::read_attr_string(f, "config");
@@ -127,15 +127,20 @@ file_analysis analyze_open_file(hid_t f, const std::string& path,
     if (o.rfind("analysis.", 0) != 0)
       throw config_error("config error: --set " + o +
                          ": analyze changes only analysis.* keys (the run is what it was)");
-  if (!overrides.empty()) spec = parse_config(config, path + ":config", overrides);
+  // analyze always computes, so the settings are validated as for an enabled analysis even if
+  // the run had it off (a bin width that would need gigabytes is a config error, exit 2).
+  std::vector<std::string> sets = overrides;
+  sets.push_back("analysis.enabled=true");
+  spec = parse_config(config, path + ":config", sets);
 
   const uint64_t steps = h5::read_attr_u64(f, "steps");
   const double dt = h5::read_attr_double(f, "dt");
   fa.simulated_ms = static_cast<double>(steps) * dt;
   fa.tstop = spec.run.tstop;
   fa.settings = spec.analysis;
-  if (fa.status == "interrupted" && warning)
-    *warning = "'" + path + "' is from an interrupted run: analysing the " + fmt(fa.simulated_ms) +
+  if (fa.status != "complete" && warning)
+    *warning = "'" + path + "' is from " + (fa.status == "failed" ? "a failed" : "an interrupted") +
+               " run: analysing the " + fmt(fa.simulated_ms) +
                " ms simulated (of run.tstop = " + fmt(spec.run.tstop) + " ms)";
   if (!(fa.settings.t_start < fa.simulated_ms))
     throw config_error("config error: analysis.t_start = " + fmt(fa.settings.t_start) +

@@ -61,9 +61,14 @@ hid_t type_of<uint32_t>() {
 }
 
 handle create_file(const std::string& path) {
-  return handle(check(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT),
-                      "create file '" + path + "'"),
-                H5Fclose);
+  // The 1.8+ format stores large attributes densely: the resolved config of a run with
+  // per-neuron lists can exceed the 64 KiB of compact attribute storage. Exclusive creation:
+  // the caller has removed a stale file, and must never truncate one that a run is writing.
+  handle fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+  H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST);
+  return handle(
+      check(H5Fcreate(path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, fapl), "create file '" + path + "'"),
+      H5Fclose);
 }
 
 handle open_file(const std::string& path, bool write) {

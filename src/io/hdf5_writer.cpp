@@ -2,6 +2,8 @@
 // memory does not grow with simulated time.
 #include <spikesim/hdf5_writer.hpp>
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -135,6 +137,17 @@ hdf5_recorder::hdf5_recorder(const experiment_spec& spec, const std::string& pat
     throw output_error("cannot create output '" + path + "': directory '" +
                        (dir.empty() ? std::string(".") : dir.string()) + "' is not writable (" +
                        std::strerror(errno) + ")");
+  // A partial file is either being written by another run, which holds HDF5's lock on it, or
+  // left over from a run that was killed: refuse the first, replace the second.
+  if (fs::exists(partial_, ec)) {
+    const int fd = open(partial_.c_str(), O_RDONLY);
+    const bool busy = fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    if (fd >= 0) close(fd);
+    if (busy)
+      throw output_error("cannot create output '" + path + "': another run is writing '" +
+                         partial_ + "'");
+    std::remove(partial_.c_str());
+  }
   try {
     impl_->file = h5::create_file(partial_);
   } catch (const output_error&) {

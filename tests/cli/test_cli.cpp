@@ -90,13 +90,14 @@ TEST_F(cli, eif_pulse_example_writes_documented_layout) {
     h5::handle ds(H5Dopen2(spikes, "timestamps", H5P_DEFAULT), H5Dclose);
     EXPECT_EQ(h5::read_attr_string(ds, "units"), "ms");
   }
-  // Per-step counts add up to the spikes.
+  // Per-step counts add up to the spikes, and a spike of step n is stamped (n + 1) dt exactly.
   auto activity = h5::open_group(f, "activity/eif");
   const auto counts = h5::read_vector<uint32_t>(activity, "spikes_per_step");
   EXPECT_EQ(counts.size(), 10000u);
-  uint64_t total = 0;
-  for (auto c : counts) total += c;
-  EXPECT_EQ(total, t.size());
+  std::vector<double> stamps;
+  for (size_t n = 0; n < counts.size(); ++n)
+    for (uint32_t k = 0; k < counts[n]; ++k) stamps.push_back(static_cast<double>(n + 1) * 0.05);
+  EXPECT_EQ(stamps, t);
 
   // Traces: [T, 3] float32 in mV, one row per step, mapping as SONATA.
   auto report = h5::open_group(f, "report/eif");

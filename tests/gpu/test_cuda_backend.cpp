@@ -212,11 +212,12 @@ TEST_P(cuda_backend, inputs_traces_and_chunking_match_cpu) {
 }
 
 TEST_P(cuda_backend, too_big_for_the_device_is_memory_error) {
-  // Two populations of 2^32 neurons in double with OU input and a per-neuron pulse need
+  // Two populations of 2^32 - 1 neurons (the largest size) in double with OU input and a
+  // per-neuron pulse need
   // 2^33 x (2 x (8 + 4 + 8) + 8 + 8) bytes = 481 GB of state and inputs alone. The ramp keeps
   // the spec itself small; the check must come before the host state is built.
   const std::string pop =
-      "size = 4294967296\nmodel = \"lif\"\n"
+      "size = 4294967295\nmodel = \"lif\"\n"
       "input = { I = 1.0, sigma = 1.0, tau_noise = 2.0, pulses = [ "
       "{ start = 1.0, stop = 2.0, amplitude = { from = 0.0, to = 1.0 } } ] }\n";
   const auto spec = spec_from(
@@ -260,7 +261,7 @@ INSTANTIATE_TEST_SUITE_P(Gpu, cuda_backend, ::testing::Values("cuda"), backend_n
 TEST(cuda_backend_without_device, explains_why) {
   if (cuda_device_count() > 0) GTEST_SKIP() << "a CUDA device is present";
   const auto spec = spec_from(
-      "[population.a]\nsize = 4294967296\nmodel = \"lif\"\ninput = { pulses = [ "
+      "[population.a]\nsize = 4294967295\nmodel = \"lif\"\ninput = { pulses = [ "
       "{ start = 1.0, stop = 2.0, amplitude = { from = 0.0, to = 1.0 } } ] }\n");
   try {
     make_cuda_backend(spec, 0);

@@ -99,11 +99,13 @@ SPIKESIM_HD inline bool membrane_step(const membrane_coeffs<T>& c, T& u, int32_t
 // `drive` is R_m I in mV, `eta` the OU input (unused for the other noise kinds).
 // Builds keep a*b+c unfused (-ffp-contract=off, nvcc -fmad=false) and fuse only where written
 // as fma, so both backends round alike.
+// `jump` (mV), the synaptic input arriving in this step, is added with the noise: undecayed, at
+// the end of the step, before the threshold check.
 template <class T, class Model, noise_kind noise>
 SPIKESIM_HD inline bool neuron_step(const membrane_coeffs<T>& c, T& u, int32_t& ref, T& eta,
-                                    T drive, float z) {
-  T xi = T(0);
-  if (noise == noise_kind::white) xi = c.noise_amp * static_cast<T>(z);
+                                    T drive, float z, T jump = T(0)) {
+  T xi = jump;
+  if (noise == noise_kind::white) xi = xi + c.noise_amp * static_cast<T>(z);
   if (noise == noise_kind::ou) {
     drive = drive + eta;
     eta = math::detail::fma(eta, c.ou_decay, c.ou_amp * static_cast<T>(z));

@@ -36,23 +36,28 @@ struct neuron_vars {
   T m, h, n;
 };
 
+// `jump` (mV) is synaptic input of delta synapses and Poisson drive that arrives in this step: it
+// is added to the membrane potential at the end of the step, undecayed, before the threshold
+// check (and is lost while the neuron is refractory); rate units ignore it.
 template <class T, model_kind kind, noise_kind noise>
-SPIKESIM_HD inline bool step_neuron(const model_coeffs<T>& c, neuron_vars<T>& v, T drive, float z) {
+SPIKESIM_HD inline bool step_neuron(const model_coeffs<T>& c, neuron_vars<T>& v, T drive, float z,
+                                    T jump = T(0)) {
   if constexpr (kind == model_kind::lif) {
-    return neuron_step<T, lif_model, noise>(c.mem, v.u, v.ref, v.eta, drive, z);
+    return neuron_step<T, lif_model, noise>(c.mem, v.u, v.ref, v.eta, drive, z, jump);
   } else if constexpr (kind == model_kind::eif) {
-    return neuron_step<T, eif_model, noise>(c.mem, v.u, v.ref, v.eta, drive, z);
+    return neuron_step<T, eif_model, noise>(c.mem, v.u, v.ref, v.eta, drive, z, jump);
   } else if constexpr (kind == model_kind::hh) {
     // The OU input eta (mV) enters as the current g_L eta, so that it shifts the leak's
     // equilibrium by eta, as it does for the integrate-and-fire models.
-    T xi = T(0);
-    if constexpr (noise == noise_kind::white) xi = c.hh.noise_amp * static_cast<T>(z);
+    T xi = jump;
+    if constexpr (noise == noise_kind::white) xi = xi + c.hh.noise_amp * static_cast<T>(z);
     if constexpr (noise == noise_kind::ou) {
       drive = math::detail::fma(c.hh.g_L, v.eta, drive);
       v.eta = math::detail::fma(v.eta, c.mem.ou_decay, c.mem.ou_amp * static_cast<T>(z));
     }
     return hh_step(c.hh, v.u, v.m, v.h, v.n, drive, xi);
   } else {
+    (void)jump;
     rate_step(c.rate, v.u, drive);
     return false;
   }

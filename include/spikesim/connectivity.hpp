@@ -1,0 +1,61 @@
+// Connectivity of projections: which sources each target neuron draws (a pure function of the
+// seed, the projection and the target, so any backend and thread count builds the same synapses)
+// and the memory the compressed storage needs. Algorithms and format: docs/architecture.md.
+#pragma once
+
+#include <cstdint>
+
+#include <spikesim/config.hpp>
+#include <spikesim/rng.hpp>
+#include <spikesim/spec.hpp>
+
+namespace spikesim {
+
+// Synaptic input is accumulated in integers of 2^-24 mV (delta synapses, Poisson input) or
+// 2^-24 nA (exp synapses): sums of integers do not depend on the order of the additions, so
+// delivery by any number of threads gives the same bits. Weights are rounded to this grid once.
+constexpr double fixed_point_scale = 16777216.0;  // 2^24 units per mV (or nA)
+SPIKESIM_HD constexpr double fixed_point_resolution() {
+  return 1.0 / fixed_point_scale;
+}
+
+// What a projection's storage costs: CSR by source, 4-byte target ids, plus a 4-byte weight
+// and/or a 2-byte delay per synapse when they vary, plus one 8-byte row offset per source.
+struct connectivity_estimate {
+  uint64_t synapses = 0;    // expected (exact except for fixed_probability)
+  uint64_t bytes = 0;       // storage after construction
+  uint64_t peak_bytes = 0;  // during construction (the per-target lists are transient)
+};
+
+uint64_t synapse_bytes(const projection_spec& q);  // bytes per synapse, row offsets excluded
+connectivity_estimate estimate_connectivity(const experiment_spec& spec, const projection_spec& q);
+connectivity_estimate estimate_connectivity(const experiment_spec& spec);
+
+namespace connectivity {
+
+// Random streams of projection q (projections have their own stream space, like populations:
+// stream_id(q, connectivity | weight | delay), purposes no population uses).
+SPIKESIM_HD inline uint32_t source_stream(uint32_t q) {
+  return rng::stream_id(q, rng::connectivity);
+}
+SPIKESIM_HD inline uint32_t weight_stream(uint32_t q) {
+  return rng::stream_id(q, rng::weight);
+}
+SPIKESIM_HD inline uint32_t delay_stream(uint32_t q) {
+  return rng::stream_id(q, rng::delay);
+}
+
+// Draw k of target j: a source index in [0, pool) (Lemire's multiply on 64 random bits).
+SPIKESIM_HD inline uint64_t draw_index(uint64_t seed, uint32_t q, uint64_t j, uint64_t k,
+                                       uint64_t pool) {
+  return rng::bounded(rng::bits64(seed, source_stream(q), j, k), pool);
+}
+
+// Sources are drawn from a pool that leaves out the target itself when autapses are excluded
+// within one population: index x of the pool is source x, or x + 1 from the target on.
+SPIKESIM_HD inline uint64_t pool_to_source(uint64_t x, uint64_t j, bool skip_self) {
+  return skip_self && x >= j ? x + 1 : x;
+}
+
+}  // namespace connectivity
+}  // namespace spikesim

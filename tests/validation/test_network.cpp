@@ -1,0 +1,477 @@
+// Networks on the CPU backend: projection configs, connectivity statistics, the timing and size of
+// a single PSP, Poisson drive against Campbell's theorem, Brunel's model A against its mean-field
+// rate, and bitwise reproducibility across runs, thread counts and chunk lengths.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <iomanip>
+#include <numeric>
+#include <set>
+#include <sstream>
+
+#include <spikesim/connectivity.hpp>
+#include <spikesim/theory.hpp>
+
+#include "cpu/connectivity.hpp"
+#include "test_support.hpp"
+
+namespace spikesim::testing {
+namespace {
+
+// Two populations and one projection between them (or within `src` when tgt == src).
+std::string net_config(const std::string& projection, uint64_t n_src = 2000,
+                       uint64_t n_tgt = 1000) {
+  std::ostringstream o;
+  o << "[run]\ndt = 0.1\ntstop = 10.0\nrandom_seed = 7\n"
+    << "[population.src]\nsize = " << n_src << "\nmodel = \"lif\"\n"
+    << "[population.tgt]\nsize = " << n_tgt << "\nmodel = \"lif\"\n"
+    << "[projection.p]\n"
+    << projection;
+  return o.str();
+}
+
+std::string config_error_of(const std::string& toml) {
+  try {
+    spec_from(toml);
+  } catch (const config_error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(network_config, projections_and_poisson_are_validated_by_key) {
+  const std::string ok =
+      "source = \"src\"\ntarget = \"tgt\"\nrule = \"fixed_indegree\"\n"
+      "indegree = 10\nweight = 0.1\ndelay = 1.5\n";
+  const auto spec = spec_from(net_config(ok));
+  ASSERT_EQ(spec.projections.size(), 1u);
+  EXPECT_EQ(spec.projections[0].indegree, 10u);
+  EXPECT_EQ(spec.projections[0].min_delay_steps(0.1), 15u);
+  EXPECT_EQ(spec.min_delay_steps(), 15u);
+  EXPECT_EQ(chunk_steps_for(spec), 15u);
+
+  EXPECT_NE(
+      config_error_of(net_config("source = \"nope\"\ntarget = \"tgt\"\nrule = \"all_to_all\"\n"
+                                 "weight = 0.1\ndelay = 1.0\n"))
+          .find("projection.p.source = \"nope\""),
+      std::string::npos);
+  EXPECT_NE(
+      config_error_of(net_config("source = \"src\"\ntarget = \"tgt\"\nrule = \"fixed_indegree\"\n"
+                                 "weight = 0.1\ndelay = 1.0\n"))
+          .find("projection.p.indegree: missing"),
+      std::string::npos);
+  EXPECT_NE(config_error_of(net_config("source = \"src\"\ntarget = \"tgt\"\nrule = \"random\"\n"
+                                       "weight = 0.1\ndelay = 1.0\n"))
+                .find("projection.p.rule = \"random\""),
+            std::string::npos);
+  EXPECT_NE(config_error_of(net_config("source = \"src\"\ntarget = \"tgt\"\nrule = \"all_to_all\"\n"
+                                       "weight = 0.1\ndelay = -1.0\n"))
+                .find("projection.p.delay = -1.0 ms"),
+            std::string::npos);
+  EXPECT_NE(config_error_of(
+                net_config("source = \"src\"\ntarget = \"tgt\"\nrule = \"fixed_probability\"\n"
+                           "p = 1.5\nweight = 0.1\ndelay = 1.0\n"))
+                .find("projection.p.p = 1.5"),
+            std::string::npos);
+  EXPECT_NE(config_error_of(net_config("source = \"src\"\ntarget = \"tgt\"\nrule = \"one_to_one\"\n"
+                                       "weight = 0.1\ndelay = 1.0\n"))
+                .find("equal size"),
+            std::string::npos);
+  EXPECT_NE(
+      config_error_of(net_config("source = \"src\"\ntarget = \"src\"\nrule = \"fixed_indegree\"\n"
+                                 "indegree = 2000\nmultapses = false\nautapses = false\n"
+                                 "weight = 0.1\ndelay = 1.0\n"))
+          .find("1999 distinct sources"),
+      std::string::npos);
+  EXPECT_NE(config_error_of(net_config("source = \"src\"\ntarget = \"tgt\"\nrule = \"all_to_all\"\n"
+                                       "weight = { normal = [0.1] }\ndelay = 1.0\n"))
+                .find("projection.p.weight.normal"),
+            std::string::npos);
+  EXPECT_NE(config_error_of(net_config("source = \"src\"\ntarget = \"tgt\"\nrule = \"all_to_all\"\n"
+                                       "weight = 0.1\ndelay = 1.0\nsynapse = \"exp\"\n"))
+                .find("projection.p.tau_syn: missing"),
+            std::string::npos);
+  EXPECT_NE(config_error_of(net_config("source = \"src\"\ntarget = \"tgt\"\nrule = \"all_to_all\"\n"
+                                       "weight = 0.1\ndelay = 1.0\ncolour = 3\n"))
+                .find("projection.p.colour: unknown key"),
+            std::string::npos);
+  EXPECT_NE(config_error_of("[population.a]\nsize = 10\nmodel = \"lif\"\n"
+                            "input = { poisson = { rate = 10.0, weight = 0.1 } }\n")
+                .find("population.a.input.poisson"),
+            std::string::npos);
+  EXPECT_NE(config_error_of("[population.a]\nsize = 10\nmodel = \"lif\"\n"
+                            "input = { poisson = { rate = -1.0, count = 5, weight = 0.1 } }\n")
+                .find("population.a.input.poisson.rate: -1 Hz"),
+            std::string::npos);
+}
+
+struct degrees {
+  std::vector<uint64_t> in, out;
+};
+
+degrees degrees_of(const csr_projection& c) {
+  degrees d{std::vector<uint64_t>(c.n_target, 0), std::vector<uint64_t>(c.n_source, 0)};
+  for (uint64_t s = 0; s < c.n_source; ++s) {
+    d.out[s] = c.row[s + 1] - c.row[s];
+    for (uint64_t k = c.row[s]; k < c.row[s + 1]; ++k) ++d.in[c.targets[k]];
+  }
+  return d;
+}
+
+void mean_var(const std::vector<uint64_t>& v, double& mean, double& var) {
+  mean = 0;
+  for (auto x : v) mean += static_cast<double>(x);
+  mean /= v.size();
+  var = 0;
+  for (auto x : v) var += (x - mean) * (x - mean);
+  var /= v.size() - 1;
+}
+
+// The sample variance of n near-normal values has SD var sqrt(2 / (n - 1)); 5 SD.
+void expect_variance(double var, double expected, size_t n) {
+  EXPECT_NEAR(var, expected, 5.0 * expected * std::sqrt(2.0 / (n - 1)));
+}
+
+TEST(network_connectivity, fixed_indegree_without_autapses_or_multapses) {
+  const auto spec = spec_from(net_config(
+      "source = \"src\"\ntarget = \"src\"\nrule = \"fixed_indegree\"\nindegree = 100\n"
+      "autapses = false\nmultapses = false\nweight = 0.1\ndelay = { uniform = [1.0, 2.0] }\n"));
+  const auto c = build_projection(spec, spec.projections[0], 2);
+  const uint64_t N = 2000, K = 100;
+  ASSERT_EQ(c.synapses(), N * K);
+  const degrees d = degrees_of(c);
+  for (uint64_t j = 0; j < N; ++j) ASSERT_EQ(d.in[j], K) << "target " << j;
+  std::set<uint16_t> delays;
+  for (uint64_t s = 0; s < N; ++s) {
+    for (uint64_t k = c.row[s]; k < c.row[s + 1]; ++k) {
+      ASSERT_NE(c.targets[k], s) << "autapse";
+      if (k > c.row[s]) ASSERT_LT(c.targets[k - 1], c.targets[k]) << "multapse or unsorted row";
+      delays.insert(c.delays[k]);
+    }
+  }
+  // Delays uniform in [1, 2] ms rounded to steps of 0.1 ms: exactly the steps 10 ... 20.
+  EXPECT_EQ(*delays.begin(), 10);
+  EXPECT_EQ(*delays.rbegin(), 20);
+  EXPECT_EQ(delays.size(), 11u);
+  EXPECT_TRUE(c.weights.empty());
+  EXPECT_EQ(c.weight, std::llround(0.1 * fixed_point_scale));
+  // Out-degree of a source: each of the N - 1 other targets picks it with probability
+  // K / (N - 1): binomial. The mean is exact (N K / N); the variance within 5 SE.
+  double mean, var;
+  mean_var(d.out, mean, var);
+  EXPECT_DOUBLE_EQ(mean, static_cast<double>(K));
+  const double p = static_cast<double>(K) / (N - 1);
+  expect_variance(var, (N - 1) * p * (1 - p), N);
+}
+
+TEST(network_connectivity, fixed_indegree_with_multapses_and_normal_weights) {
+  const auto spec = spec_from(
+      net_config("source = \"src\"\ntarget = \"tgt\"\nrule = \"fixed_indegree\"\nindegree = 200\n"
+                 "weight = { normal = [0.1, 0.2] }\ndelay = 1.0\n"));
+  const auto c = build_projection(spec, spec.projections[0], 2);
+  const degrees d = degrees_of(c);
+  for (auto k : d.in) ASSERT_EQ(k, 200u);
+  // K N_tgt independent uniform draws over N_src sources: out-degree binomial(K N_tgt, 1/N_src).
+  double mean, var;
+  mean_var(d.out, mean, var);
+  EXPECT_DOUBLE_EQ(mean, 100.0);
+  expect_variance(var, 200000.0 * (1.0 / 2000) * (1 - 1.0 / 2000), 2000);
+  bool repeated = false;
+  for (uint64_t s = 0; s < c.n_source; ++s)
+    for (uint64_t k = c.row[s] + 1; k < c.row[s + 1]; ++k)
+      repeated |= c.targets[k] == c.targets[k - 1];
+  EXPECT_TRUE(repeated) << "with multapses some pair should be connected twice";
+  // Normal weights are clipped at 0 (they keep the sign of the mean): P(w < 0) = Phi(-0.5).
+  ASSERT_EQ(c.weights.size(), c.synapses());
+  EXPECT_TRUE(c.delays.empty());
+  const double zeros = std::count(c.weights.begin(), c.weights.end(), 0);
+  EXPECT_EQ(*std::min_element(c.weights.begin(), c.weights.end()), 0);
+  EXPECT_NEAR(zeros / c.synapses(), 0.308538, 0.005);
+}
+
+TEST(network_connectivity, fixed_probability_degrees_are_binomial) {
+  const auto spec = spec_from(
+      net_config("source = \"src\"\ntarget = \"tgt\"\nrule = \"fixed_probability\"\np = 0.05\n"
+                 "weight = 0.1\ndelay = 1.0\n"));
+  const auto c = build_projection(spec, spec.projections[0], 2);
+  const degrees d = degrees_of(c);
+  double mean, var;
+  mean_var(d.in, mean, var);  // binomial(2000, 0.05) per target, 1000 targets
+  EXPECT_NEAR(mean, 100.0, 5.0 * std::sqrt(95.0 / 1000));
+  expect_variance(var, 95.0, 1000);
+  mean_var(d.out, mean, var);  // binomial(1000, 0.05) per source
+  EXPECT_NEAR(mean, 50.0, 5.0 * std::sqrt(47.5 / 2000));
+  expect_variance(var, 47.5, 2000);
+  for (uint64_t s = 0; s < c.n_source; ++s)
+    for (uint64_t k = c.row[s] + 1; k < c.row[s + 1]; ++k)
+      ASSERT_LT(c.targets[k - 1], c.targets[k]);
+}
+
+TEST(network_connectivity, same_synapses_for_any_thread_count) {
+  for (const char* rule : {"rule = \"fixed_indegree\"\nindegree = 50\nmultapses = false\n",
+                           "rule = \"fixed_probability\"\np = 0.02\n"}) {
+    const auto spec =
+        spec_from(net_config(std::string("source = \"src\"\ntarget = \"src\"\n") + rule +
+                             "autapses = false\nweight = { uniform = [0.0, 0.2] }\n"
+                             "delay = { normal = [1.5, 0.3] }\n"));
+    const auto a = build_projection(spec, spec.projections[0], 1);
+    const auto b = build_projection(spec, spec.projections[0], 2);
+    const auto c3 = build_projection(spec, spec.projections[0], 3);
+    EXPECT_EQ(a.row, b.row);
+    EXPECT_EQ(a.targets, b.targets);
+    EXPECT_EQ(a.weights, b.weights);
+    EXPECT_EQ(a.delays, b.delays);
+    EXPECT_EQ(a.targets, c3.targets);
+    EXPECT_EQ(a.weights, c3.weights);
+    EXPECT_EQ(a.bytes(), a.row.size() * 8 + a.synapses() * 10);
+    const auto e = estimate_connectivity(spec, spec.projections[0]);
+    EXPECT_EQ(synapse_bytes(spec.projections[0]), 10u);
+    EXPECT_NEAR(static_cast<double>(e.synapses), static_cast<double>(a.synapses()),
+                0.05 * a.synapses());
+  }
+}
+
+// Neuron 0 of "a_pre" fires once (a constant current above rheobase); "b_post" gets one synapse of
+// 0.5 mV (exactly representable in fixed point) with a delay of 1.5 ms. (Tables are read in
+// name order, so a_pre is population 0.)
+std::string pair_config(const std::string& synapse) {
+  return "[run]\ndt = 0.1\ntstop = 20.0\n"
+         "[population.a_pre]\nsize = 1\nmodel = \"lif\"\n"
+         "params = { tau_m = 10.0, E_L = 0.0, R_m = 1.0, V_th = 10.0, V_reset = 0.0, t_ref = 100.0 "
+         "}\n"
+         "input = { I = 20.0 }\n"
+         "[population.b_post]\nsize = 1\nmodel = \"lif\"\n"
+         "params = { tau_m = 10.0, E_L = 0.0, R_m = 1.0, V_th = 20.0, V_reset = 0.0 }\n"
+         "record = { traces = [0] }\n"
+         "[projection.pp]\nsource = \"a_pre\"\ntarget = \"b_post\"\nrule = \"one_to_one\"\n"
+         "weight = 0.5\ndelay = 1.5\n" +
+         synapse;
+}
+
+TEST(network_delivery, delta_psp_arrives_after_the_delay_with_its_exact_size) {
+  const auto spec = spec_from(pair_config(""));
+  const auto r = run_on("cpu", spec, 2);
+  const auto& pre = r.rec.populations[0];
+  ASSERT_EQ(pre.spike_steps.size(), 1u);
+  const uint64_t s = pre.spike_steps[0];  // stamped (s + 1) dt
+  // tau ln(20 / 10) = 6.93 ms: the threshold is crossed in step 69.
+  EXPECT_EQ(s, 69u);
+  const auto& v = r.rec.populations[1].traces;  // row n: u at t = n dt
+  ASSERT_EQ(v.size(), spec.run.steps());
+  // The jump lands at the end of step s + 15, i.e. at t = (s + 1) dt + 1.5 ms, undecayed.
+  for (uint64_t n = 0; n <= s + 15; ++n) ASSERT_EQ(v[n], 0.0f) << "row " << n;
+  EXPECT_EQ(v[s + 16], 0.5f);
+  const double decay = std::exp(-0.1 / 10.0);
+  EXPECT_FLOAT_EQ(v[s + 17], static_cast<float>(0.5 * decay));
+  EXPECT_FLOAT_EQ(v[s + 26], static_cast<float>(0.5 * std::pow(decay, 10)));
+  EXPECT_EQ(r.summary.synapses, 1u);
+  EXPECT_EQ(r.summary.synaptic_events, 1u);
+}
+
+TEST(network_delivery, exp_synapse_current_starts_at_the_arrival) {
+  const auto spec = spec_from(pair_config("synapse = \"exp\"\ntau_syn = 2.0\n"));
+  const auto r = run_on("cpu", spec, 1);
+  const uint64_t s = r.rec.populations[0].spike_steps.at(0);
+  const auto& v = r.rec.populations[1].traces;
+  // I_syn jumps to 0.5 nA at t = (s + 16) dt, then decays with tau_syn; u follows it exactly for
+  // a current held within each step.
+  for (uint64_t n = 0; n <= s + 16; ++n) ASSERT_EQ(v[n], 0.0f) << "row " << n;
+  const double a = std::exp(-0.1 / 10.0), b = std::exp(-0.1 / 2.0);
+  double u = 0.0, I = 0.5;
+  for (uint64_t n = s + 16; n < s + 40; ++n) {
+    u = u * a + I * (1 - a);
+    I *= b;
+    EXPECT_NEAR(v[n + 1], u, 1e-6 * 0.5) << "row " << n + 1;
+  }
+}
+
+TEST(network_poisson, sampler_mean_and_variance) {
+  for (double lambda : {0.1, 2.0, 30.0, 200.0}) {
+    const uint64_t n = 200000;
+    double m = 0, m2 = 0;
+    for (uint64_t i = 0; i < n; ++i) {
+      const double k = rng::poisson_count(5, 3, i, 17, lambda, std::exp(-lambda));
+      m += k;
+      m2 += k * k;
+    }
+    m /= n;
+    const double var = m2 / n - m * m;
+    EXPECT_NEAR(m, lambda, 5.0 * std::sqrt(lambda / n)) << lambda;
+    EXPECT_NEAR(var, lambda, 5.0 * lambda * std::sqrt(2.0 / n) + 5.0 * std::sqrt(lambda / n))
+        << lambda;
+  }
+  EXPECT_EQ(rng::poisson_count(1, 2, 3, 4, 0.0, 1.0), 0u);
+  // The table form used by the CPU loop gives the same k as the search.
+  for (double lambda : {0.0, 0.1, 2.0, 30.0, 64.0}) {
+    std::vector<double> cdf(1001);
+    const double e = std::exp(-lambda);
+    cdf.resize(rng::poisson_cdf(lambda, e, cdf.data(), 1001));
+    for (uint64_t i = 0; i < 100000; ++i) {
+      const rng::u32x4 w = rng::philox(9, 2, i, 5);
+      ASSERT_EQ(rng::poisson_from_cdf(rng::uniform_double(w.v[0], w.v[1]), cdf.data(),
+                                      static_cast<int>(cdf.size()), cdf.back() < 1.0),
+                rng::poisson_count(9, 2, i, 5, lambda, e))
+          << lambda << " " << i;
+    }
+  }
+}
+
+// Shot noise: u_{n+1} = a u_n + w k_n, k_n ~ Poisson(lambda), a = exp(-dt/tau). Stationary
+// mean w lambda / (1 - a) and variance w^2 lambda / (1 - a^2): Campbell's theorem
+// (mean w nu tau, variance w^2 nu tau / 2, nu = rate x count) up to O(dt / tau).
+TEST(network_poisson, free_membrane_matches_campbell) {
+  const double w = 0.2, rate = 10.0, count = 100, tau = 20.0, dt = 0.1;
+  const auto spec = spec_from(
+      "[run]\ndt = 0.1\ntstop = 300.0\nrandom_seed = 11\n"
+      "[population.free]\nsize = 20000\nmodel = \"lif\"\n"
+      "params = { tau_m = 20.0, E_L = 0.0, R_m = 1.0, V_th = 1e9, V_reset = 0.0 }\n"
+      "init = { V = 4.0 }\n"
+      "input = { poisson = { rate = 10.0, count = 100, weight = 0.2 } }\n");
+  const auto r = run_on("cpu", spec, 2);
+  const auto& u = r.final_v[0];
+  double m = 0, v = 0;
+  for (double x : u) m += x;
+  m /= u.size();
+  for (double x : u) v += (x - m) * (x - m);
+  v /= u.size() - 1;
+  const double nu = rate * count * 1e-3;  // 1/ms
+  const double campbell_mean = w * nu * tau, campbell_var = w * w * nu * tau / 2;
+  const double lambda = nu * dt, a = std::exp(-dt / tau);
+  const double mean = w * lambda / (1 - a), var = w * w * lambda / (1 - a * a);
+  EXPECT_NEAR(mean, campbell_mean, 0.005 * campbell_mean);
+  EXPECT_NEAR(var, campbell_var, 0.01 * campbell_var);
+  EXPECT_NEAR(m, mean, 5.0 * std::sqrt(var / u.size()));
+  EXPECT_NEAR(v, var, 5.0 * var * std::sqrt(2.0 / u.size()));
+}
+
+TEST(network_theory, brunel_rate_is_self_consistent) {
+  theory::brunel_params p;
+  for (double g : {3.0, 4.5, 5.0, 6.0}) {
+    p.g = g;
+    const auto r = theory::brunel_rate(p);
+    const double nu = r.rate_hz * 1e-3;  // 1/ms
+    EXPECT_NEAR(r.mu, 1000 * 0.1 * 20 * (0.02 + nu * (1 - g / 4)), 1e-9);
+    EXPECT_NEAR(r.sigma * r.sigma, 0.01 * 1000 * 20 * (0.02 + nu * (1 + g * g / 4)), 1e-9);
+    const auto s = theory::siegert(r.mu, r.sigma, 20.0, 20.0, 10.0, 2.0);
+    EXPECT_NEAR(s.rate_hz, r.rate_hz, 1e-6 * r.rate_hz) << "g = " << g;
+  }
+  EXPECT_DOUBLE_EQ(theory::brunel_rate(p).nu_thr_hz, 10.0);
+  EXPECT_THROW(theory::brunel_rate({5.0, 2.0, -0.1}), std::invalid_argument);
+}
+
+// Brunel's model A at its full size; tstop and the sizes can be overridden.
+std::string brunel_file() {
+  return std::string(SPIKESIM_SOURCE_DIR) + "/examples/brunel.toml";
+}
+
+TEST(network_brunel, mean_rate_agrees_with_mean_field_at_g5_eta2) {
+  const auto spec = load_config(brunel_file(), {"run.tstop=500.0", "analysis.t_start=100.0"});
+  const auto r = run_on("cpu", spec, 2);
+  ASSERT_EQ(r.summary.status, run_status::complete);
+  // Rate over [100, 500) ms from the per-step counts of both populations.
+  const uint64_t first = step_at(100.0, spec.run.dt);
+  double spikes = 0;
+  for (const auto& p : r.rec.populations)
+    for (uint64_t n = first; n < p.counts.size(); ++n) spikes += p.counts[n];
+  const double rate = spikes / (12500.0 * 0.4);
+  theory::brunel_params bp;  // g = 5, eta = 2 and the paper's neuron
+  const auto mf = theory::brunel_rate(bp);
+  const auto mf_dt = theory::brunel_rate(bp, spec.run.dt);
+  EXPECT_NEAR(rate, mf.rate_hz, 0.1 * mf.rate_hz) << "dt-corrected mean field " << mf_dt.rate_hz;
+  EXPECT_NEAR(r.summary.synapses, 12500.0 * 1250.0, 0.0);
+  EXPECT_GT(r.summary.synaptic_events, 0u);
+}
+
+// A smaller Brunel network for the reproducibility checks.
+experiment_spec small_brunel(std::vector<std::string> sets) {
+  for (const char* s :
+       {"run.tstop=200.0", "analysis.t_start=50.0", "population.exc.size=2000",
+        "population.inh.size=500", "projection.ee.indegree=200", "projection.ei.indegree=200",
+        "projection.ie.indegree=50", "projection.ii.indegree=50",
+        "population.exc.input.poisson.count=200", "population.inh.input.poisson.count=200",
+        "projection.ee.weight=0.5", "projection.ei.weight=0.5", "projection.ie.weight=-2.5",
+        "projection.ii.weight=-2.5", "population.exc.input.poisson.weight=0.5",
+        "population.inh.input.poisson.weight=0.5"})
+    sets.push_back(s);
+  return load_config(brunel_file(), sets);
+}
+
+void expect_same_spikes(const run_result& a, const run_result& b) {
+  for (size_t p = 0; p < a.rec.populations.size(); ++p) {
+    ASSERT_GT(a.rec.populations[p].spike_ids.size(), 1000u);
+    EXPECT_EQ(a.rec.populations[p].spike_ids, b.rec.populations[p].spike_ids);
+    EXPECT_EQ(a.rec.populations[p].spike_steps, b.rec.populations[p].spike_steps);
+    EXPECT_EQ(a.final_v[p], b.final_v[p]);
+  }
+}
+
+TEST(network_reproducibility, same_seed_threads_and_chunks_give_identical_spikes) {
+  const auto spec = small_brunel({});
+  const auto a = run_on("cpu", spec, 2);
+  expect_same_spikes(a, run_on("cpu", spec, 2));
+  expect_same_spikes(a, run_on("cpu", spec, 1));
+  expect_same_spikes(a, run_on("cpu", small_brunel({"run.chunk_steps=4"}), 2));
+  // Varying weights and delays take the per-synapse path of the delivery.
+  const auto v = small_brunel({"projection.ee.delay={ uniform = [1.0, 3.0] }",
+                               "projection.ie.weight={ normal = [-2.5, 0.5] }"});
+  expect_same_spikes(run_on("cpu", v, 1), run_on("cpu", v, 2));
+  const auto other = run_on("cpu", small_brunel({"run.random_seed=2"}), 2);
+  EXPECT_NE(a.rec.populations[0].spike_ids, other.rec.populations[0].spike_ids);
+}
+
+TEST(network_backend, auto_runs_networks_on_the_cpu) {
+  backend_options opt;
+  opt.kind = "auto";
+  opt.threads = 1;
+  std::string notice;
+  auto b = make_backend(small_brunel({}), opt, &notice);
+  EXPECT_EQ(b->name(), "cpu");
+  EXPECT_FALSE(notice.empty());
+  EXPECT_THROW(make_cuda_backend(small_brunel({}), 0), backend_error);
+}
+
+std::string cli_output(const std::string& args, int& code) {
+  FILE* p = popen((std::string(SPIKESIM_EXE) + " " + args + " 2>&1").c_str(), "r");
+  std::string out;
+  char buf[4096];
+  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  const int status = pclose(p);
+  code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return out;
+}
+
+TEST(network_cli, theory_brunel_and_run_summary) {
+  int code = -1;
+  std::string out = cli_output("theory brunel --g 5 --eta 2 --dt 0.1", code);
+  ASSERT_EQ(code, 0) << out;
+  const auto mf = theory::brunel_rate(theory::brunel_params{});
+  std::ostringstream rate;
+  rate << "rate      " << std::setprecision(6) << mf.rate_hz << " Hz";
+  EXPECT_NE(out.find(rate.str()), std::string::npos) << out;
+  EXPECT_NE(out.find("nu_thr    10 Hz"), std::string::npos) << out;
+  out = cli_output("theory brunel --J -1", code);
+  EXPECT_EQ(code, 2) << out;
+
+  const std::string file = (std::filesystem::temp_directory_path() /
+                            ("spikesim_net_" + std::to_string(getpid()) + ".h5"))
+                               .string();
+  out = cli_output("run " + brunel_file() + " -o " + file +
+                       " --backend cpu --threads 2 --quiet --set run.tstop=100.0"
+                       " --set analysis.t_start=20.0 --set population.exc.size=2000"
+                       " --set population.inh.size=500 --set projection.ee.indegree=200"
+                       " --set projection.ei.indegree=200 --set projection.ie.indegree=50"
+                       " --set projection.ii.indegree=50",
+                   code);
+  std::filesystem::remove(file);
+  ASSERT_EQ(code, 0) << out;
+  for (const char* s : {"real-time factor", "synapses 625000 (4.0", "bytes per synapse", "built in",
+                        "synaptic events", "per second"})
+    EXPECT_NE(out.find(s), std::string::npos) << s << "\n" << out;
+}
+
+}  // namespace
+}  // namespace spikesim::testing

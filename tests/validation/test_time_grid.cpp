@@ -1,0 +1,91 @@
+// The time conventions of docs/models.md, exactly: step n covers [n dt, (n+1) dt); a pulse is on
+// in step n when start <= n dt < stop; trace row k is the state at the start of step k; t_ref is
+// held for round(t_ref / dt) steps; tstop is rounded up to whole steps. Run once per backend.
+#include <cmath>
+#include <sstream>
+
+#include "population_state.hpp"
+#include "test_support.hpp"
+
+namespace spikesim::testing {
+namespace {
+
+class time_grid : public backend_test {};
+
+TEST_P(time_grid, refractory_period_is_whole_steps) {
+  // R_m I = 8000 mV crosses V_th within any single step, so the neuron fires whenever it may:
+  // at step 0, then after round(t_ref / dt) steps held at reset.
+  for (const auto& [t_ref, period] : std::vector<std::pair<double, uint64_t>>{
+           {0.0, 1}, {0.1, 2}, {0.3, 4}, {0.34, 4}, {1.0, 11}}) {
+    std::ostringstream cfg;
+    cfg << "[run]\ndt = 0.1\ntstop = 5.0\n[population.p]\nsize = 1\nmodel = \"lif\"\n"
+        << "params = { t_ref = " << t_ref << " }\ninput = { I = 2000.0 }\n";
+    const auto spec = spec_from(cfg.str());
+    const auto r = run_on(backend_kind(), spec);
+    const auto& steps = r.rec.populations[0].spike_steps;
+    ASSERT_FALSE(steps.empty());
+    for (size_t k = 0; k < steps.size(); ++k)
+      ASSERT_EQ(steps[k], k * period) << "t_ref = " << t_ref << " ms, spike " << k;
+    EXPECT_EQ(steps.size(), (spec.run.steps() + period - 1) / period);
+  }
+}
+
+TEST_P(time_grid, pulse_edges_and_trace_rows) {
+  // A LIF at rest receives 1 nA in [10, 20) ms (on the grid) and in [10.05, 20.05) ms (off it,
+  // so steps 101 ... 200 at dt = 0.1). Row k of the trace is u at t = k dt, before step k.
+  // (Populations are ordered by name: a_on is population 0.)
+  const auto spec = spec_from(
+      "[run]\ndt = 0.1\ntstop = 30.0\nprecision = \"double\"\n"
+      "[population.a_on]\nsize = 1\nmodel = \"lif\"\n"
+      "input = { pulses = [ { start = 10.0, stop = 20.0, amplitude = 1.0 } ] }\n"
+      "record = { traces = [0] }\n"
+      "[population.b_off]\nsize = 1\nmodel = \"lif\"\n"
+      "input = { pulses = [ { start = 10.05, stop = 20.05, amplitude = 1.0 } ] }\n"
+      "record = { traces = [0] }\n");
+  const auto r = run_on(backend_kind(), spec);
+  for (size_t p = 0; p < 2; ++p) {
+    const auto& v = r.rec.populations[p].traces;
+    ASSERT_EQ(v.size(), 300u);
+    const size_t first = p == 0 ? 100 : 101;  // first step with the pulse on
+    const size_t last = first + 99;           // last step with the pulse on
+    EXPECT_EQ(v[first], -70.0f) << "the pulse acts before its start";
+    EXPECT_GT(v[first + 1], -70.0f) << "the pulse does not act in its first step";
+    // Exact relaxation: after m steps of the pulse, u = E_L + R I (1 - e^{-m dt / tau}).
+    const double expect = -70.0 + 4.0 * -std::expm1(-100 * 0.1 / 10.0);
+    EXPECT_NEAR(v[last + 1], expect, 1e-5);
+    EXPECT_LT(v[last + 2], v[last + 1]) << "the pulse acts after its stop";
+  }
+}
+
+TEST_P(time_grid, tstop_is_rounded_up_to_whole_steps) {
+  const auto spec = spec_from(
+      "[run]\ndt = 0.1\ntstop = 0.25\n[population.p]\nsize = 2\nmodel = \"lif\"\n"
+      "record = { traces = [1] }\n");
+  EXPECT_EQ(spec.run.steps(), 3u);
+  const auto r = run_on(backend_kind(), spec);
+  EXPECT_EQ(r.rec.populations[0].counts.size(), 3u);
+  EXPECT_EQ(r.rec.populations[0].trace_rows, 3u);
+  EXPECT_EQ(r.summary.steps, 3u);
+}
+
+SPIKESIM_INSTANTIATE_BACKENDS(time_grid);
+
+TEST(time_grid_state, ou_input_starts_stationary) {
+  // Var(eta) = sigma^2 tau_m / (2 tau_s) = 9 * 10 / 10 = 9 mV^2 at t = 0, not 0; 10^5 samples
+  // give the variance to sqrt(2 / N) = 0.45%, checked to 5 standard errors.
+  const auto spec = spec_from(
+      "[population.p]\nsize = 100000\nmodel = \"lif\"\n"
+      "input = { sigma = 3.0, tau_noise = 5.0 }\n");
+  const auto s = make_population_state<double>(spec, spec.populations[0]);
+  ASSERT_EQ(s.eta.size(), 100000u);
+  double m = 0, q = 0;
+  for (double e : s.eta) m += e;
+  m /= s.eta.size();
+  for (double e : s.eta) q += (e - m) * (e - m);
+  q /= s.eta.size() - 1;
+  EXPECT_NEAR(m, 0.0, 5 * std::sqrt(9.0 / 1e5));
+  EXPECT_NEAR(q, 9.0, 5 * std::sqrt(2.0 / 1e5) * 9.0);
+}
+
+}  // namespace
+}  // namespace spikesim::testing
