@@ -5,7 +5,8 @@
 #
 #   benchmarks/cpu_populations.sh [SPIKESIM] [OUT]
 #
-# The simulated time shrinks with N so that each point runs a few seconds (>= 2e8 neuron-steps).
+# The simulated time shrinks with N so that each point runs >= 5e9 neuron-steps (several seconds)
+# and long enough for the neurons, which start at rest, to fire (>= 50 ms).
 set -euo pipefail
 exe=${1:-build/spikesim}
 out=${2:-/dev/stdout}
@@ -16,7 +17,7 @@ host=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
   printf '{"suite": "cpu_populations", "machine": "%s", "cores": %s, "threads": %s, "commit": "%s", "date_utc": "%s"}\n' \
     "$host" "$(nproc)" "$threads" "$commit" "$(date -u +%FT%TZ)"
   for n in 1e5 1e6 1e7; do
-    case $n in 1e5) tstop=300 ;; 1e6) tstop=40 ;; 1e7) tstop=4 ;; esac
+    case $n in 1e5) tstop=5000 ;; 1e6) tstop=500 ;; 1e7) tstop=50 ;; esac
     for model in lif eif; do
       for prec in float double; do
         "$exe" bench --model "$model" --n "$n" --tstop "$tstop" --precision "$prec" \
