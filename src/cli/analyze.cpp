@@ -75,7 +75,8 @@ void add_analyze(CLI::App& app) {
   cmd->add_option("file", args->file, "output file of spikesim run (HDF5)")->required();
   cmd->add_option("--set", args->sets,
                   "change an analysis setting: analysis.key=value (repeatable; docs/config.md)")
-      ->take_all();
+      ->take_all()
+      ->allow_extra_args(false);
   cmd->add_flag("--no-write", args->no_write, "print the table only; leave the file untouched");
   cmd->callback([args] { analyze_command(*args); });
 }

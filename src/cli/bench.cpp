@@ -100,7 +100,9 @@ void add_bench(CLI::App& app) {
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   cmd->add_option("--threads", a->threads, "CPU threads (default: all)");
   cmd->add_option("--sigma", a->sigma, "white noise, mV");
-  cmd->add_option("--set", a->sets, "override a config key: key.path=value");
+  cmd->add_option("--set", a->sets, "override a config key: key.path=value")
+      ->take_all()
+      ->allow_extra_args(false);
   cmd->callback([a] { bench_command(*a); });
 }
 

@@ -794,7 +794,8 @@ void add_model(CLI::App& app) {
   cmd->add_option("--config", a->config, "take the parameters from a population of this config");
   cmd->add_option("--population", a->population, "the population of --config");
   cmd->add_option("--set", a->sets, "override a config key: key.path=value (repeatable)")
-      ->take_all();
+      ->take_all()
+      ->allow_extra_args(false);
   for (const auto& [key, unit] : all_keys()) {
     a->values[key] = 0.0;
     a->options[key] = cmd->add_option("--" + key, a->values[key],

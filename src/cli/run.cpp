@@ -81,7 +81,8 @@ class progress_meter {
                    std::string(width - fill, ' ').c_str(), 100.0 * frac, elapsed);
       if (done == total) std::fprintf(stderr, "\n");
     } else {
-      if (now - last_ < std::chrono::seconds(10)) return;
+      // Every 10 s, and once at the end so that a log shows the run completed.
+      if (done < total && now - last_ < std::chrono::seconds(10)) return;
       std::fprintf(stderr, "progress: %.1f%% (%llu of %llu steps) after %.0f s\n", 100.0 * frac,
                    static_cast<unsigned long long>(done), static_cast<unsigned long long>(total),
                    elapsed);
@@ -211,7 +212,8 @@ void add_run(CLI::App& app) {
   cmd->add_option("config", args->config, "experiment file (TOML)");
   cmd->add_option("-o,--output", args->output, "output file (overrides output.file)");
   cmd->add_option("--set", args->sets, "override a config key: key.path=value (repeatable)")
-      ->take_all();
+      ->take_all()
+      ->allow_extra_args(false);
   cmd->add_option("--backend", args->backend, "auto | cpu | cuda")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   cmd->add_option("--threads", args->threads, "CPU threads (default: all)")

@@ -204,7 +204,8 @@ void add_theory(CLI::App& app) {
       "--mu M --sigma S ...`, or `theory CONFIG` for each population of an experiment");
   cmd->add_option("config", args->config, "experiment file (TOML)");
   cmd->add_option("--set", args->sets, "override a config key: key.path=value (repeatable)")
-      ->take_all();
+      ->take_all()
+      ->allow_extra_args(false);
   auto* lif = cmd->add_subcommand(
       "lif", "tau_m du = (-u + mu) dt + sigma sqrt(tau_m) dW, potentials relative to rest");
   auto& l = args->lif;

@@ -174,13 +174,16 @@ TEST_F(cli, auto_backend_falls_back_with_notice) {
 
 TEST_F(cli, set_overrides_and_threads) {
   const auto out = path("o.h5");
-  const auto r = spikesim_cli("run " + example("eif_pulse.toml") + " -o " + out +
-                              " --set run.tstop=100 --set population.eif.record.traces=[1]" +
-                              " --threads 1 --quiet");
+  // A --set before the config file takes one value: the file is not swallowed by it.
+  const auto r =
+      spikesim_cli("run --set run.tstop=100 " + example("eif_pulse.toml") + " -o " + out +
+                   " --set population.eif.record.traces=[1]" + " --threads 1 --quiet");
   ASSERT_EQ(r.code, 0) << r.out;
   h5::quiet_errors quiet;
   auto f = h5::open_file(out, false);
   EXPECT_DOUBLE_EQ(h5::read_attr_double(f, "tstop"), 100.0);
+  EXPECT_NE(h5::read_attr_string(f, "device").find(", 1 thread"), std::string::npos)
+      << "--threads 1 did not take effect";
   auto m = h5::open_group(f, "report/eif/mapping");
   EXPECT_EQ(h5::read_vector<uint64_t>(m, "node_ids"), (std::vector<uint64_t>{1}));
 }
