@@ -25,6 +25,7 @@ struct bench_args {
   std::string precision = "float";
   std::string backend = "cpu";
   int threads = 0;
+  int device = 0;
   double sigma = 2.0;
   std::vector<std::string> sets;
 };
@@ -64,6 +65,7 @@ void bench_command(const bench_args& a) {
   backend_options opt;
   opt.kind = a.backend;
   opt.threads = a.threads;
+  opt.device = a.device;
   auto b = make_backend(spec, opt, nullptr);
   counting_recorder rec;
   const run_summary s = simulate(spec, *b, rec);
@@ -99,6 +101,7 @@ void add_bench(CLI::App& app) {
   cmd->add_option("--backend", a->backend, "cpu | cuda | auto")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   cmd->add_option("--threads", a->threads, "CPU threads (default: all)");
+  cmd->add_option("--device", a->device, "CUDA device ordinal (default 0)");
   cmd->add_option("--sigma", a->sigma, "white noise, mV");
   cmd->add_option("--set", a->sets, "override a config key: key.path=value")
       ->take_all()

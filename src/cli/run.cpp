@@ -36,6 +36,7 @@ struct run_args {
   std::vector<std::string> sets;
   std::string backend = "auto";
   int threads = 0;
+  int device = 0;
   bool quiet = false;
 };
 
@@ -163,6 +164,7 @@ void run_command(const run_args& a) {
   backend_options opt;
   opt.kind = a.backend;
   opt.threads = a.threads;
+  opt.device = a.device;
   opt.quiet = a.quiet;
   std::string notice;
   if (!spec.projections.empty() && !a.quiet) {
@@ -216,6 +218,8 @@ void add_run(CLI::App& app) {
       ->allow_extra_args(false);
   cmd->add_option("--backend", args->backend, "auto | cpu | cuda")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  cmd->add_option("--device", args->device, "CUDA device ordinal (default 0)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--threads", args->threads, "CPU threads (default: all)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("-q,--quiet", args->quiet, "no progress or notices");
