@@ -11,9 +11,10 @@
 
 namespace spikesim {
 
-// Synaptic input is accumulated in integers of 2^-24 mV (delta synapses, Poisson input) or
-// 2^-24 nA (exp synapses): sums of integers do not depend on the order of the additions, so
-// delivery by any number of threads gives the same bits. Weights are rounded to this grid once.
+// Synaptic input from projections is accumulated in integers of 2^-24 mV (delta synapses) or
+// 2^-24 nA (exp synapses); Poisson input is sampled within the step and added in the state type:
+// sums of integers do not depend on the order of the additions, so delivery by any number of
+// threads gives the same bits. Weights are rounded to this grid once.
 constexpr double fixed_point_scale = 16777216.0;  // 2^24 units per mV (or nA)
 SPIKESIM_HD constexpr double fixed_point_resolution() {
   return 1.0 / fixed_point_scale;

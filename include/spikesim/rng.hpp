@@ -200,11 +200,14 @@ SPIKESIM_HD inline std::uint32_t poisson_count(std::uint64_t seed, std::uint32_t
   const double u = uniform_double(w.v[0], w.v[1]);
   std::uint32_t k = 0;
   double p = exp_neg_lambda, cdf = p;
-  // The cap only stops a CDF that rounding keeps just below u (probability < 2^-40).
+  // Where the next term no longer changes the CDF in double precision, the tail beyond it
+  // (< 2^-52) is folded into k, exactly as poisson_cdf() ends its table with 1.
   while (u >= cdf && k < 1000) {
+    const double q = p * lambda / static_cast<double>(k + 1);
+    if (cdf + q == cdf) break;
     ++k;
-    p = p * lambda / static_cast<double>(k);
-    cdf += p;
+    p = q;
+    cdf += q;
   }
   return k;
 }
@@ -219,11 +222,16 @@ inline int poisson_cdf(double lambda, double exp_neg_lambda, double* cdf, int ca
   double p = exp_neg_lambda, c = p;
   int m = 0;
   cdf[m++] = c;
-  for (std::uint32_t k = 1; k <= 1000 && m < capacity && c < 1.0 && p > 0.0; ++k) {
-    p = p * lambda / static_cast<double>(k);
-    c += p;
+  for (std::uint32_t k = 1; k <= 1000 && m < capacity; ++k) {
+    const double q = p * lambda / static_cast<double>(k);
+    if (c + q == c) break;
+    p = q;
+    c += q;
     cdf[m++] = c;
   }
+  // The tail that double precision cannot add (< 2^-52) belongs to the last count: every u in
+  // [0, 1) then finds its entry, as poisson_count() does.
+  cdf[m - 1] = 1.0;
   return m;
 }
 

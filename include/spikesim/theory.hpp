@@ -89,11 +89,12 @@ struct brunel_result {
 };
 
 // The self-consistent rate by bisection on nu - Siegert(mu(nu), sigma(nu)) over
-// [0, 1/t_ref], to 1e-10 relative. For g gamma > 1 (inhibition dominates) Siegert(mu(nu),
-// sigma(nu)) falls as nu grows and the root is unique; otherwise bisection returns one root of
-// possibly several (the high-activity one is typical). dt > 0 replaces theta by the discrete-time
-// threshold of a simulation at that step (discrete_time_threshold, at each sigma(nu)).
-// Throws std::invalid_argument for non-positive J, C_E, tau_m, eta < 0, g < 0, gamma < 0.
+// [0, 1/t_ref], to 1e-10 relative. The root need not be unique (the input's sigma grows with nu,
+// so Siegert(mu(nu), sigma(nu)) can rise with nu even when inhibition dominates: g = 4.5,
+// eta = 0.9); bisection returns one root of possibly several. dt > 0 replaces theta by the
+// discrete-time threshold of a simulation at that step (discrete_time_threshold, at each
+// sigma(nu)). Throws std::invalid_argument for non-positive J, C_E, tau_m, eta < 0, g < 0, gamma <
+// 0.
 brunel_result brunel_rate(const brunel_params& p, double dt = 0.0);
 
 // ---------------------------------------------------------------------------------------------

@@ -381,6 +381,13 @@ TEST(network_brunel, mean_rate_agrees_with_mean_field_at_g5_eta2) {
   theory::brunel_params bp;  // g = 5, eta = 2 and the paper's neuron
   const auto mf = theory::brunel_rate(bp);
   const auto mf_dt = theory::brunel_rate(bp, spec.run.dt);
+  // The acceptance is 10%. Tighter, and justified: between the dt-corrected mean field
+  // (the threshold is checked at step ends) and the continuous one, each widened by 3% for the
+  // finite network (K = 1000 inputs are not a diffusion) and 0.4 s of 12 500 neurons (the rate's
+  // statistical error is ~0.2%). The network amplifies drive errors: a 5% error in the Poisson
+  // rate moves the rate by ~7%, outside this band.
+  EXPECT_LT(rate, 1.03 * mf.rate_hz);
+  EXPECT_GT(rate, 0.97 * mf_dt.rate_hz);
   EXPECT_NEAR(rate, mf.rate_hz, 0.1 * mf.rate_hz) << "dt-corrected mean field " << mf_dt.rate_hz;
   EXPECT_NEAR(r.summary.synapses, 12500.0 * 1250.0, 0.0);
   EXPECT_GT(r.summary.synaptic_events, 0u);
