@@ -1,8 +1,11 @@
-// Shared helpers of the test suite: specs from TOML text, runs in memory on a named backend.
+// Shared helpers of the test suite: specs from TOML text, runs in memory on a named backend, the
+// spikesim program run on real files.
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
+#include <cstdio>
 #include <string>
 
 #include <spikesim/backend.hpp>
@@ -42,6 +45,24 @@ inline std::vector<double> spike_times(const run_result& r, const experiment_spe
   for (size_t k = 0; k < d.spike_ids.size(); ++k)
     if (d.spike_ids[k] == id) t.push_back(static_cast<double>(d.spike_steps[k] + 1) * spec.run.dt);
   return t;
+}
+
+// The spikesim program run with `args` (the program built beside the tests), its exit code and
+// its output.
+struct cli_result {
+  int code;
+  std::string out;  // stdout and stderr together
+};
+
+inline cli_result spikesim_cli(const std::string& args) {
+  const std::string cmd = std::string(SPIKESIM_EXE) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  cli_result r{-1, ""};
+  char buf[4096];
+  while (size_t n = fread(buf, 1, sizeof buf, p)) r.out.append(buf, n);
+  const int status = pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
 }
 
 // Parameterised over the backends; CUDA instances skip without a device instead of passing.

@@ -18,22 +18,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct cli_result {
-  int code;
-  std::string out;  // stdout and stderr together
-};
-
-cli_result spikesim_cli(const std::string& args) {
-  const std::string cmd = std::string(SPIKESIM_EXE) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  cli_result r{-1, ""};
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, p)) r.out.append(buf, n);
-  const int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
 class cli : public ::testing::Test {
  protected:
   void SetUp() override {
