@@ -1,6 +1,8 @@
 // Backend selection and the memory estimate shared by both backends.
 #include <spikesim/backend.hpp>
 
+#include <algorithm>
+
 #include <spikesim/connectivity.hpp>
 #include <spikesim/errors.hpp>
 
@@ -30,12 +32,20 @@ uint64_t estimate_state_bytes(const experiment_spec& spec, uint64_t chunk_steps)
     bytes += static_cast<uint64_t>(spikes) * 16 + chunk_steps * 4;
     bytes += p.record.traces.size() * chunk_steps * 4;
   }
-  // Networks: the synapses at their peak during construction, and per target neuron a ring
-  // buffer of max_delay + 1 slots of 8 bytes (one for delta, one for exp synapses).
+  // Networks: the synapses at their peak during construction, and per target population one ring
+  // buffer per synapse kind, of (longest delay onto it) + 1 slots of 8 bytes per neuron, as the
+  // backends allocate them (not one per projection); exp synapses add a current per neuron.
   bytes += estimate_connectivity(spec).peak_bytes;
-  for (const auto& q : spec.projections)
-    bytes += (q.max_delay_steps(spec.run.dt) + 1) * 8 * spec.populations[q.target].size +
-             (q.synapse == synapse_kind::exp ? real * spec.populations[q.target].size : 0);
+  for (size_t t = 0; t < spec.populations.size(); ++t) {
+    uint64_t max_delay[2] = {0, 0};  // delta, exp
+    for (const auto& q : spec.projections)
+      if (q.target == t) {
+        auto& d = max_delay[q.synapse == synapse_kind::exp ? 1 : 0];
+        d = std::max<uint64_t>(d, q.max_delay_steps(spec.run.dt) + 1);
+      }
+    const uint64_t n = spec.populations[t].size;
+    bytes += (max_delay[0] + max_delay[1]) * 8 * n + (max_delay[1] ? real * n : 0);
+  }
   return bytes;
 }
 

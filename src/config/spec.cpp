@@ -35,8 +35,10 @@ double population_spec::v_rest() const {
 }
 
 uint64_t delay_steps(double delay_ms, double dt) {
-  const double x = std::nearbyint(delay_ms / dt);
-  return x < 1.0 ? 1 : static_cast<uint64_t>(x);
+  // Ties round away from zero, as t_ref does; clamped before the cast (the config refuses
+  // delays over 65535 steps, but this must not overflow before it can say so).
+  const double x = std::round(delay_ms / dt);
+  return x < 1.0 ? 1 : x > 1e15 ? uint64_t{1} << 50 : static_cast<uint64_t>(x);
 }
 
 // Normal delays are clipped to [max(dt, mean - 5 sd), mean + 5 sd] (docs/config.md), uniform
