@@ -22,6 +22,7 @@
 #include <spikesim/models/eif.hpp>
 #include <spikesim/models/hh.hpp>
 #include <spikesim/models/lif.hpp>
+#include <spikesim/models/param_table.hpp>
 #include <spikesim/theory.hpp>
 
 #include "cli/commands.hpp"
@@ -44,25 +45,19 @@ struct param_value {
 
 using param_list = std::vector<param_value>;
 
+// The model's parameters at their defaults, from the table the config loader reads.
+template <class P>
+param_list defaults_of() {
+  const P p;
+  param_list list;
+  for (const auto& f : param_table<P>::fields) list.push_back({f.key, f.unit, p.*f.member, ""});
+  return list;
+}
+
 param_list default_params(const std::string& model) {
-  if (model == "lif") {
-    const lif_params p;
-    return {{"tau_m", "ms", p.tau_m, ""},     {"E_L", "mV", p.E_L, ""},
-            {"R_m", "MOhm", p.R_m, ""},       {"V_th", "mV", p.V_th, ""},
-            {"V_reset", "mV", p.V_reset, ""}, {"t_ref", "ms", p.t_ref, ""}};
-  }
-  if (model == "eif") {
-    const eif_params p;
-    return {{"tau_m", "ms", p.tau_m, ""},     {"E_L", "mV", p.E_L, ""},
-            {"R_m", "MOhm", p.R_m, ""},       {"delta_T", "mV", p.delta_T, ""},
-            {"V_T", "mV", p.V_T, ""},         {"V_peak", "mV", p.V_peak, ""},
-            {"V_reset", "mV", p.V_reset, ""}, {"t_ref", "ms", p.t_ref, ""}};
-  }
-  const hh_params p;
-  return {{"C_m", "uF/cm^2", p.C_m, ""}, {"g_Na", "mS/cm^2", p.g_Na, ""},
-          {"g_K", "mS/cm^2", p.g_K, ""}, {"g_L", "mS/cm^2", p.g_L, ""},
-          {"E_Na", "mV", p.E_Na, ""},    {"E_K", "mV", p.E_K, ""},
-          {"E_L", "mV", p.E_L, ""},      {"V_spike", "mV", p.V_spike, ""}};
+  if (model == "lif") return defaults_of<lif_params>();
+  if (model == "eif") return defaults_of<eif_params>();
+  return defaults_of<hh_params>();
 }
 
 // Every parameter key of the supported models, for the flags (same names as the config keys).

@@ -16,6 +16,7 @@
 #include <toml++/toml.h>
 
 #include <spikesim/errors.hpp>
+#include <spikesim/models/param_table.hpp>
 
 namespace spikesim {
 namespace {
@@ -192,65 +193,15 @@ per_neuron read_per_neuron(const toml::node& n, const std::string& path, const s
 }
 
 template <class P>
-struct param_table;
-
-template <>
-struct param_table<lif_params> {
-  static std::vector<std::pair<std::string, double lif_params::*>> keys() {
-    return {{"tau_m", &lif_params::tau_m},     {"E_L", &lif_params::E_L},
-            {"R_m", &lif_params::R_m},         {"V_th", &lif_params::V_th},
-            {"V_reset", &lif_params::V_reset}, {"t_ref", &lif_params::t_ref}};
-  }
-};
-template <>
-struct param_table<eif_params> {
-  static std::vector<std::pair<std::string, double eif_params::*>> keys() {
-    return {{"tau_m", &eif_params::tau_m},     {"E_L", &eif_params::E_L},
-            {"R_m", &eif_params::R_m},         {"delta_T", &eif_params::delta_T},
-            {"V_T", &eif_params::V_T},         {"V_peak", &eif_params::V_peak},
-            {"V_reset", &eif_params::V_reset}, {"t_ref", &eif_params::t_ref}};
-  }
-};
-
-template <>
-struct param_table<hh_params> {
-  static std::vector<std::pair<std::string, double hh_params::*>> keys() {
-    return {{"C_m", &hh_params::C_m}, {"g_Na", &hh_params::g_Na},      {"g_K", &hh_params::g_K},
-            {"g_L", &hh_params::g_L}, {"E_Na", &hh_params::E_Na},      {"E_K", &hh_params::E_K},
-            {"E_L", &hh_params::E_L}, {"V_spike", &hh_params::V_spike}};
-  }
-};
-template <>
-struct param_table<rate_params> {
-  static std::vector<std::pair<std::string, double rate_params::*>> keys() {
-    return {{"tau", &rate_params::tau},     {"I_thr", &rate_params::I_thr},
-            {"gain", &rate_params::gain},   {"I_max", &rate_params::I_max},
-            {"r_max", &rate_params::r_max}, {"I_half", &rate_params::I_half},
-            {"k", &rate_params::k}};
-  }
-};
-
-const char* param_unit(const std::string& key) {
-  if (key == "tau_m" || key == "t_ref" || key == "tau") return "ms";
-  if (key == "R_m") return "MOhm";
-  if (key == "C_m") return "uF/cm^2";
-  if (key == "g_Na" || key == "g_K" || key == "g_L") return "mS/cm^2";
-  if (key == "I_thr" || key == "I_max" || key == "I_half" || key == "k") return "nA";
-  if (key == "gain") return "Hz/nA";
-  if (key == "r_max") return "Hz";
-  return "mV";
-}
-
-template <class P>
 P read_params(std::optional<table_reader> tr, const std::string& model,
               const std::vector<std::string>& other_keys = {}) {
   P p;
   std::vector<std::string> names;
-  for (auto& [k, member] : param_table<P>::keys()) names.push_back(k);
+  for (const auto& f : param_table<P>::fields) names.push_back(f.key);
   names.insert(names.end(), other_keys.begin(), other_keys.end());
   if (!tr) return p;
-  for (auto& [k, member] : param_table<P>::keys())
-    if (auto v = tr->number(k, param_unit(k))) p.*member = *v;
+  for (const auto& f : param_table<P>::fields)
+    if (auto v = tr->number(f.key, f.unit)) p.*f.member = *v;
   if (!tr->raw().empty()) {
     for (auto&& [k, v] : tr->raw()) {
       const std::string key(k.str());

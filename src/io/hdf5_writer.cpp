@@ -12,8 +12,10 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <type_traits>
 
 #include <spikesim/errors.hpp>
+#include <spikesim/models/param_table.hpp>
 
 #include "io/analysis_file.hpp"
 #include "io/h5.hpp"
@@ -53,58 +55,13 @@ struct population_writer {
   std::vector<double> stamp_buf;
 };
 
+// The parameters actually used, one scalar dataset each with its unit.
 template <class P>
-void write_params(hid_t g, const P& p);
-
-void param(hid_t g, const char* name, double v, const char* units) {
-  h5::write_scalar(g, name, v, units);
-}
-
-template <>
-void write_params(hid_t g, const lif_params& p) {
-  param(g, "tau_m", p.tau_m, "ms");
-  param(g, "E_L", p.E_L, "mV");
-  param(g, "R_m", p.R_m, "MOhm");
-  param(g, "V_th", p.V_th, "mV");
-  param(g, "V_reset", p.V_reset, "mV");
-  param(g, "t_ref", p.t_ref, "ms");
-}
-
-template <>
-void write_params(hid_t g, const eif_params& p) {
-  param(g, "tau_m", p.tau_m, "ms");
-  param(g, "E_L", p.E_L, "mV");
-  param(g, "R_m", p.R_m, "MOhm");
-  param(g, "delta_T", p.delta_T, "mV");
-  param(g, "V_T", p.V_T, "mV");
-  param(g, "V_peak", p.V_peak, "mV");
-  param(g, "V_reset", p.V_reset, "mV");
-  param(g, "t_ref", p.t_ref, "ms");
-}
-
-template <>
-void write_params(hid_t g, const hh_params& p) {
-  param(g, "C_m", p.C_m, "uF/cm^2");
-  param(g, "g_Na", p.g_Na, "mS/cm^2");
-  param(g, "g_K", p.g_K, "mS/cm^2");
-  param(g, "g_L", p.g_L, "mS/cm^2");
-  param(g, "E_Na", p.E_Na, "mV");
-  param(g, "E_K", p.E_K, "mV");
-  param(g, "E_L", p.E_L, "mV");
-  param(g, "V_spike", p.V_spike, "mV");
-}
-
-template <>
-void write_params(hid_t g, const rate_params& p) {
-  h5::attr(g, "transfer",
-           std::string(p.transfer == rate_transfer::sigmoid ? "sigmoid" : "threshold_linear"));
-  param(g, "tau", p.tau, "ms");
-  param(g, "I_thr", p.I_thr, "nA");
-  param(g, "gain", p.gain, "Hz/nA");
-  param(g, "I_max", p.I_max, "nA");
-  param(g, "r_max", p.r_max, "Hz");
-  param(g, "I_half", p.I_half, "nA");
-  param(g, "k", p.k, "nA");
+void write_params(hid_t g, const P& p) {
+  for (const auto& f : param_table<P>::fields) h5::write_scalar(g, f.key, p.*f.member, f.unit);
+  if constexpr (std::is_same_v<P, rate_params>)
+    h5::attr(g, "transfer",
+             std::string(p.transfer == rate_transfer::sigmoid ? "sigmoid" : "threshold_linear"));
 }
 
 }  // namespace
