@@ -115,6 +115,11 @@ struct eif_params_view {
   double tau_m, E_L, R_m, delta_T, V_T, V_peak, V_reset, t_ref;
 };
 
+// f(u) in mV, written without the cancellation of the textbook form near the saddle node.
+double eif_f(const eif_params_view& p, double I_nA, double u);
+// The minimum of f, at u = V_T.
+double eif_f_min(const eif_params_view& p, double I_nA);
+
 struct fixed_point {
   double u_mV;
   bool stable;  // f'(u) < 0

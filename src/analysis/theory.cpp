@@ -184,18 +184,6 @@ lif_noise_result siegert_deterministic_limit(double mu, double sigma, double tau
   return {0.0, sigma > 0.0 ? 1.0 : k_nan, k_inf};
 }
 
-// f written as its minimum f(V_T) plus delta_T (e^z - 1 - z), z = (u - V_T)/delta_T: near the
-// saddle node the direct form cancels terms of ~30 mV down to a tiny f and its rounding noise
-// would swamp the quadrature; this form is at least as accurate everywhere.
-double eif_f_min(const eif_params_view& p, double I_nA) {
-  return p.delta_T + p.R_m * I_nA - (p.V_T - p.E_L);
-}
-
-double eif_f(const eif_params_view& p, double I_nA, double u) {
-  const double z = (u - p.V_T) / p.delta_T;
-  return eif_f_min(p, I_nA) + p.delta_T * (std::expm1(z) - z);
-}
-
 double eif_df(const eif_params_view& p, double u) {
   return std::expm1((u - p.V_T) / p.delta_T);
 }
@@ -270,6 +258,18 @@ double eif_min_value_numeric(const eif_params_view& p, double I_nA) {
 }
 
 }  // namespace
+
+// f written as its minimum f(V_T) plus delta_T (e^z - 1 - z), z = (u - V_T)/delta_T: near the
+// saddle node the direct form cancels terms of ~30 mV down to a tiny f and its rounding noise
+// would swamp the quadrature; this form is at least as accurate everywhere.
+double eif_f_min(const eif_params_view& p, double I_nA) {
+  return p.delta_T + p.R_m * I_nA - (p.V_T - p.E_L);
+}
+
+double eif_f(const eif_params_view& p, double I_nA, double u) {
+  const double z = (u - p.V_T) / p.delta_T;
+  return eif_f_min(p, I_nA) + p.delta_T * (std::expm1(z) - z);
+}
 
 // ---------------------------------------------------------------------------------------------
 

@@ -298,8 +298,7 @@ void analyse_eif(report& r, const std::vector<double>& currents) {
   }
   r.phase_u =
       grid(std::min({v.E_L, v.V_reset, v.E_L + v.R_m * r.I}) - 10.0, v.V_peak, k_phase_points);
-  for (double u : r.phase_u)
-    r.phase_f.push_back(-(u - v.E_L) + v.delta_T * std::exp((u - v.V_T) / v.delta_T) + v.R_m * r.I);
+  for (double u : r.phase_u) r.phase_f.push_back(theory::eif_f(v, r.I, u));
 }
 
 // --- HH: f–I by simulation; the phase line of the reduced model (n and h frozen at rest, m at
