@@ -378,6 +378,8 @@ template <class T>
 struct device_population {
   std::string name;
   uint32_t index = 0;
+  uint64_t seed = 1;        // Philox key of the population's draws
+  uint32_t rng_stream = 0;  // its stream block
   model_kind model = model_kind::lif;
   noise_kind noise = noise_kind::none;
   model_coeffs<T> coeffs{};
@@ -420,7 +422,6 @@ class cuda_backend final : public backend {
   cuda_backend(const experiment_spec& spec, int device)
       : device_(device),
         description_(cuda::describe_device(device)),
-        seed_(spec.run.seed),
         dt_(spec.run.dt),
         total_steps_(spec.run.steps()) {
     SPIKESIM_CUDA_CHECK(cudaSetDevice(device_));
@@ -484,6 +485,8 @@ class cuda_backend final : public backend {
       const population_state<T> s = make_population_state<T>(spec, ps);
       d->name = s.name;
       d->index = s.index;
+      d->seed = s.seed;
+      d->rng_stream = s.stream;
       d->model = s.model;
       d->coeffs = s.coeffs;
       d->noise = s.noise;
@@ -557,8 +560,8 @@ class cuda_backend final : public backend {
     kernel_args<T> a{};
     a.c = p.coeffs;
     a.n = p.n;
-    a.seed = seed_;
-    a.noise_stream = rng::stream_id(p.index, rng::noise);
+    a.seed = p.seed;
+    a.noise_stream = rng::stream_id(p.rng_stream, rng::noise);
     a.first = first;
     a.steps = steps;
     a.u_in = p.u[in].data();
@@ -723,7 +726,6 @@ class cuda_backend final : public backend {
 
   int device_;
   std::string description_;
-  uint64_t seed_;
   double dt_;
   uint64_t total_steps_;
   std::vector<std::unique_ptr<population>> pops_;

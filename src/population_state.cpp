@@ -12,6 +12,8 @@ population_state<T> make_population_state(const experiment_spec& spec, const pop
   population_state<T> s;
   s.name = p.name;
   s.index = p.index;
+  s.seed = p.seed;
+  s.stream = p.stream;
   const double dt = spec.run.dt;
   auto& c = s.coeffs;
   if (const auto* lif = std::get_if<lif_params>(&p.params)) {
@@ -37,8 +39,8 @@ population_state<T> make_population_state(const experiment_spec& spec, const pop
             : p.input.noise.sigma > 0.0 ? noise_kind::white
                                         : noise_kind::none;
   const uint64_t n = p.size;
-  const uint64_t seed = spec.run.seed;
-  const uint32_t init_stream = rng::stream_id(p.index, rng::init);
+  const uint64_t seed = p.seed;
+  const uint32_t init_stream = rng::stream_id(p.stream, rng::init);
   s.u.resize(n);
   for (uint64_t i = 0; i < n; ++i) {
     double v;

@@ -22,6 +22,8 @@ template <class T>
 struct population_state {
   std::string name;
   uint32_t index = 0;
+  uint64_t seed = 1;    // Philox key of the population's draws
+  uint32_t stream = 0;  // its stream block (population_spec::stream)
   model_kind model = model_kind::lif;
   noise_kind noise = noise_kind::none;
   model_coeffs<T> coeffs{};

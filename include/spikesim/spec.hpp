@@ -71,7 +71,12 @@ using model_params = std::variant<lif_params, eif_params, hh_params, rate_params
 
 struct population_spec {
   std::string name;
-  uint32_t index = 0;  // position in the spec, the population's random stream
+  uint32_t index = 0;  // position in the spec
+  // The population's random numbers: Philox key `seed` (run.random_seed) and stream block
+  // `stream` (its position in the config). A packed sweep gives each point's populations the
+  // seed and streams they have when the point runs alone, wherever they sit in the pack.
+  uint64_t seed = 1;
+  uint32_t stream = 0;
   uint64_t size = 0;
   model_params params;
   init_spec init;
@@ -99,7 +104,9 @@ enum class synapse_kind { delta, exp };
 // [projection.NAME]: synapses from the neurons of one population onto those of another.
 struct projection_spec {
   std::string name;
-  uint32_t index = 0;               // position in the spec, the projection's random streams
+  uint32_t index = 0;               // position in the spec
+  uint64_t seed = 1;                // connectivity, weight and delay draws: Philox key
+  uint32_t stream = 0;              // and stream block (as for populations)
   uint32_t source = 0, target = 0;  // population indices
   connection_rule rule = connection_rule::fixed_indegree;
   uint64_t indegree = 0;  // fixed_indegree

@@ -288,6 +288,8 @@ population_spec read_population(const std::string& name, const toml::node& node,
   population_spec p;
   p.name = name;
   p.index = index;
+  p.seed = run.seed;
+  p.stream = index;
 
   const toml::node* size = pop.get("size");
   if (!size) fail(pop.key_path("size"), "missing (the number of neurons)");
@@ -453,6 +455,8 @@ projection_spec read_projection(const std::string& name, const toml::node& node,
   projection_spec q;
   q.name = name;
   q.index = index;
+  q.seed = spec.run.seed;
+  q.stream = index;
   auto population_of = [&](const char* key) -> uint32_t {
     auto s = t.string(key);
     if (!s) fail(t.key_path(key), "missing (the name of a population)");

@@ -35,14 +35,14 @@ void sources_of(uint64_t seed, const projection_spec& q, uint64_t pool, bool ski
       const uint64_t K = q.indegree;
       if (q.multapses) {
         for (uint64_t k = 0; k < K; ++k)
-          out(pool_to_source(draw_index(seed, q.index, j, k, pool), j, skip));
+          out(pool_to_source(draw_index(seed, q.stream, j, k, pool), j, skip));
         return;
       }
       // Floyd's algorithm: K distinct values with exactly K draws, for any K <= pool.
       chosen.clear();
       uint64_t k = 0;
       for (uint64_t i = pool - K; i < pool; ++i, ++k) {
-        const uint64_t t = draw_index(seed, q.index, j, k, i + 1);
+        const uint64_t t = draw_index(seed, q.stream, j, k, i + 1);
         const uint64_t x = mark[t] ? i : t;
         mark[x] = 1;
         chosen.push_back(x);
@@ -63,7 +63,7 @@ void sources_of(uint64_t seed, const projection_spec& q, uint64_t pool, bool ski
       const double log_q = std::log1p(-q.p);
       uint64_t x = 0;
       for (uint64_t k = 0;; ++k) {
-        const uint64_t bits = rng::bits64(seed, connectivity::source_stream(q.index), j, k);
+        const uint64_t bits = rng::bits64(seed, connectivity::source_stream(q.stream), j, k);
         const double u = static_cast<double>((bits >> 11) + 1) * 0x1p-53;  // (0, 1]
         const double gap = std::floor(std::log(u) / log_q);
         if (gap >= static_cast<double>(pool - x)) return;
@@ -83,18 +83,17 @@ void sources_of(uint64_t seed, const projection_spec& q, uint64_t pool, bool ski
 
 }  // namespace
 
-int32_t synapse_weight(const experiment_spec& spec, const projection_spec& q, uint64_t j,
-                       uint64_t k) {
+int32_t synapse_weight(const projection_spec& q, uint64_t j, uint64_t k) {
   const distribution& w = q.weight;
-  const uint32_t stream = connectivity::weight_stream(q.index);
+  const uint32_t stream = connectivity::weight_stream(q.stream);
   switch (w.type) {
     case distribution::kind::constant:
       return to_fixed(w.a);
     case distribution::kind::uniform:
-      return to_fixed(w.a + (w.b - w.a) * rng::uniform(spec.run.seed, stream, j, k));
+      return to_fixed(w.a + (w.b - w.a) * rng::uniform(q.seed, stream, j, k));
     case distribution::kind::normal: {
       // Clipped at 0 so that a synapse keeps the sign of the mean (excitatory stays excitatory).
-      const double x = w.a + w.b * static_cast<double>(rng::normal(spec.run.seed, stream, j, k));
+      const double x = w.a + w.b * static_cast<double>(rng::normal(q.seed, stream, j, k));
       return to_fixed(w.a >= 0 ? std::max(x, 0.0) : std::min(x, 0.0));
     }
   }
@@ -104,12 +103,12 @@ int32_t synapse_weight(const experiment_spec& spec, const projection_spec& q, ui
 uint16_t synapse_delay(const experiment_spec& spec, const projection_spec& q, uint64_t j,
                        uint64_t k) {
   const distribution& d = q.delay;
-  const uint32_t stream = connectivity::delay_stream(q.index);
+  const uint32_t stream = connectivity::delay_stream(q.stream);
   double ms = d.a;
   if (d.type == distribution::kind::uniform)
-    ms = d.a + (d.b - d.a) * rng::uniform(spec.run.seed, stream, j, k);
+    ms = d.a + (d.b - d.a) * rng::uniform(q.seed, stream, j, k);
   else if (d.type == distribution::kind::normal)
-    ms = std::clamp(d.a + d.b * static_cast<double>(rng::normal(spec.run.seed, stream, j, k)),
+    ms = std::clamp(d.a + d.b * static_cast<double>(rng::normal(q.seed, stream, j, k)),
                     d.a - 5.0 * d.b, d.a + 5.0 * d.b);
   return static_cast<uint16_t>(delay_steps(ms, spec.run.dt));
 }
@@ -168,11 +167,11 @@ csr_projection build_projection(const experiment_spec& spec, const projection_sp
   c.n_target = spec.populations[q.target].size;
   c.min_delay = static_cast<uint16_t>(q.min_delay_steps(spec.run.dt));
   c.max_delay = static_cast<uint16_t>(q.max_delay_steps(spec.run.dt));
-  const uint64_t seed = spec.run.seed;
+  const uint64_t seed = q.seed;
   const uint64_t pool = pool_size(spec, q);
   const bool skip = skips_self(q);
   const bool vary_w = !q.weight.constant(), vary_d = !q.delay.constant();
-  if (!vary_w) c.weight = synapse_weight(spec, q, 0, 0);
+  if (!vary_w) c.weight = synapse_weight(q, 0, 0);
   if (!vary_d) c.delay = synapse_delay(spec, q, 0, 0);
   const uint64_t n_tgt = c.n_target, n_src = c.n_source;
   const int64_t n_tgt_i = static_cast<int64_t>(n_tgt);
@@ -223,7 +222,7 @@ csr_projection build_projection(const experiment_spec& spec, const projection_sp
       uint64_t pos = off[j], k = 0;
       sources_of(seed, q, pool, skip, j, mark, chosen, [&](uint64_t s) {
         src[pos] = static_cast<uint32_t>(s);
-        if (vary_w) w_tmp[pos] = synapse_weight(spec, q, j, k);
+        if (vary_w) w_tmp[pos] = synapse_weight(q, j, k);
         if (vary_d) d_tmp[pos] = synapse_delay(spec, q, j, k);
         ++pos;
         ++k;

@@ -74,7 +74,7 @@ void run_tile(population_state<T>& pop, synaptic_input<T>& in, uint64_t seed, ui
   T* __restrict gn = kind == model_kind::hh ? pop.n.data() + lo : nullptr;
   T* __restrict drive = scratch.drive;
   uint8_t* __restrict flags = scratch.flags;
-  const uint32_t stream = rng::stream_id(pop.index, rng::noise);
+  const uint32_t stream = rng::stream_id(pop.stream, rng::noise);
 
   // Recorded neurons that live in this tile.
   const auto& tr = pop.trace_ids;
@@ -144,7 +144,7 @@ void run_tile(population_state<T>& pop, synaptic_input<T>& in, uint64_t seed, ui
           for (uint64_t i = 0; i < n; ++i) jump[i] = T(0);
         }
         if (in.poisson && !in.poisson_cdf.empty()) {
-          const uint32_t pstream = rng::stream_id(pop.index, rng::poisson);
+          const uint32_t pstream = rng::stream_id(pop.stream, rng::poisson);
           const double* __restrict cdf = in.poisson_cdf.data();
           const int n_cdf = static_cast<int>(in.poisson_cdf.size());
           const bool stalled = in.poisson_cdf.back() < 1.0;
@@ -156,7 +156,7 @@ void run_tile(population_state<T>& pop, synaptic_input<T>& in, uint64_t seed, ui
             jump[i] += static_cast<T>(rng::poisson_from_cdf(u, cdf, n_cdf, stalled)) * pw;
           }
         } else if (in.poisson) {
-          const uint32_t pstream = rng::stream_id(pop.index, rng::poisson);
+          const uint32_t pstream = rng::stream_id(pop.stream, rng::poisson);
           for (uint64_t i = 0; i < n; ++i)
             jump[i] += static_cast<T>(rng::poisson_count(seed, pstream, lo + i, s,
                                                          in.poisson_lambda, in.poisson_exp)) *
@@ -379,7 +379,7 @@ class cpu_backend final : public backend {
       for (int64_t t = 0; t < tiles; ++t) {
         const uint64_t lo = static_cast<uint64_t>(t) * tile_size;
         const uint64_t hi = std::min(n, lo + tile_size);
-        run_tile<T, kind, noise, syn>(pop, in, run_.seed, lo, hi, first, steps, scratch, local, out,
+        run_tile<T, kind, noise, syn>(pop, in, pop.seed, lo, hi, first, steps, scratch, local, out,
                                       trace_first);
         for (uint64_t i = lo; i < hi; ++i) {
           if (!std::isfinite(pop.u[i])) {
