@@ -444,6 +444,13 @@ class cuda_backend final : public backend {
   std::string name() const override { return "cuda"; }
   std::string device() const override { return description_; }
 
+  std::vector<state_array> save_state() const override {
+    throw backend_error("checkpoints are not supported by the CUDA backend yet (use --backend cpu)");
+  }
+  void restore_state(const std::vector<state_array>&) override {
+    throw backend_error("checkpoints are not supported by the CUDA backend yet (use --backend cpu)");
+  }
+
   std::vector<double> potentials(uint32_t population) const override {
     SPIKESIM_CUDA_CHECK(cudaSetDevice(device_));
     const auto& p = *pops_.at(population);

@@ -51,14 +51,29 @@ run_summary simulate(const experiment_spec& spec, backend& b, recorder& rec,
   sum.backend = b.name();
   sum.device = b.device();
   for (const auto& p : spec.populations) sum.populations.push_back({p.name, p.size, 0, 0.0});
+  if (!opt.start_spikes.empty()) {
+    if (opt.start_spikes.size() != sum.populations.size())
+      throw error("simulate: start_spikes has " + std::to_string(opt.start_spikes.size()) +
+                      " populations, the spec " + std::to_string(sum.populations.size()),
+                  exit_internal);
+    for (size_t p = 0; p < sum.populations.size(); ++p)
+      sum.populations[p].spikes = opt.start_spikes[p];
+  }
 
   const uint64_t total = spec.run.steps();
   const uint64_t chunk = chunk_steps_for(spec);
   rec.begin(spec, b);
   chunk_output out;
   const auto t0 = std::chrono::steady_clock::now();
-  uint64_t done = 0;
+  const uint64_t start = std::min(opt.start_step, total);
+  const uint64_t events_at_start = b.network().synaptic_events;
+  uint64_t done = start;
   sum.status = run_status::complete;
+  auto spikes_so_far = [&] {
+    std::vector<uint64_t> v;
+    for (const auto& p : sum.populations) v.push_back(p.spikes);
+    return v;
+  };
   auto close = [&] {
     sum.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     sum.steps = done;
@@ -66,16 +81,20 @@ run_summary simulate(const experiment_spec& spec, backend& b, recorder& rec,
     const double secs = sum.simulated_ms / 1000.0;
     for (auto& p : sum.populations)
       p.mean_rate_hz = secs > 0 ? static_cast<double>(p.spikes) / (p.neurons * secs) : 0.0;
+    // Speed figures count the steps of this call only.
+    const uint64_t stepped = done - start;
+    const double stepped_s = static_cast<double>(stepped) * spec.run.dt / 1000.0;
     sum.neuron_steps_per_s =
-        sum.wall_s > 0 ? static_cast<double>(spec.total_neurons()) * done / sum.wall_s : 0.0;
-    sum.real_time_factor = secs > 0 ? sum.wall_s / secs : 0.0;
+        sum.wall_s > 0 ? static_cast<double>(spec.total_neurons()) * stepped / sum.wall_s : 0.0;
+    sum.real_time_factor = stepped_s > 0 ? sum.wall_s / stepped_s : 0.0;
     const network_stats net = b.network();
     sum.synapses = net.synapses;
     sum.synapse_bytes = net.synapse_bytes;
     sum.construction_s = net.construction_s;
     sum.synaptic_events = net.synaptic_events;
     sum.synaptic_events_per_s =
-        sum.wall_s > 0 ? static_cast<double>(net.synaptic_events) / sum.wall_s : 0.0;
+        sum.wall_s > 0 ? static_cast<double>(net.synaptic_events - events_at_start) / sum.wall_s
+                       : 0.0;
     rec.finish(sum);
   };
   while (done < total) {
@@ -96,8 +115,12 @@ run_summary simulate(const experiment_spec& spec, backend& b, recorder& rec,
     if (opt.progress) opt.progress(done, total);
     if (opt.stop && opt.stop->load() && done < total) {
       sum.status = run_status::interrupted;
+      if (opt.checkpoint) opt.checkpoint(done, spikes_so_far());
       break;
     }
+    if (opt.checkpoint && opt.checkpoint_every > 0 && done < total &&
+        done / opt.checkpoint_every > (done - n) / opt.checkpoint_every)
+      opt.checkpoint(done, spikes_so_far());
   }
   close();
   return sum;

@@ -3,10 +3,13 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
+#include <spikesim/errors.hpp>
 #include <spikesim/spec.hpp>
 
 namespace spikesim {
@@ -42,6 +45,27 @@ struct network_stats {
   uint64_t synaptic_events = 0;
 };
 
+// One array of a backend's dynamic state, for checkpoints. Names and layouts are the same on
+// every backend, so that a checkpoint written on one can be resumed on the other:
+//   population/<name>/u, ref, eta, m, h, n     the neuron state (eta only with OU noise; m, h, n
+//                                               only for HH)
+//   population/<name>/i_syn                     exp-synapse current (nA), targets of exp synapses
+//   population/<name>/ring_delta, ring_exp      delay ring buffers, int64 in 2^-24 fixed point,
+//                                               [slots][neurons], slot = step % slots
+//   network/synaptic_events                     u64, one value
+// Float arrays are f32 or f64 as run.precision says.
+struct state_array {
+  std::string name;
+  std::string type;  // "f32" | "f64" | "i32" | "i64" | "u64"
+  uint64_t count = 0;
+  std::vector<unsigned char> bytes;  // count values of `type`, native byte order
+
+  template <class V>
+  static state_array of(std::string name, const std::vector<V>& v);
+  template <class V>
+  std::vector<V> as() const;  // throws input_error when the type does not match
+};
+
 class backend {
  public:
   virtual ~backend() = default;
@@ -54,6 +78,12 @@ class backend {
   virtual std::vector<double> potentials(uint32_t population) const = 0;
   // Connectivity figures; zero for a run without projections.
   virtual network_stats network() const { return {}; }
+  // The dynamic state after the last advance(): everything the next steps read that is not
+  // rebuilt from the spec (connectivity is regenerated from the seed).
+  virtual std::vector<state_array> save_state() const = 0;
+  // Puts back what save_state() gave on a backend built from the same spec. Throws input_error
+  // naming the array when one is missing, of another type or of another size.
+  virtual void restore_state(const std::vector<state_array>& state) = 0;
 };
 
 struct backend_options {
@@ -77,5 +107,37 @@ int cuda_device_count();  // 0 without CUDA support or devices
 // auto falls back to the CPU.
 std::unique_ptr<backend> make_backend(const experiment_spec& spec, const backend_options& opt,
                                       std::string* notice);
+
+namespace detail {
+template <class V>
+constexpr const char* state_type_name() {
+  if constexpr (std::is_same_v<V, float>) return "f32";
+  if constexpr (std::is_same_v<V, double>) return "f64";
+  if constexpr (std::is_same_v<V, int32_t>) return "i32";
+  if constexpr (std::is_same_v<V, int64_t>) return "i64";
+  if constexpr (std::is_same_v<V, uint64_t>) return "u64";
+}
+}  // namespace detail
+
+template <class V>
+state_array state_array::of(std::string name, const std::vector<V>& v) {
+  state_array a;
+  a.name = std::move(name);
+  a.type = detail::state_type_name<V>();
+  a.count = v.size();
+  a.bytes.resize(v.size() * sizeof(V));
+  if (!v.empty()) std::memcpy(a.bytes.data(), v.data(), a.bytes.size());
+  return a;
+}
+
+template <class V>
+std::vector<V> state_array::as() const {
+  if (type != detail::state_type_name<V>() || bytes.size() != count * sizeof(V))
+    throw input_error("checkpoint array '" + name + "' holds " + type + " values where " +
+                      detail::state_type_name<V>() + " were expected");
+  std::vector<V> v(count);
+  if (count) std::memcpy(v.data(), bytes.data(), bytes.size());
+  return v;
+}
 
 }  // namespace spikesim

@@ -3,11 +3,13 @@
 // to FILE when the run ends; a failed run removes the partial file.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include <spikesim/analysis.hpp>
+#include <spikesim/checkpoint.hpp>
 #include <spikesim/simulation.hpp>
 
 namespace spikesim {
@@ -17,12 +19,24 @@ inline constexpr uint32_t file_magic = 0x0A7A;
 class hdf5_recorder : public recorder {
  public:
   // Checks that the output can be created (output_error otherwise) and creates FILE.partial.
-  hdf5_recorder(const experiment_spec& spec, const std::string& path);
+  // With `resume`, continues the file of the checkpointed run instead (FILE.partial when the run
+  // was killed, FILE when it stopped on a signal; input_error when neither is there or the file
+  // belongs to another run): its datasets are cut back to the checkpoint's rows, and the
+  // statistics are fed the spikes already in the file, so the finished file is the one an
+  // uninterrupted run writes.
+  hdf5_recorder(const experiment_spec& spec, const std::string& path,
+                const checkpoint* resume = nullptr);
   ~hdf5_recorder() override;  // removes FILE.partial unless finish() completed
   void begin(const experiment_spec& spec, const backend& b) override;
   void write(const chunk_output& chunk) override;
   void finish(const run_summary& summary) override;
   const std::string& path() const { return path_; }
+  // Rows written so far, per population (what a checkpoint records).
+  std::vector<output_rows> rows() const;
+  // Puts everything written so far on disk, where a killed run leaves it. write() flushes by
+  // itself when flush_interval has passed since the last flush.
+  void flush();
+  static constexpr std::chrono::milliseconds flush_interval{1000};
   // The statistics written to /analysis by finish(), one entry per population whose spikes were
   // recorded; empty when analysis.enabled = false or the run ended before analysis.t_start.
   const std::vector<population_analysis>& analysis() const { return analysis_; }
@@ -31,12 +45,16 @@ class hdf5_recorder : public recorder {
   const std::string& analysis_failure() const { return analysis_failure_; }
 
  private:
+  void open_for_resume(const experiment_spec& spec);
+  void begin_resumed(const experiment_spec& spec, const backend& b);
+
   struct impl;
   std::unique_ptr<impl> impl_;
   std::string path_, partial_;
   std::vector<population_analysis> analysis_;
   std::string analysis_failure_;
   bool done_ = false;
+  const checkpoint* resume_ = nullptr;
 };
 
 std::string simulator_version();

@@ -25,9 +25,9 @@ struct population_summary {
 
 struct run_summary {
   std::vector<population_summary> populations;
-  uint64_t steps = 0;  // steps actually taken
+  uint64_t steps = 0;  // steps simulated in all (a resumed run counts those before the checkpoint)
   double simulated_ms = 0.0;
-  double wall_s = 0.0;  // simulation loop only
+  double wall_s = 0.0;  // simulation loop only (a resumed run: since the resume)
   double neuron_steps_per_s = 0.0;
   double real_time_factor = 0.0;  // wall / simulated time
   // Networks (zero without projections): synapses and their storage in bytes, the time spent
@@ -65,6 +65,15 @@ struct run_options {
   const std::atomic<bool>* stop = nullptr;  // set asynchronously to end the run after a chunk
   // Called after each chunk with (steps done, steps total).
   std::function<void(uint64_t, uint64_t)> progress;
+  // Resuming from a checkpoint: the backend holds the state of step start_step (restore_state),
+  // and start_spikes the spikes of each population before it.
+  uint64_t start_step = 0;
+  std::vector<uint64_t> start_spikes;
+  // Called with (steps done, spikes so far per population) after the chunk that reaches or
+  // passes each multiple of checkpoint_every steps, and after the last chunk of a run ended by
+  // `stop`; not after the last step of a complete run.
+  uint64_t checkpoint_every = 0;  // steps; 0: only when stopped
+  std::function<void(uint64_t, const std::vector<uint64_t>&)> checkpoint;
 };
 
 // Chunk length: the spec's run.chunk_steps or one that bounds the spike buffers of a chunk; with

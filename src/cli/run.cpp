@@ -5,8 +5,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -14,6 +16,7 @@
 #include <sstream>
 
 #include <spikesim/backend.hpp>
+#include <spikesim/checkpoint.hpp>
 #include <spikesim/config_loader.hpp>
 #include <spikesim/connectivity.hpp>
 #include <spikesim/errors.hpp>
@@ -38,6 +41,9 @@ struct run_args {
   int threads = 0;
   int device = 0;
   bool quiet = false;
+  double checkpoint_every = 0.0;  // ms of simulated time; 0: only when stopped by a signal
+  std::string checkpoint;         // default OUTPUT.ckpt, or the file resumed from
+  std::string resume;
 };
 
 std::string human_bytes(double b) {
@@ -150,17 +156,53 @@ void check_host_memory(const experiment_spec& spec, const std::string& backend, 
 
 namespace {
 
+std::string utc_now() {
+  const std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
 void run_command(const run_args& a) {
-  experiment_spec spec = a.config.empty() ? parse_config(default_config_text(), "<default>", a.sets)
-                                          : load_config(a.config, a.sets);
-  if (!a.output.empty()) spec.output.file = a.output;
+  checkpoint ck;
+  const bool resuming = !a.resume.empty();
+  experiment_spec spec;
+  if (resuming) {
+    ck = read_checkpoint(a.resume);
+    // Without CONFIG the run continues with the configuration stored in the checkpoint.
+    spec = a.config.empty() ? parse_config(ck.config_text, a.resume + ":config", a.sets)
+                            : load_config(a.config, a.sets);
+    check_checkpoint(ck, spec, a.resume);
+    spec.output.file = a.output.empty() ? ck.output : a.output;
+    if (ck.populations.size() != spec.populations.size())
+      throw input_error("checkpoint '" + a.resume + "' is damaged: it lists " +
+                        std::to_string(ck.populations.size()) + " populations, the config " +
+                        std::to_string(spec.populations.size()));
+  } else {
+    spec = a.config.empty() ? parse_config(default_config_text(), "<default>", a.sets)
+                            : load_config(a.config, a.sets);
+    if (!a.output.empty()) spec.output.file = a.output;
+  }
+  uint64_t every_steps = 0;
+  if (a.checkpoint_every != 0.0) {
+    if (!(a.checkpoint_every > 0.0) || !std::isfinite(a.checkpoint_every))
+      throw config_error(
+          "config error: --checkpoint-every = " + std::to_string(a.checkpoint_every) +
+          " ms is invalid: must be > 0 (simulated time between checkpoints)");
+    every_steps = std::max<uint64_t>(1, step_at(a.checkpoint_every, spec.run.dt));
+  }
+  const std::string ckpt_path = !a.checkpoint.empty() ? a.checkpoint
+                                : resuming            ? a.resume
+                                                      : spec.output.file + ".ckpt";
 
   check_host_memory(spec, a.backend, spec.analysis.enabled);
 
   // Handlers first: a signal while the state is being built ends the run cleanly too.
+  // SIGUSR1 is what SLURM's --signal sends ahead of the end of an allocation.
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
-  hdf5_recorder rec(spec, spec.output.file);  // fails here, before any simulation
+  std::signal(SIGUSR1, on_signal);
+  hdf5_recorder rec(spec, spec.output.file, resuming ? &ck : nullptr);
   backend_options opt;
   opt.kind = a.backend;
   opt.threads = a.threads;
@@ -175,8 +217,14 @@ void run_command(const run_args& a) {
   }
   auto b = make_backend(spec, opt, &notice);
   if (!notice.empty() && !a.quiet) std::cerr << "spikesim: " << notice << "\n";
+  if (resuming) {
+    b->restore_state(ck.state);
+    if (!a.quiet)
+      std::cerr << "spikesim: resuming at t = " << static_cast<double>(ck.step) * spec.run.dt
+                << " ms (step " << ck.step << ") from " << a.resume << "\n";
+  }
   if (stop_requested.load()) {
-    // Nothing was simulated: the recorder removes its partial file.
+    // Nothing was simulated: the recorder removes its partial file (a resumed run keeps it).
     std::cerr << "spikesim: interrupted by a signal before the simulation started; no output\n";
     exit_status() = exit_interrupted;
     return;
@@ -185,6 +233,36 @@ void run_command(const run_args& a) {
   run_options ro;
   ro.stop = &stop_requested;
   ro.progress = [&](uint64_t d, uint64_t t) { meter(d, t); };
+  if (resuming) {
+    ro.start_step = ck.step;
+    ro.start_spikes = ck.spikes;
+  }
+  bool wrote_checkpoint = false;
+  ro.checkpoint_every = every_steps;
+  ro.checkpoint = [&](uint64_t step, const std::vector<uint64_t>& spikes) {
+    // The file is flushed first, so that it holds every row the checkpoint counts. A failed
+    // checkpoint is reported, and the run goes on: its output is not put at risk for it.
+    try {
+      rec.flush();
+      checkpoint c;
+      c.step = step;
+      c.config_text = spec.config_text;
+      c.simulator_version = simulator_version();
+      c.git_sha = git_sha();
+      c.backend = b->name();
+      c.output = spec.output.file;
+      c.created_utc = utc_now();
+      for (const auto& p : spec.populations) c.populations.push_back(p.name);
+      c.spikes = spikes;
+      c.rows = rec.rows();
+      c.state = b->save_state();
+      write_checkpoint(ckpt_path, c);
+      wrote_checkpoint = true;
+    } catch (const std::exception& e) {
+      std::cerr << "spikesim: warning: no checkpoint at t = "
+                << static_cast<double>(step) * spec.run.dt << " ms: " << e.what() << "\n";
+    }
+  };
   run_summary s;
   try {
     s = simulate(spec, *b, rec, ro);
@@ -202,7 +280,14 @@ void run_command(const run_args& a) {
   if (s.status == run_status::interrupted) {
     std::cerr << "spikesim: interrupted by a signal after " << s.simulated_ms
               << " ms; the output is valid and marked interrupted\n";
+    if (wrote_checkpoint)
+      std::cerr << "spikesim: checkpoint " << ckpt_path << "; continue with: spikesim run "
+                << (a.config.empty() ? std::string() : a.config + " ") << "--resume " << ckpt_path
+                << "\n";
     exit_status() = exit_interrupted;
+  } else if (s.status == run_status::complete && (wrote_checkpoint || resuming)) {
+    // The run is complete: its checkpoint has served.
+    std::remove(ckpt_path.c_str());
   }
 }
 
@@ -223,6 +308,14 @@ void add_run(CLI::App& app) {
   cmd->add_option("--threads", args->threads, "CPU threads (default: all)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("-q,--quiet", args->quiet, "no progress or notices");
+  cmd->add_option("--checkpoint-every", args->checkpoint_every,
+                  "write a checkpoint every T ms of simulated time (and always on SIGINT, SIGTERM "
+                  "or SIGUSR1)");
+  cmd->add_option("--checkpoint", args->checkpoint,
+                  "checkpoint file (default OUTPUT.ckpt; when resuming, the file resumed from)");
+  cmd->add_option("--resume", args->resume,
+                  "continue the run saved in this checkpoint (CONFIG, if given, must resolve to "
+                  "the same config)");
   cmd->callback([args] { run_command(*args); });
 }
 

@@ -276,6 +276,64 @@ class cpu_backend final : public backend {
 
   network_stats network() const override { return stats_; }
 
+  std::vector<state_array> save_state() const override {
+    std::vector<state_array> st;
+    for (size_t p = 0; p < pops_.size(); ++p) {
+      const auto& s = pops_[p];
+      const auto& in = inputs_[p];
+      const std::string base = "population/" + s.name + "/";
+      st.push_back(state_array::of(base + "u", s.u));
+      st.push_back(state_array::of(base + "ref", s.ref));
+      if (!s.eta.empty()) st.push_back(state_array::of(base + "eta", s.eta));
+      if (!s.m.empty()) {
+        st.push_back(state_array::of(base + "m", s.m));
+        st.push_back(state_array::of(base + "h", s.h));
+        st.push_back(state_array::of(base + "n", s.n));
+      }
+      if (!in.i_syn.empty()) st.push_back(state_array::of(base + "i_syn", in.i_syn));
+      if (!in.ring_delta.empty()) st.push_back(state_array::of(base + "ring_delta", in.ring_delta));
+      if (!in.ring_exp.empty()) st.push_back(state_array::of(base + "ring_exp", in.ring_exp));
+    }
+    st.push_back(
+        state_array::of("network/synaptic_events", std::vector<uint64_t>{stats_.synaptic_events}));
+    return st;
+  }
+
+  void restore_state(const std::vector<state_array>& st) override {
+    auto find = [&](const std::string& name) -> const state_array& {
+      for (const auto& a : st)
+        if (a.name == name) return a;
+      throw input_error("checkpoint has no array '" + name + "'");
+    };
+    auto load = [&](const std::string& name, auto& v) {
+      using V = typename std::decay_t<decltype(v)>::value_type;
+      std::vector<V> x = find(name).template as<V>();
+      if (x.size() != v.size())
+        throw input_error("checkpoint array '" + name + "' has " + std::to_string(x.size()) +
+                          " values where " + std::to_string(v.size()) + " were expected");
+      v = std::move(x);
+    };
+    for (size_t p = 0; p < pops_.size(); ++p) {
+      auto& s = pops_[p];
+      auto& in = inputs_[p];
+      const std::string base = "population/" + s.name + "/";
+      load(base + "u", s.u);
+      load(base + "ref", s.ref);
+      if (!s.eta.empty()) load(base + "eta", s.eta);
+      if (!s.m.empty()) {
+        load(base + "m", s.m);
+        load(base + "h", s.h);
+        load(base + "n", s.n);
+      }
+      if (!in.i_syn.empty()) load(base + "i_syn", in.i_syn);
+      if (!in.ring_delta.empty()) load(base + "ring_delta", in.ring_delta);
+      if (!in.ring_exp.empty()) load(base + "ring_exp", in.ring_exp);
+    }
+    std::vector<uint64_t> events{0};
+    load("network/synaptic_events", events);
+    stats_.synaptic_events = events[0];
+  }
+
  private:
   // Ring buffers sized for the longest delay onto each population; Poisson coefficients.
   void setup_inputs(const experiment_spec& spec) {

@@ -60,19 +60,48 @@ hid_t type_of<uint32_t>() {
   return H5T_NATIVE_UINT32;
 }
 
-handle create_file(const std::string& path) {
-  // The 1.8+ format stores large attributes densely: the resolved config of a run with
-  // per-neuron lists can exceed the 64 KiB of compact attribute storage. Exclusive creation:
-  // the caller has removed a stale file, and must never truncate one that a run is writing.
+namespace {
+
+// Crash safety: a run killed with SIGKILL must leave a file that opens, with every chunk that
+// was flushed. Between two H5Fflush calls nothing may overwrite what the last flush put on
+// disk: metadata stays in the cache (evictions off; the cache is flushed after every chunk, so
+// it stays small), and freed space is never reused (file space strategy NONE: every allocation
+// comes from the end of the file; the files only grow, and they are written once).
+handle crash_safe_fapl() {
   handle fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+  // The 1.8+ format (superblock 2) stores large attributes densely (the resolved config of a run
+  // with per-neuron lists can exceed the 64 KiB of compact attribute storage) and keeps the file
+  // space strategy in its superblock extension. Not the 1.10 format: its superblock 3 marks a
+  // file open for writing, and the library then refuses to open a file whose writer was killed.
   H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST);
+  H5AC_cache_config_t mdc;
+  mdc.version = H5AC__CURR_CACHE_CONFIG_VERSION;
+  if (H5Pget_mdc_config(fapl, &mdc) >= 0) {
+    mdc.evictions_enabled = false;
+    mdc.incr_mode = H5C_incr__off;
+    mdc.flash_incr_mode = H5C_flash_incr__off;
+    mdc.decr_mode = H5C_decr__off;
+    H5Pset_mdc_config(fapl, &mdc);
+  }
+  return fapl;
+}
+
+}  // namespace
+
+handle create_file(const std::string& path) {
+  // Exclusive creation: the caller has removed a stale file, and must never truncate one that a
+  // run is writing.
+  handle fapl = crash_safe_fapl();
+  handle fcpl(H5Pcreate(H5P_FILE_CREATE), H5Pclose);
+  H5Pset_file_space_strategy(fcpl, H5F_FSPACE_STRATEGY_NONE, 0, 1);
   return handle(
-      check(H5Fcreate(path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, fapl), "create file '" + path + "'"),
+      check(H5Fcreate(path.c_str(), H5F_ACC_EXCL, fcpl, fapl), "create file '" + path + "'"),
       H5Fclose);
 }
 
 handle open_file(const std::string& path, bool write) {
-  hid_t id = H5Fopen(path.c_str(), write ? H5F_ACC_RDWR : H5F_ACC_RDONLY, H5P_DEFAULT);
+  handle fapl = write ? crash_safe_fapl() : handle(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+  hid_t id = H5Fopen(path.c_str(), write ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl);
   if (id < 0) read_fail("open '" + path + "' as an HDF5 file");
   return handle(id, H5Fclose);
 }
@@ -194,6 +223,27 @@ appendable<T>::appendable(hid_t parent, const std::string& name, uint64_t cols, 
       check(H5Dcreate2(parent, name.c_str(), type_of<T>(), space, H5P_DEFAULT, plist, H5P_DEFAULT),
             "create dataset '" + name + "'"),
       H5Dclose);
+}
+
+template <class T>
+appendable<T> appendable<T>::open(hid_t parent, const std::string& name, uint64_t keep_rows) {
+  appendable<T> a;
+  a.name_ = name;
+  a.ds_ = handle(H5Dopen2(parent, name.c_str(), H5P_DEFAULT), H5Dclose);
+  if (!a.ds_.valid()) read_fail("open dataset '" + name + "'");
+  handle space(H5Dget_space(a.ds_), H5Sclose);
+  const int rank = H5Sget_simple_extent_ndims(space);
+  hsize_t dims[2] = {0, 0};
+  if (rank < 1 || rank > 2 || H5Sget_simple_extent_dims(space, dims, nullptr) < 0)
+    read_fail("size dataset '" + name + "'");
+  if (dims[0] < keep_rows)
+    read_fail("continue dataset '" + name + "': it has " + std::to_string(dims[0]) +
+              " rows, fewer than the " + std::to_string(keep_rows) + " the checkpoint counts");
+  a.cols_ = rank == 2 ? dims[1] : 0;
+  a.rows_ = keep_rows;
+  hsize_t size[2] = {keep_rows, dims[1]};
+  if (H5Dset_extent(a.ds_, size) < 0) write_fail("shrink dataset '" + name + "'");
+  return a;
 }
 
 template <class T>

@@ -41,7 +41,8 @@ class quiet_errors {
   void* data_ = nullptr;
 };
 
-handle create_file(const std::string& path);  // truncates
+// Both set up for crash safety (h5.cpp): flushed content survives a killed process.
+handle create_file(const std::string& path);  // fails when the file exists
 handle open_file(const std::string& path, bool write);
 handle create_group(hid_t parent, const std::string& name);
 handle open_group(hid_t parent, const std::string& name);
@@ -67,6 +68,8 @@ class appendable {
  public:
   appendable() = default;
   appendable(hid_t parent, const std::string& name, uint64_t cols, uint64_t chunk_rows);
+  // An existing dataset, cut back to its first keep_rows rows (resuming from a checkpoint).
+  static appendable open(hid_t parent, const std::string& name, uint64_t keep_rows);
   void append(const T* data, uint64_t rows);
   uint64_t rows() const { return rows_; }
   hid_t id() const { return ds_; }

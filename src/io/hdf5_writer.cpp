@@ -64,6 +64,14 @@ void write_params(hid_t g, const P& p) {
              std::string(p.transfer == rate_transfer::sigmoid ? "sigmoid" : "threshold_linear"));
 }
 
+// True when another process holds HDF5's lock on the file (a run is writing it).
+bool locked_by_another(const std::string& file) {
+  const int fd = open(file.c_str(), O_RDONLY);
+  const bool busy = fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  if (fd >= 0) close(fd);
+  return busy;
+}
+
 }  // namespace
 
 struct hdf5_recorder::impl {
@@ -75,12 +83,18 @@ struct hdf5_recorder::impl {
   // null for populations whose spikes are not recorded or when analysis.enabled = false.
   analysis_spec analysis;
   std::vector<std::unique_ptr<spike_analyzer>> analyzers;
+  std::chrono::steady_clock::time_point last_flush = std::chrono::steady_clock::now();
 };
 
-hdf5_recorder::hdf5_recorder(const experiment_spec& spec, const std::string& path)
-    : impl_(std::make_unique<impl>()), path_(path), partial_(path + ".partial") {
+hdf5_recorder::hdf5_recorder(const experiment_spec& spec, const std::string& path,
+                             const checkpoint* resume)
+    : impl_(std::make_unique<impl>()), path_(path), partial_(path + ".partial"), resume_(resume) {
   namespace fs = std::filesystem;
   std::error_code ec;
+  if (resume) {
+    open_for_resume(spec);
+    return;
+  }
   if (fs::is_directory(path, ec))
     throw output_error("cannot create output '" + path + "': it is a directory");
   if (fs::exists(path, ec) && !spec.output.overwrite)
@@ -97,10 +111,7 @@ hdf5_recorder::hdf5_recorder(const experiment_spec& spec, const std::string& pat
   // A partial file is either being written by another run, which holds HDF5's lock on it, or
   // left over from a run that was killed: refuse the first, replace the second.
   if (fs::exists(partial_, ec)) {
-    const int fd = open(partial_.c_str(), O_RDONLY);
-    const bool busy = fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
-    if (fd >= 0) close(fd);
-    if (busy)
+    if (locked_by_another(partial_))
       throw output_error("cannot create output '" + path + "': another run is writing '" +
                          partial_ + "'");
     std::remove(partial_.c_str());
@@ -112,14 +123,40 @@ hdf5_recorder::hdf5_recorder(const experiment_spec& spec, const std::string& pat
   }
 }
 
+void hdf5_recorder::open_for_resume(const experiment_spec& spec) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  // A killed run leaves FILE.partial; a run stopped by a signal renamed it to FILE.
+  if (fs::exists(partial_, ec)) {
+    if (locked_by_another(partial_))
+      throw output_error("cannot resume into '" + partial_ + "': another run is writing it");
+  } else if (fs::exists(path_, ec)) {
+    if (std::rename(path_.c_str(), partial_.c_str()) != 0)
+      throw output_error("cannot rename '" + path_ + "' to '" + partial_ +
+                         "': " + std::strerror(errno));
+  } else {
+    throw input_error("cannot resume: the output of the checkpointed run, '" + path_ + "' (or '" +
+                      partial_ + "'), does not exist");
+  }
+  impl_->file = h5::open_file(partial_, true);
+  hid_t f = impl_->file;
+  if (H5Aexists(f, "magic") <= 0 || h5::read_attr_u64(f, "magic") != file_magic ||
+      H5Aexists(f, "config") <= 0 || h5::read_attr_string(f, "config") != spec.config_text)
+    throw input_error("cannot resume into '" + partial_ +
+                      "': it is not the output of the checkpointed run (another config)");
+}
+
 hdf5_recorder::~hdf5_recorder() {
-  if (!done_) {
+  // A resumed run keeps its file whatever happens: it holds the output up to the checkpoint,
+  // from which the run can be resumed again.
+  if (!done_ && !resume_) {
     impl_.reset();
     std::remove(partial_.c_str());
   }
 }
 
 void hdf5_recorder::begin(const experiment_spec& spec, const backend& b) {
+  if (resume_) return begin_resumed(spec, b);
   hid_t f = impl_->file;
   impl_->dt = spec.run.dt;
   h5::attr(f, "magic", file_magic);
@@ -205,6 +242,64 @@ void hdf5_recorder::begin(const experiment_spec& spec, const backend& b) {
   H5Fflush(f, H5F_SCOPE_GLOBAL);
 }
 
+void hdf5_recorder::begin_resumed(const experiment_spec& spec, const backend& b) {
+  hid_t f = impl_->file;
+  const checkpoint& c = *resume_;
+  impl_->dt = spec.run.dt;
+  h5::attr(f, "status", std::string("running"));
+  h5::attr(f, "backend", b.name());
+  h5::attr(f, "device", b.device());
+  h5::attr(f, "resumed_from_step", c.step);
+  // Statistics of the interrupted part would be stale: they are computed again at the end.
+  if (H5Lexists(f, "analysis", H5P_DEFAULT) > 0) H5Ldelete(f, "analysis", H5P_DEFAULT);
+  for (size_t i = 0; i < spec.populations.size(); ++i) {
+    const auto& p = spec.populations[i];
+    const output_rows& r = c.rows[i];
+    population_writer w;
+    w.spikes = p.record.spikes;
+    if (w.spikes) {
+      auto g = h5::open_group(f, "spikes/" + p.name);
+      w.timestamps = h5::appendable<double>::open(g, "timestamps", r.spikes);
+      w.node_ids = h5::appendable<uint64_t>::open(g, "node_ids", r.spikes);
+    }
+    {
+      auto g = h5::open_group(f, "activity/" + p.name);
+      w.counts = h5::appendable<uint32_t>::open(g, "spikes_per_step", r.counts);
+    }
+    w.n_traces = p.record.traces.size();
+    if (w.n_traces) {
+      auto g = h5::open_group(f, "report/" + p.name);
+      w.traces = h5::appendable<float>::open(g, "data", r.traces);
+    }
+    std::unique_ptr<spike_analyzer> a;
+    if (spec.analysis.enabled && p.record.spikes) {
+      a = std::make_unique<spike_analyzer>(p.name, p.size, spec.analysis,
+                                           static_cast<double>(spec.run.steps()) * spec.run.dt);
+      // The spikes before the checkpoint, in the order the run wrote them.
+      auto g = h5::open_group(f, "spikes/" + p.name);
+      constexpr uint64_t block = uint64_t{1} << 20;
+      for (uint64_t k = 0; k < r.spikes; k += block) {
+        const uint64_t n = std::min(block, r.spikes - k);
+        const auto t = h5::read_range<double>(g, "timestamps", k, n);
+        const auto id = h5::read_range<uint64_t>(g, "node_ids", k, n);
+        a->add(t.data(), id.data(), n);
+      }
+    }
+    impl_->pops.push_back(std::move(w));
+    impl_->analyzers.push_back(std::move(a));
+  }
+  impl_->analysis = spec.analysis;
+  H5Fflush(f, H5F_SCOPE_GLOBAL);
+}
+
+std::vector<output_rows> hdf5_recorder::rows() const {
+  std::vector<output_rows> r;
+  for (const auto& w : impl_->pops)
+    r.push_back(
+        {w.spikes ? w.timestamps.rows() : 0, w.counts.rows(), w.n_traces ? w.traces.rows() : 0});
+  return r;
+}
+
 void hdf5_recorder::write(const chunk_output& chunk) {
   for (size_t p = 0; p < chunk.populations.size(); ++p) {
     const auto& c = chunk.populations[p];
@@ -228,6 +323,18 @@ void hdf5_recorder::write(const chunk_output& chunk) {
     w.counts.append(c.counts.data(), c.counts.size());
     if (w.n_traces && c.trace_rows) w.traces.append(c.traces.data(), c.trace_rows);
   }
+  // A killed run leaves a file that opens, with every chunk up to its last flush (h5.cpp says
+  // why nothing later can damage them). Not after every chunk: a flush compresses the partly
+  // filled HDF5 chunk of every dataset again, which for short chunks (a network's chunk is
+  // its shortest delay) costs more than the simulation.
+  const auto now = std::chrono::steady_clock::now();
+  if (now - impl_->last_flush >= flush_interval) flush();
+}
+
+void hdf5_recorder::flush() {
+  if (H5Fflush(impl_->file, H5F_SCOPE_LOCAL) < 0)
+    throw output_error("cannot flush '" + partial_ + "'");
+  impl_->last_flush = std::chrono::steady_clock::now();
 }
 
 void hdf5_recorder::finish(const run_summary& s) {
