@@ -36,7 +36,9 @@ class hdf5_recorder : public recorder {
   // Puts everything written so far on disk, where a killed run leaves it. write() flushes by
   // itself when flush_interval has passed since the last flush.
   void flush();
-  static constexpr std::chrono::milliseconds flush_interval{1000};
+  static constexpr std::chrono::seconds flush_interval{10};
+  // The most memory the writer holds for a spec: one HDF5 chunk of each growing dataset.
+  static uint64_t buffer_bytes(const experiment_spec& spec);
   // The statistics written to /analysis by finish(), one entry per population whose spikes were
   // recorded; empty when analysis.enabled = false or the run ended before analysis.t_start.
   const std::vector<population_analysis>& analysis() const { return analysis_; }

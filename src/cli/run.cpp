@@ -141,7 +141,7 @@ void check_host_memory(const experiment_spec& spec, const std::string& backend, 
       if (p.record.spikes)
         analysis_bytes += spike_analyzer::memory_bytes(
             p.size, static_cast<uint64_t>(spec.run.tstop / spec.analysis.rate_bin) + 1);
-  need += analysis_bytes;
+  need += analysis_bytes + hdf5_recorder::buffer_bytes(spec);
   const uint64_t avail = available_ram();
   if (avail > 0 && need > avail)
     throw memory_error(

@@ -209,7 +209,7 @@ uint64_t read_attr_u64(hid_t obj, const std::string& name) {
 
 template <class T>
 appendable<T>::appendable(hid_t parent, const std::string& name, uint64_t cols, uint64_t chunk_rows)
-    : cols_(cols), name_(name) {
+    : cols_(cols), chunk_rows_(chunk_rows), name_(name) {
   const int rank = cols == 0 ? 1 : 2;
   hsize_t dims[2] = {0, cols};
   hsize_t maxdims[2] = {H5S_UNLIMITED, cols};
@@ -240,26 +240,59 @@ appendable<T> appendable<T>::open(hid_t parent, const std::string& name, uint64_
     read_fail("continue dataset '" + name + "': it has " + std::to_string(dims[0]) +
               " rows, fewer than the " + std::to_string(keep_rows) + " the checkpoint counts");
   a.cols_ = rank == 2 ? dims[1] : 0;
-  a.rows_ = keep_rows;
+  a.base_ = keep_rows;
+  a.in_file_ = keep_rows;
+  h5::handle plist(H5Dget_create_plist(a.ds_), H5Pclose);
+  hsize_t chunk[2] = {1, 1};
+  if (H5Pget_chunk(plist, 2, chunk) < 1) read_fail("read the chunk size of '" + name + "'");
+  a.chunk_rows_ = chunk[0];
   hsize_t size[2] = {keep_rows, dims[1]};
   if (H5Dset_extent(a.ds_, size) < 0) write_fail("shrink dataset '" + name + "'");
   return a;
 }
 
 template <class T>
-void appendable<T>::append(const T* data, uint64_t rows) {
+void appendable<T>::write_rows(uint64_t first, const T* data, uint64_t rows) {
   if (rows == 0) return;
   const int rank = cols_ == 0 ? 1 : 2;
-  hsize_t size[2] = {rows_ + rows, cols_};
-  if (H5Dset_extent(ds_, size) < 0) write_fail("extend dataset '" + name_ + "'");
+  if (first + rows > in_file_) {
+    hsize_t size[2] = {first + rows, cols_};
+    if (H5Dset_extent(ds_, size) < 0) write_fail("extend dataset '" + name_ + "'");
+    in_file_ = first + rows;
+  }
   handle file_space(H5Dget_space(ds_), H5Sclose);
-  hsize_t start[2] = {rows_, 0};
+  hsize_t start[2] = {first, 0};
   hsize_t count[2] = {rows, cols_};
   H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start, nullptr, count, nullptr);
   handle mem_space(H5Screate_simple(rank, count, nullptr), H5Sclose);
   if (H5Dwrite(ds_, type_of<T>(), mem_space, file_space, H5P_DEFAULT, data) < 0)
     write_fail("write dataset '" + name_ + "'");
-  rows_ += rows;
+}
+
+template <class T>
+void appendable<T>::append(const T* data, uint64_t rows) {
+  const uint64_t width = cols_ ? cols_ : 1;
+  pending_.insert(pending_.end(), data, data + rows * width);
+  // Whole chunks go to the file (again from their first row, if a flush wrote part of one);
+  // the rows past the last chunk boundary stay in memory.
+  const uint64_t end = base_ + pending_rows();
+  const uint64_t boundary = end / chunk_rows_ * chunk_rows_;
+  if (boundary > base_) {
+    const uint64_t n = boundary - base_;
+    write_rows(base_, pending_.data(), n);
+    pending_.erase(pending_.begin(), pending_.begin() + static_cast<ptrdiff_t>(n * width));
+    base_ = boundary;
+  }
+}
+
+template <class T>
+void appendable<T>::flush_pending() {
+  // Only what the file lacks; the rows stay pending, so that their chunk is written whole, from
+  // memory, when it is full.
+  const uint64_t width = cols_ ? cols_ : 1;
+  const uint64_t end = base_ + pending_rows();
+  if (end > in_file_)
+    write_rows(in_file_, pending_.data() + (in_file_ - base_) * width, end - in_file_);
 }
 
 template <class T>

@@ -62,7 +62,11 @@ double read_attr_double(hid_t obj, const std::string& name);
 uint64_t read_attr_u64(hid_t obj, const std::string& name);
 
 // A dataset of rows of `cols` values that grows along its first dimension; cols = 0 makes it 1-D.
-// Chunked, shuffled and deflate-compressed.
+// Chunked, shuffled and deflate-compressed. Rows are kept in memory until they fill an HDF5
+// chunk, which is then compressed and written once: writing a partly filled compressed chunk
+// and later the full one would compress it twice and, in files that never reuse space
+// (create_file), leave the first copy behind as dead space. flush_pending() writes the rows
+// held back (for a flush that a killed run must find in the file).
 template <class T>
 class appendable {
  public:
@@ -71,13 +75,21 @@ class appendable {
   // An existing dataset, cut back to its first keep_rows rows (resuming from a checkpoint).
   static appendable open(hid_t parent, const std::string& name, uint64_t keep_rows);
   void append(const T* data, uint64_t rows);
-  uint64_t rows() const { return rows_; }
+  void flush_pending();
+  uint64_t rows() const { return base_ + pending_rows(); }  // appended so far
   hid_t id() const { return ds_; }
 
  private:
+  uint64_t pending_rows() const { return pending_.size() / (cols_ ? cols_ : 1); }
+  // Writes `rows` rows starting at row `first`, extending the dataset as needed.
+  void write_rows(uint64_t first, const T* data, uint64_t rows);
+
   handle ds_;
   uint64_t cols_ = 0;
-  uint64_t rows_ = 0;
+  uint64_t chunk_rows_ = 1;
+  uint64_t base_ = 0;       // row of pending_[0]: a chunk boundary, except after open()
+  uint64_t in_file_ = 0;    // the dataset's extent in the file, base_ <= in_file_
+  std::vector<T> pending_;  // rows from base_ on, kept until their chunk is full
   std::string name_;
 };
 

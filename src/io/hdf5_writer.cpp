@@ -64,6 +64,17 @@ void write_params(hid_t g, const P& p) {
              std::string(p.transfer == rate_transfer::sigmoid ? "sigmoid" : "threshold_linear"));
 }
 
+// HDF5 chunk sizes. The writer holds up to one chunk of each dataset in memory (h5::appendable),
+// so small populations (a packed sweep has many) get smaller spike chunks: 8 spikes per neuron,
+// between 4096 and 65536 rows.
+uint64_t spike_chunk_rows(uint64_t neurons) {
+  uint64_t rows = 4096;
+  while (rows < 65536 && rows < 8 * neurons) rows *= 2;
+  return rows;
+}
+constexpr uint64_t count_chunk_rows = 16384;
+constexpr uint64_t trace_chunk_values = 65536;
+
 // True when another process holds HDF5's lock on the file (a run is writing it).
 bool locked_by_another(const std::string& file) {
   const int fd = open(file.c_str(), O_RDONLY);
@@ -184,20 +195,20 @@ void hdf5_recorder::begin(const experiment_spec& spec, const backend& b) {
     if (w.spikes) {
       auto g = h5::create_group(spikes, p.name);
       h5::attr(g, "sorting", std::string("by_time"));
-      w.timestamps = h5::appendable<double>(g, "timestamps", 0, 1 << 16);
+      w.timestamps = h5::appendable<double>(g, "timestamps", 0, spike_chunk_rows(p.size));
       h5::attr(w.timestamps.id(), "units", std::string("ms"));
-      w.node_ids = h5::appendable<uint64_t>(g, "node_ids", 0, 1 << 16);
+      w.node_ids = h5::appendable<uint64_t>(g, "node_ids", 0, spike_chunk_rows(p.size));
     }
     {
       auto g = h5::create_group(activity, p.name);
-      w.counts = h5::appendable<uint32_t>(g, "spikes_per_step", 0, 1 << 16);
+      w.counts = h5::appendable<uint32_t>(g, "spikes_per_step", 0, count_chunk_rows);
       h5::attr(w.counts.id(), "units", std::string("spikes"));
       h5::attr(w.counts.id(), "dt", spec.run.dt);
     }
     w.n_traces = p.record.traces.size();
     if (w.n_traces) {
       auto g = h5::create_group(report, p.name);
-      const uint64_t chunk_rows = std::max<uint64_t>(1, (1 << 16) / w.n_traces);
+      const uint64_t chunk_rows = std::max<uint64_t>(1, trace_chunk_values / w.n_traces);
       w.traces = h5::appendable<float>(g, "data", w.n_traces, chunk_rows);
       h5::attr(w.traces.id(), "units", std::string(p.spiking() ? "mV" : "Hz"));
       auto m = h5::create_group(g, "mapping");
@@ -292,6 +303,17 @@ void hdf5_recorder::begin_resumed(const experiment_spec& spec, const backend& b)
   H5Fflush(f, H5F_SCOPE_GLOBAL);
 }
 
+uint64_t hdf5_recorder::buffer_bytes(const experiment_spec& spec) {
+  uint64_t b = 0;
+  for (const auto& p : spec.populations) {
+    if (p.record.spikes) b += spike_chunk_rows(p.size) * (sizeof(double) + sizeof(uint64_t));
+    b += count_chunk_rows * sizeof(uint32_t);
+    if (!p.record.traces.empty())
+      b += (trace_chunk_values + p.record.traces.size()) * sizeof(float);
+  }
+  return b;
+}
+
 std::vector<output_rows> hdf5_recorder::rows() const {
   std::vector<output_rows> r;
   for (const auto& w : impl_->pops)
@@ -324,14 +346,23 @@ void hdf5_recorder::write(const chunk_output& chunk) {
     if (w.n_traces && c.trace_rows) w.traces.append(c.traces.data(), c.trace_rows);
   }
   // A killed run leaves a file that opens, with every chunk up to its last flush (h5.cpp says
-  // why nothing later can damage them). Not after every chunk: a flush compresses the partly
-  // filled HDF5 chunk of every dataset again, which for short chunks (a network's chunk is
-  // its shortest delay) costs more than the simulation.
+  // why nothing later can damage them). Not after every chunk: a flush writes the partly
+  // filled HDF5 chunk of every dataset, which is compressed again and written again (to new
+  // space) when it is full; flushing every network chunk (its shortest delay) made files 30-100
+  // times larger than their data, and cost more time than the simulation.
   const auto now = std::chrono::steady_clock::now();
   if (now - impl_->last_flush >= flush_interval) flush();
 }
 
 void hdf5_recorder::flush() {
+  for (auto& w : impl_->pops) {
+    if (w.spikes) {
+      w.timestamps.flush_pending();
+      w.node_ids.flush_pending();
+    }
+    w.counts.flush_pending();
+    if (w.n_traces) w.traces.flush_pending();
+  }
   if (H5Fflush(impl_->file, H5F_SCOPE_LOCAL) < 0)
     throw output_error("cannot flush '" + partial_ + "'");
   impl_->last_flush = std::chrono::steady_clock::now();
@@ -339,6 +370,7 @@ void hdf5_recorder::flush() {
 
 void hdf5_recorder::finish(const run_summary& s) {
   hid_t f = impl_->file;
+  flush();
   h5::attr(f, "status", std::string(to_string(s.status)));
   h5::attr(f, "steps", s.steps);
   h5::attr(f, "simulated_ms", s.simulated_ms);
