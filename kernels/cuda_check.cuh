@@ -51,6 +51,23 @@ void launch_1d(const char* file, int line, uint64_t n, unsigned block, cudaStrea
 #define SPIKESIM_LAUNCH_1D(n, block, stream, kernel, ...) \
   ::spikesim::cuda::launch_1d(__FILE__, __LINE__, (n), (block), (stream), (kernel), __VA_ARGS__)
 
+// A launch of `grid` blocks with `shared` bytes of dynamic shared memory, for kernels that size
+// their grid themselves (grid-stride loops over work items), checked like launch_1d.
+template <class... Params, class... Args>
+void launch_grid(const char* file, int line, uint64_t grid, unsigned block, size_t shared,
+                 cudaStream_t stream, void (*kernel)(Params...), Args&&... args) {
+  if (grid == 0) return;
+  if (grid > 0x7fffffffu)
+    throw backend_error(std::string(file) + ":" + std::to_string(line) + ": a grid of " +
+                        std::to_string(grid) + " blocks exceeds CUDA's limit of 2^31 - 1");
+  kernel<<<static_cast<unsigned>(grid), block, shared, stream>>>(std::forward<Args>(args)...);
+  detail::check(cudaGetLastError(), "kernel launch", file, line);
+}
+
+#define SPIKESIM_LAUNCH_GRID(grid, block, shared, stream, kernel, ...)                             \
+  ::spikesim::cuda::launch_grid(__FILE__, __LINE__, (grid), (block), (shared), (stream), (kernel), \
+                                __VA_ARGS__)
+
 // Device memory for `size` elements of T (uninitialised). Allocation failure is a memory_error
 // that says how much was asked for and how much is free.
 template <class T>
@@ -153,6 +170,24 @@ class stream {
 
  private:
   cudaStream_t s_ = nullptr;
+};
+
+// An event without timing data, to order work between streams.
+class event {
+ public:
+  event() { SPIKESIM_CUDA_CHECK(cudaEventCreateWithFlags(&e_, cudaEventDisableTiming)); }
+  event(const event&) = delete;
+  event& operator=(const event&) = delete;
+  ~event() {
+    if (e_) cudaEventDestroy(e_);
+  }
+  cudaEvent_t get() const { return e_; }
+  void record(cudaStream_t s) { SPIKESIM_CUDA_CHECK(cudaEventRecord(e_, s)); }
+  // Work enqueued on `s` from now on waits for the work before the last record().
+  void make_wait(cudaStream_t s) const { SPIKESIM_CUDA_CHECK(cudaStreamWaitEvent(s, e_, 0)); }
+
+ private:
+  cudaEvent_t e_ = nullptr;
 };
 
 }  // namespace spikesim::cuda

@@ -33,16 +33,21 @@
 #include <cub/device/device_radix_sort.cuh>
 
 #include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <memory>
 #include <sstream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <spikesim/backend.hpp>
+#include <spikesim/connectivity.hpp>
 #include <spikesim/errors.hpp>
 #include <spikesim/rng.hpp>
 #include <spikesim/simulation.hpp>
 
+#include "connectivity.cuh"
 #include "cuda_check.cuh"
 #include "population_state.hpp"
 
@@ -101,8 +106,22 @@ struct kernel_args {
   uint64_t* keys;    // (step - first) << id_bits | id
   uint64_t key_capacity;
   uint32_t id_bits;
-  bool record_spikes;
+  bool gather_spikes;  // recorded, or delivered to projections
   chunk_flags* flags;
+  // Synaptic and Poisson input (kernels instantiated with syn = true only). The rings are read,
+  // not cleared: the backend clears a chunk's slots once the chunk is accepted, so that a
+  // speculative or repeated launch leaves them intact.
+  const int64_t* ring_delta;  // [slots][n] or null
+  const int64_t* ring_exp;    // [slots][n] or null
+  uint64_t slots;
+  const T* isyn_in;  // exp synapses' current, double-buffered like u
+  T* isyn_out;
+  T syn_decay;
+  bool poisson;
+  uint32_t poisson_stream;
+  double poisson_lambda;
+  double poisson_exp;  // e^-lambda
+  T poisson_weight;
 };
 
 uint32_t bit_width(uint64_t x) {
@@ -155,7 +174,8 @@ __device__ void flush_spikes(const uint64_t* s_keys, unsigned fill, unsigned* s_
 // Steps [first, first + steps) of one population, one thread per neuron. All threads of a block,
 // including those past the last neuron, run every step: the spike gathering synchronises the
 // block once per step (__syncthreads_count, which also yields the block's spike count).
-template <class T, model_kind kind, noise_kind noise>
+// `syn`: the population receives synapses or Poisson drive, read as run_tile() does on the CPU.
+template <class T, model_kind kind, noise_kind noise, bool syn>
 __global__ void __launch_bounds__(max_block)
     advance_population_kernel(const __grid_constant__ kernel_args<T> a) {
   __shared__ uint64_t s_keys[gather_capacity];
@@ -167,9 +187,13 @@ __global__ void __launch_bounds__(max_block)
   const unsigned lane = threadIdx.x & 31u;
 
   neuron_vars<T> v{T(0), 0, T(0), T(0), T(0), T(0)};
+  T isyn = T(0);
   if (active) {
     v.u = a.u_in[i];
     v.ref = a.ref_in[i];
+    if constexpr (syn) {
+      if (a.ring_exp) isyn = a.isyn_in[i];
+    }
     if constexpr (noise == noise_kind::ou) v.eta = a.eta_in[i];
     if constexpr (kind == model_kind::hh) {
       v.m = a.gates_in[0][i];
@@ -200,6 +224,7 @@ __global__ void __launch_bounds__(max_block)
   uint64_t row = 0;
   float z0 = 0.0f, z1 = 0.0f, z2 = 0.0f, z3 = 0.0f;
   unsigned fill = 0;  // keys in s_keys; the same in every thread
+  uint64_t ring_slot = syn ? a.first % a.slots : 0;
 
   for (uint64_t s = a.first; s < end; ++s) {
     if (s == seg_end) drive = segment_drive(a, i, active, s, seg_end);
@@ -219,9 +244,35 @@ __global__ void __launch_bounds__(max_block)
     }
     const unsigned j = static_cast<unsigned>(s & 3);
     const float z = j == 0 ? z0 : j == 1 ? z1 : j == 2 ? z2 : z3;
-    const bool spike = step_neuron<T, kind, noise>(a.c, v, drive, z) && active;
+    bool spike;
+    if constexpr (syn) {
+      // The CPU's run_tile(), operation for operation: the delta slot and then the Poisson
+      // jumps make `jump`; exp synapses raise the drive by the current of the start of the step,
+      // then the current decays and takes this step's arrivals.
+      T jump = T(0);
+      T step_drive = drive;
+      if (active) {
+        const uint64_t at = ring_slot * a.n + i;
+        if (a.ring_delta)
+          jump = static_cast<T>(a.ring_delta[at]) * static_cast<T>(fixed_point_resolution());
+        if (a.poisson)
+          jump += static_cast<T>(rng::poisson_count(a.seed, a.poisson_stream, i, s,
+                                                    a.poisson_lambda, a.poisson_exp)) *
+                  a.poisson_weight;
+        if (a.ring_exp) {
+          step_drive = drive + a.c.input_gain * isyn;
+          isyn = math::detail::fma(
+              isyn, a.syn_decay,
+              static_cast<T>(a.ring_exp[at]) * static_cast<T>(fixed_point_resolution()));
+        }
+      }
+      if (++ring_slot == a.slots) ring_slot = 0;
+      spike = step_neuron<T, kind, noise>(a.c, v, step_drive, z, jump) && active;
+    } else {
+      spike = step_neuron<T, kind, noise>(a.c, v, drive, z) && active;
+    }
 
-    if (a.record_spikes) {
+    if (a.gather_spikes) {
       // One shared-memory atomic per warp with spikes, not one per spike.
       const unsigned mask = __ballot_sync(0xffffffffu, spike);
       if (mask != 0) {
@@ -236,7 +287,7 @@ __global__ void __launch_bounds__(max_block)
     const int block_spikes = __syncthreads_count(spike);
     if (block_spikes != 0) {
       if (threadIdx.x == 0) atomicAdd(&a.counts[s - a.first], static_cast<unsigned>(block_spikes));
-      if (a.record_spikes) {
+      if (a.gather_spikes) {
         fill += static_cast<unsigned>(block_spikes);
         if (fill > gather_capacity - blockDim.x) {
           flush_spikes(s_keys, fill, &s_fill, &s_base, a.flags, a.keys, a.key_capacity);
@@ -245,13 +296,16 @@ __global__ void __launch_bounds__(max_block)
       }
     }
   }
-  if (a.record_spikes && fill > 0)
+  if (a.gather_spikes && fill > 0)
     flush_spikes(s_keys, fill, &s_fill, &s_base, a.flags, a.keys, a.key_capacity);
 
   if (active) {
     a.u_out[i] = v.u;
     a.ref_out[i] = v.ref;
     if constexpr (noise == noise_kind::ou) a.eta_out[i] = v.eta;
+    if constexpr (syn) {
+      if (a.ring_exp) a.isyn_out[i] = isyn;
+    }
     if constexpr (kind == model_kind::hh) {
       a.gates_out[0][i] = v.m;
       a.gates_out[1][i] = v.h;
@@ -296,6 +350,29 @@ size_t sort_temp_bytes(uint64_t items, int end_bit) {
   return bytes;
 }
 
+// What a population takes part in: spikes gathered (recorded or delivered) and the synaptic
+// input it receives, as the backend sets them up. Ring slots: the longest delay onto the
+// population + 1, as on the CPU.
+struct population_roles {
+  bool gather = false;
+  uint64_t slots = 1;
+  bool delta = false, exp = false;
+};
+
+population_roles roles_of(const experiment_spec& spec, uint32_t p) {
+  population_roles r;
+  r.gather = spec.populations[p].record.spikes;
+  uint64_t max_delay = 0;
+  for (const auto& q : spec.projections) {
+    if (q.source == p) r.gather = true;
+    if (q.target != p) continue;
+    max_delay = std::max<uint64_t>(max_delay, q.max_delay_steps(spec.run.dt));
+    (q.synapse == synapse_kind::exp ? r.exp : r.delta) = true;
+  }
+  r.slots = max_delay + 1;
+  return r;
+}
+
 // The device memory of one population, from its spec alone: the memory check runs before the
 // host state is built or anything is allocated, and counts what the backend then allocates.
 uint64_t population_device_bytes(const experiment_spec& spec, const population_spec& p,
@@ -315,17 +392,32 @@ uint64_t population_device_bytes(const experiment_spec& spec, const population_s
   bytes +=
       n_traces * 8 + n_traces * 4 * ((steps + p.record.trace_every - 1) / p.record.trace_every);
   bytes += steps * 4 + sizeof(chunk_flags);
-  if (p.record.spikes) {
+  const population_roles r = roles_of(spec, p.index);
+  if (r.gather) {
     const uint64_t cap = initial_key_capacity(n, steps, spec.run.dt);
-    bytes += 2 * cap * 8 + sort_temp_bytes(cap, 64);
+    bytes += 2 * cap * 8 + (p.record.spikes ? sort_temp_bytes(cap, 64) : 0);
   }
+  bytes += (r.delta + r.exp) * r.slots * n * 8;  // rings
+  if (r.exp) bytes += 2 * n * real;              // i_syn, double-buffered
   return bytes;
+}
+
+// The projections: all of their storage, plus the transient buffers of the largest build
+// (projections are built one after the other).
+uint64_t network_device_bytes(const experiment_spec& spec) {
+  uint64_t storage = 0, transient = 0;
+  for (const auto& q : spec.projections) {
+    const cuda::projection_bytes b = cuda::projection_device_bytes(spec, q);
+    storage += b.storage;
+    transient = std::max(transient, b.transient);
+  }
+  return storage + transient + (spec.projections.empty() ? 0 : sizeof(unsigned long long));
 }
 
 uint64_t estimate_device_bytes(const experiment_spec& spec, uint64_t chunk_steps) {
   uint64_t bytes = memory_reserve;
   for (const auto& p : spec.populations) bytes += population_device_bytes(spec, p, chunk_steps);
-  return bytes;
+  return bytes + network_device_bytes(spec);
 }
 
 // Threads per block: 256 once there are plenty of neurons, fewer so that a small population is
@@ -344,30 +436,36 @@ void upload(cuda::device_buffer<T>& d, const std::vector<T>& h) {
         cudaMemcpy(d.data(), h.data(), h.size() * sizeof(T), cudaMemcpyHostToDevice));
 }
 
-template <class T, model_kind kind>
+template <class T, model_kind kind, bool syn>
 void (*kernel_for(noise_kind noise))(kernel_args<T>) {
   switch (noise) {
     case noise_kind::none:
-      return &advance_population_kernel<T, kind, noise_kind::none>;
+      return &advance_population_kernel<T, kind, noise_kind::none, syn>;
     case noise_kind::white:
-      return &advance_population_kernel<T, kind, noise_kind::white>;
+      return &advance_population_kernel<T, kind, noise_kind::white, syn>;
     case noise_kind::ou:
-      return &advance_population_kernel<T, kind, noise_kind::ou>;
+      return &advance_population_kernel<T, kind, noise_kind::ou, syn>;
   }
   return nullptr;
 }
 
+template <class T, model_kind kind>
+void (*kernel_for(noise_kind noise, bool syn))(kernel_args<T>) {
+  return syn ? kernel_for<T, kind, true>(noise) : kernel_for<T, kind, false>(noise);
+}
+
+// Rate units take neither synapses nor Poisson input (the config refuses both), as on the CPU.
 template <class T>
-void (*kernel_for(model_kind model, noise_kind noise))(kernel_args<T>) {
+void (*kernel_for(model_kind model, noise_kind noise, bool syn))(kernel_args<T>) {
   switch (model) {
     case model_kind::lif:
-      return kernel_for<T, model_kind::lif>(noise);
+      return kernel_for<T, model_kind::lif>(noise, syn);
     case model_kind::eif:
-      return kernel_for<T, model_kind::eif>(noise);
+      return kernel_for<T, model_kind::eif>(noise, syn);
     case model_kind::hh:
-      return kernel_for<T, model_kind::hh>(noise);
+      return kernel_for<T, model_kind::hh>(noise, syn);
     case model_kind::rate:
-      return &advance_population_kernel<T, model_kind::rate, noise_kind::none>;
+      return &advance_population_kernel<T, model_kind::rate, noise_kind::none, false>;
   }
   return nullptr;
 }
@@ -387,6 +485,7 @@ struct device_population {
   uint32_t id_bits = 1;
   unsigned block = max_block;
   bool record = true;
+  bool gather = true;  // spike keys are collected: recorded, or delivered to projections
   uint64_t trace_every = 1;
   uint32_t n_traces = 0;
   uint32_t n_pulses = 0;
@@ -407,13 +506,28 @@ struct device_population {
   cuda::device_buffer<unsigned char> sort_temp;
   cuda::device_buffer<chunk_flags> flags;
 
+  // Synaptic input (empty without projections onto the population or Poisson drive): rings
+  // [slots][n] of int64 in 2^-24 fixed point, slot = step % slots, as on the CPU.
+  bool syn = false;
+  uint64_t slots = 1;
+  cuda::device_buffer<int64_t> ring_delta, ring_exp;
+  cuda::device_buffer<T> i_syn[2];  // exp synapses' current (nA), double-buffered like u
+  T syn_decay = T(0);
+  bool poisson = false;
+  double poisson_lambda = 0.0;
+  double poisson_exp = 1.0;
+  T poisson_weight = T(0);
+  const uint64_t* delivery_keys = nullptr;  // the collected chunk's keys, for delivery
+  uint64_t gathered_spikes = 0;
+
   cuda::pinned_buffer<chunk_flags> flags_host;
   cuda::pinned_buffer<uint64_t> keys_host;
   cuda::pinned_buffer<uint32_t> counts_host;
   cuda::pinned_buffer<float> traces_host;
   uint64_t collected_spikes = 0;  // sorted keys in keys_host
 
-  cuda::stream stream;  // last, so destroyed first
+  cuda::stream stream;  // the stream and its event last, so destroyed first
+  cuda::event ready;    // recorded once a collected chunk's keys and cleared slots are final
 };
 
 template <class T>
@@ -429,26 +543,118 @@ class cuda_backend final : public backend {
     SPIKESIM_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device_));
     const uint64_t chunk = chunk_steps_for(spec);
     for (const auto& p : spec.populations) pops_.push_back(make_population(spec, p, chunk, sms));
+    setup_inputs(spec);
     // cudaMemcpy from pageable memory may return before its DMA has landed, and the populations'
     // non-blocking streams do not wait for the legacy stream that carried it.
     SPIKESIM_CUDA_CHECK(cudaDeviceSynchronize());
+    build_network(spec);
   }
 
   ~cuda_backend() override {
-    // A speculative launch may still run: wait for it before its buffers are freed.
+    // A speculative launch or a delivery may still run: wait for them before their buffers are
+    // freed.
     cudaSetDevice(device_);
     for (auto& p : pops_) cudaStreamSynchronize(p->stream.get());
+    cudaStreamSynchronize(net_stream_.get());
     cudaGetLastError();
   }
 
   std::string name() const override { return "cuda"; }
   std::string device() const override { return description_; }
 
-  std::vector<state_array> save_state() const override {
-    throw backend_error("checkpoints are not supported by the CUDA backend yet (use --backend cpu)");
+  network_stats network() const override {
+    network_stats s = stats_;
+    if (!network_) return s;
+    SPIKESIM_CUDA_CHECK(cudaSetDevice(device_));
+    net_stream_.synchronize();
+    unsigned long long events = 0;
+    SPIKESIM_CUDA_CHECK(cudaMemcpy(&events, events_.data(), sizeof events, cudaMemcpyDeviceToHost));
+    s.synaptic_events = events;
+    return s;
   }
-  void restore_state(const std::vector<state_array>&) override {
-    throw backend_error("checkpoints are not supported by the CUDA backend yet (use --backend cpu)");
+
+  // The state after the last advance() is the copy `cur` of each population's state and the
+  // rings as the last delivery left them: a speculative launch only reads both (the rings are
+  // cleared when a chunk is accepted, not by the kernel). It is still let finish, so that no copy
+  // below runs beside a kernel, and stays valid for the next advance().
+  std::vector<state_array> save_state() const override {
+    SPIKESIM_CUDA_CHECK(cudaSetDevice(device_));
+    for (const auto& p : pops_) p->stream.synchronize();
+    net_stream_.synchronize();
+    std::vector<state_array> st;
+    for (const auto& pp : pops_) {
+      const population& p = *pp;
+      const std::string base = "population/" + p.name + "/";
+      const int c = p.cur;
+      st.push_back(state_array::of(base + "u", download(p.u[c], p.n)));
+      st.push_back(state_array::of(base + "ref", download(p.ref[c], p.n)));
+      if (p.noise == noise_kind::ou)
+        st.push_back(state_array::of(base + "eta", download(p.eta[c], p.n)));
+      if (p.model == model_kind::hh) {
+        st.push_back(state_array::of(base + "m", download(p.gates[c][0], p.n)));
+        st.push_back(state_array::of(base + "h", download(p.gates[c][1], p.n)));
+        st.push_back(state_array::of(base + "n", download(p.gates[c][2], p.n)));
+      }
+      if (p.ring_exp.size())
+        st.push_back(state_array::of(base + "i_syn", download(p.i_syn[c], p.n)));
+      if (p.ring_delta.size())
+        st.push_back(
+            state_array::of(base + "ring_delta", download(p.ring_delta, p.ring_delta.size())));
+      if (p.ring_exp.size())
+        st.push_back(state_array::of(base + "ring_exp", download(p.ring_exp, p.ring_exp.size())));
+    }
+    st.push_back(state_array::of("network/synaptic_events",
+                                 std::vector<uint64_t>{network().synaptic_events}));
+    return st;
+  }
+
+  // Writes into the copy `cur`; a pending speculative launch, which started from the old state,
+  // is dropped first.
+  void restore_state(const std::vector<state_array>& st) override {
+    SPIKESIM_CUDA_CHECK(cudaSetDevice(device_));
+    for (const auto& p : pops_) p->stream.synchronize();
+    net_stream_.synchronize();
+    pending_ = false;
+    auto find = [&](const std::string& name) -> const state_array& {
+      for (const auto& a : st)
+        if (a.name == name) return a;
+      throw input_error("checkpoint has no array '" + name + "'");
+    };
+    auto load = [&](const std::string& name, auto& buffer, uint64_t count) {
+      using V = std::remove_cv_t<std::remove_reference_t<decltype(*buffer.data())>>;
+      const std::vector<V> x = find(name).template as<V>();
+      if (x.size() != count)
+        throw input_error("checkpoint array '" + name + "' has " + std::to_string(x.size()) +
+                          " values where " + std::to_string(count) + " were expected");
+      if (count)
+        SPIKESIM_CUDA_CHECK(
+            cudaMemcpy(buffer.data(), x.data(), count * sizeof(V), cudaMemcpyHostToDevice));
+    };
+    for (auto& pp : pops_) {
+      population& p = *pp;
+      const std::string base = "population/" + p.name + "/";
+      const int c = p.cur;
+      load(base + "u", p.u[c], p.n);
+      load(base + "ref", p.ref[c], p.n);
+      if (p.noise == noise_kind::ou) load(base + "eta", p.eta[c], p.n);
+      if (p.model == model_kind::hh) {
+        load(base + "m", p.gates[c][0], p.n);
+        load(base + "h", p.gates[c][1], p.n);
+        load(base + "n", p.gates[c][2], p.n);
+      }
+      if (p.ring_exp.size()) load(base + "i_syn", p.i_syn[c], p.n);
+      if (p.ring_delta.size()) load(base + "ring_delta", p.ring_delta, p.ring_delta.size());
+      if (p.ring_exp.size()) load(base + "ring_exp", p.ring_exp, p.ring_exp.size());
+    }
+    const std::vector<uint64_t> events = find("network/synaptic_events").template as<uint64_t>();
+    if (events.size() != 1)
+      throw input_error("checkpoint array 'network/synaptic_events' has " +
+                        std::to_string(events.size()) + " values where 1 was expected");
+    if (network_)
+      SPIKESIM_CUDA_CHECK(
+          cudaMemcpy(events_.data(), events.data(), sizeof(uint64_t), cudaMemcpyHostToDevice));
+    // As in the constructor: the non-blocking streams do not wait for these copies.
+    SPIKESIM_CUDA_CHECK(cudaDeviceSynchronize());
   }
 
   std::vector<double> potentials(uint32_t population) const override {
@@ -466,14 +672,17 @@ class cuda_backend final : public backend {
     out.first_step = first;
     out.steps = steps;
     out.populations.resize(pops_.size());
-    if (steps <= max_launch_steps) {
+    // A launch longer than the shortest delay would need spikes of its own steps.
+    const uint64_t limit =
+        min_delay_ > 0 ? std::min(max_launch_steps, min_delay_) : max_launch_steps;
+    if (steps <= limit) {
       run_chunk(first, steps, out.populations);
       return;
     }
     for (auto& c : out.populations) c = population_chunk{};
     std::vector<population_chunk> part(pops_.size());
     for (uint64_t done = 0; done < steps;) {
-      const uint64_t n = std::min(max_launch_steps, steps - done);
+      const uint64_t n = std::min(limit, steps - done);
       run_chunk(first + done, n, part);
       for (size_t k = 0; k < part.size(); ++k) append(out.populations[k], part[k]);
       done += n;
@@ -482,6 +691,104 @@ class cuda_backend final : public backend {
 
  private:
   using population = device_population<T>;
+
+  template <class V>
+  static std::vector<V> download(const cuda::device_buffer<V>& d, uint64_t count) {
+    std::vector<V> h(count);
+    if (count)
+      SPIKESIM_CUDA_CHECK(
+          cudaMemcpy(h.data(), d.data(), count * sizeof(V), cudaMemcpyDeviceToHost));
+    return h;
+  }
+
+  // Rings, exp-synapse currents and Poisson coefficients, as setup_inputs() of the CPU backend
+  // derives them (the same host expressions, so the same bits).
+  void setup_inputs(const experiment_spec& spec) {
+    for (auto& pp : pops_) {
+      population& p = *pp;
+      const population_roles r = roles_of(spec, p.index);
+      p.slots = r.slots;
+      const uint64_t ring = r.slots * p.n;
+      if (r.delta) {
+        p.ring_delta.allocate(ring);
+        SPIKESIM_CUDA_CHECK(cudaMemset(p.ring_delta.data(), 0, ring * sizeof(int64_t)));
+      }
+      if (r.exp) {
+        p.ring_exp.allocate(ring);
+        SPIKESIM_CUDA_CHECK(cudaMemset(p.ring_exp.data(), 0, ring * sizeof(int64_t)));
+        for (auto& b : p.i_syn) {
+          b.allocate(p.n);
+          SPIKESIM_CUDA_CHECK(cudaMemset(b.data(), 0, p.n * sizeof(T)));
+        }
+      }
+      // The CPU keeps the decay of the last exp projection onto the population.
+      for (const auto& q : spec.projections)
+        if (q.target == p.index && q.synapse == synapse_kind::exp)
+          p.syn_decay = static_cast<T>(std::exp(-dt_ / q.tau_syn));
+      const auto& po = spec.populations[p.index].input.poisson;
+      if (po.active()) {
+        p.poisson = true;
+        p.poisson_lambda = po.rate * 1e-3 * dt_ * static_cast<double>(po.count);
+        p.poisson_exp = std::exp(-p.poisson_lambda);
+        p.poisson_weight = static_cast<T>(po.weight);
+      }
+      p.syn = p.model != model_kind::rate && (r.delta || r.exp || p.poisson);
+    }
+    for (const auto& q : spec.projections) {
+      const uint64_t d = q.min_delay_steps(dt_);
+      min_delay_ = min_delay_ == 0 ? d : std::min(min_delay_, d);
+    }
+  }
+
+  void build_network(const experiment_spec& spec) {
+    if (spec.projections.empty()) return;
+    network_ = true;
+    events_.allocate(1);
+    SPIKESIM_CUDA_CHECK(cudaMemset(events_.data(), 0, sizeof(unsigned long long)));
+    SPIKESIM_CUDA_CHECK(cudaDeviceSynchronize());
+    const auto t0 = std::chrono::steady_clock::now();
+    for (const auto& q : spec.projections) {
+      projections_.push_back(cuda::build_device_projection(spec, q, net_stream_.get()));
+      stats_.synapses += projections_.back().synapses;
+      stats_.synapse_bytes += projections_.back().bytes();
+    }
+    SPIKESIM_CUDA_CHECK(cudaDeviceSynchronize());
+    stats_.construction_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+
+  // After a chunk [first, first + steps) is collected: clear the ring slots its steps read
+  // (after its kernel, in each population's stream), then deliver its spikes on the network
+  // stream, which waits for every population; the next launches wait for the deliveries.
+  void deliver_chunk(uint64_t first, uint64_t steps) {
+    const cudaStream_t net = net_stream_.get();
+    for (auto& pp : pops_) {
+      population& p = *pp;
+      const cudaStream_t s = p.stream.get();
+      for (auto* ring : {&p.ring_delta, &p.ring_exp}) {
+        if (ring->size() == 0) continue;
+        // steps <= the shortest delay < slots: one run of slots, perhaps wrapping once.
+        const uint64_t s0 = first % p.slots, count = std::min(steps, p.slots);
+        const uint64_t head = std::min(count, p.slots - s0);
+        SPIKESIM_CUDA_CHECK(
+            cudaMemsetAsync(ring->data() + s0 * p.n, 0, head * p.n * sizeof(int64_t), s));
+        if (count > head)
+          SPIKESIM_CUDA_CHECK(
+              cudaMemsetAsync(ring->data(), 0, (count - head) * p.n * sizeof(int64_t), s));
+      }
+      p.ready.record(s);
+      p.ready.make_wait(net);
+    }
+    for (const auto& c : projections_) {
+      const population& src = *pops_[c.source];
+      population& tgt = *pops_[c.target];
+      int64_t* ring = (c.synapse == synapse_kind::exp ? tgt.ring_exp : tgt.ring_delta).data();
+      cuda::deliver_spikes(c, src.delivery_keys, src.gathered_spikes, src.id_bits, first,
+                           reinterpret_cast<unsigned long long*>(ring), tgt.slots, events_.data(),
+                           net);
+    }
+    delivered_.record(net);
+  }
 
   static std::unique_ptr<population> make_population(const experiment_spec& spec,
                                                      const population_spec& ps, uint64_t chunk,
@@ -504,6 +811,7 @@ class cuda_backend final : public backend {
                             " neurons are more than the CUDA backend numbers (2^40)");
       d->block = block_for(d->n, sms);
       d->record = s.record_spikes;
+      d->gather = roles_of(spec, ps.index).gather;
       d->trace_every = s.trace_every;
       d->n_traces = static_cast<uint32_t>(s.trace_ids.size());
       upload(d->u[d->cur], s.u);
@@ -536,7 +844,7 @@ class cuda_backend final : public backend {
       upload(d->pulse_table, table);
       upload(d->trace_ids, s.trace_ids);
     }
-    if (d->record) {
+    if (d->gather) {
       d->key_capacity = initial_key_capacity(d->n, chunk, spec.run.dt);
       d->keys.allocate(d->key_capacity);
       d->keys_alt.allocate(d->key_capacity);
@@ -559,6 +867,9 @@ class cuda_backend final : public backend {
   void launch(population& p, uint64_t first, uint64_t steps) {
     ensure_output(p, steps);
     const cudaStream_t s = p.stream.get();
+    // The chunk reads ring slots that the last delivery filled, and its kernel overwrites the
+    // spike keys that delivery read.
+    if (network_) delivered_.make_wait(s);
     SPIKESIM_CUDA_CHECK(cudaMemsetAsync(p.counts.data(), 0, steps * sizeof(uint32_t), s));
     SPIKESIM_CUDA_CHECK(cudaMemsetAsync(p.flags.data(), 0, sizeof(chunk_flags), s));
     SPIKESIM_CUDA_CHECK(
@@ -593,9 +904,20 @@ class cuda_backend final : public backend {
     a.keys = p.keys.data();
     a.key_capacity = p.key_capacity;
     a.id_bits = p.id_bits;
-    a.record_spikes = p.record;
+    a.gather_spikes = p.gather;
     a.flags = p.flags.data();
-    const auto kernel = kernel_for<T>(p.model, p.noise);
+    a.ring_delta = p.ring_delta.size() ? p.ring_delta.data() : nullptr;
+    a.ring_exp = p.ring_exp.size() ? p.ring_exp.data() : nullptr;
+    a.slots = p.slots;
+    a.isyn_in = p.i_syn[in].data();
+    a.isyn_out = p.i_syn[out].data();
+    a.syn_decay = p.syn_decay;
+    a.poisson = p.poisson;
+    a.poisson_stream = rng::stream_id(p.rng_stream, rng::poisson);
+    a.poisson_lambda = p.poisson_lambda;
+    a.poisson_exp = p.poisson_exp;
+    a.poisson_weight = p.poisson_weight;
+    const auto kernel = kernel_for<T>(p.model, p.noise, p.syn);
     SPIKESIM_LAUNCH_1D(p.n, p.block, s, kernel, a);
     SPIKESIM_CUDA_CHECK(cudaMemcpyAsync(p.flags_host.data(), p.flags.data(), sizeof(chunk_flags),
                                         cudaMemcpyDeviceToHost, s));
@@ -615,7 +937,7 @@ class cuda_backend final : public backend {
       throw numerical_error(o.str());
     }
     uint64_t spikes = p.flags_host.data()->spikes;
-    if (p.record && spikes > p.key_capacity) {
+    if (p.gather && spikes > p.key_capacity) {
       grow_keys(p, spikes, first, steps);
       launch(p, first, steps);  // from the same start state: the copy `cur` was not written
       p.stream.synchronize();
@@ -626,6 +948,8 @@ class cuda_backend final : public backend {
                             " spikes for the same chunk (the kernel is not deterministic)");
     }
     p.collected_spikes = p.record ? spikes : 0;
+    p.gathered_spikes = p.gather ? spikes : 0;
+    p.delivery_keys = p.keys.data();
 
     const cudaStream_t s = p.stream.get();
     if (p.collected_spikes > 0) {
@@ -637,6 +961,7 @@ class cuda_backend final : public backend {
       if (temp > p.sort_temp.size()) p.sort_temp.allocate(temp);
       SPIKESIM_CUDA_CHECK(cub::DeviceRadixSort::SortKeys(p.sort_temp.data(), temp, keys,
                                                          p.collected_spikes, 0, end_bit, s));
+      p.delivery_keys = keys.Current();  // the sort may leave them in either buffer
       p.keys_host.reserve(p.collected_spikes);
       SPIKESIM_CUDA_CHECK(cudaMemcpyAsync(p.keys_host.data(), keys.Current(),
                                           p.collected_spikes * sizeof(uint64_t),
@@ -717,6 +1042,7 @@ class cuda_backend final : public backend {
     if (!hit)
       for (auto& p : pops_) launch(*p, first, steps);
     for (auto& p : pops_) collect(*p, first, steps);
+    if (network_) deliver_chunk(first, steps);
     for (auto& p : pops_) {
       p->stream.synchronize();
       p->cur = 1 - p->cur;
@@ -736,6 +1062,15 @@ class cuda_backend final : public backend {
   double dt_;
   uint64_t total_steps_;
   std::vector<std::unique_ptr<population>> pops_;
+  // Networks: the projections, the stream of their deliveries and the event the next launches
+  // wait for, synaptic events delivered (on the device), the shortest delay in steps.
+  bool network_ = false;
+  std::vector<cuda::device_projection> projections_;
+  cuda::device_buffer<unsigned long long> events_;
+  network_stats stats_;
+  uint64_t min_delay_ = 0;
+  cuda::stream net_stream_;
+  cuda::event delivered_;
   bool pending_ = false;  // a speculative launch of [pending_first_, + pending_steps_) is queued
   uint64_t pending_first_ = 0;
   uint64_t pending_steps_ = 0;
@@ -744,10 +1079,6 @@ class cuda_backend final : public backend {
 }  // namespace
 
 std::unique_ptr<backend> make_cuda_backend(const experiment_spec& spec, int device) {
-  if (spec.has_network())
-    throw backend_error(
-        "--backend cuda: networks are not yet supported by the CUDA backend (projections or "
-        "Poisson input); use --backend cpu");
   int count = 0;
   const cudaError_t e = cudaGetDeviceCount(&count);
   if (e != cudaSuccess) {
@@ -770,9 +1101,10 @@ std::unique_ptr<backend> make_cuda_backend(const experiment_spec& spec, int devi
     std::ostringstream o;
     o << "out of device memory: " << spec.total_neurons() << " neurons in "
       << (spec.run.prec == precision::single ? "float" : "double") << " precision need "
-      << cuda::format_bytes(need) << " of device memory (state, inputs and the output buffers of a "
-      << chunk << "-step chunk) but device " << device << ", " << cuda::describe_device(device)
-      << ", has " << cuda::format_bytes(free_bytes) << " free of "
+      << cuda::format_bytes(need) << " of device memory (state, inputs"
+      << (spec.projections.empty() ? "" : ", synapses and their construction, ring buffers")
+      << " and the output buffers of a " << chunk << "-step chunk) but device " << device << ", "
+      << cuda::describe_device(device) << ", has " << cuda::format_bytes(free_bytes) << " free of "
       << cuda::format_bytes(total_bytes)
       << "; use fewer neurons, precision = \"float\", or --backend cpu";
     throw memory_error(o.str());

@@ -55,14 +55,7 @@ std::unique_ptr<backend> make_backend(const experiment_spec& spec, const backend
   if (opt.kind == "cuda") return make_cuda_backend(spec, opt.device);
   if (opt.kind != "auto")
     throw config_error("--backend " + opt.kind + ": expected auto, cpu or cuda");
-  if (cuda_built() && cuda_device_count() > 0) {
-    if (!spec.has_network()) return make_cuda_backend(spec, opt.device);
-    if (notice)
-      *notice =
-          "networks (projections, Poisson input) are not yet supported by the CUDA backend: "
-          "running on the CPU backend";
-    return make_cpu_backend(spec, opt.threads);
-  }
+  if (cuda_built() && cuda_device_count() > 0) return make_cuda_backend(spec, opt.device);
   if (notice)
     *notice = cuda_built() ? "no CUDA device found: running on the CPU backend"
                            : "this build has no CUDA support: running on the CPU backend";

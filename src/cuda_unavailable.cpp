@@ -2,6 +2,8 @@
 #include <spikesim/backend.hpp>
 #include <spikesim/errors.hpp>
 
+#include "cpu/connectivity.hpp"
+
 namespace spikesim {
 
 bool cuda_built() {
@@ -25,5 +27,8 @@ std::string cuda_build_description() {
 }
 std::vector<std::string> cuda_devices() {
   return {};
+}
+csr_projection cuda_build_projection(const experiment_spec&, uint32_t, int, bool) {
+  throw backend_error("this build of spikesim has no CUDA support");
 }
 }  // namespace spikesim

@@ -4,7 +4,9 @@
 #   1. the device and the build (`spikesim info`),
 #   2. the GPU-labelled tests (every backend test's /cuda instance and tests/gpu),
 #   3. compute-sanitizer memcheck and racecheck on the CUDA backend tests,
-#   4. benchmarks/gpu_populations.sh (neuron-steps/s, N = 1e5 ... 1e8).
+#   4. benchmarks/gpu_populations.sh (neuron-steps/s, N = 1e5 ... 1e8),
+#   5. benchmarks/gpu_network.sh (Brunel's model A, and N = 1e4 ... 1e6 with K = 1e3 and 1e4),
+#   6. benchmarks/sweep_fI.sh (a packed sweep of 1000 points against 1000 separate runs).
 # Logs go to OUT (default gpu-logs/). The steps go on after a failure; the exit code is the
 # number of failed steps.
 #
@@ -38,7 +40,18 @@ if command -v compute-sanitizer >/dev/null; then
     "$bin/spikesim_tests" --gtest_filter='Gpu/cuda_backend.*'
   step racecheck compute-sanitizer --tool racecheck --error-exitcode 1 \
     "$bin/spikesim_tests" --gtest_filter='Gpu/cuda_backend.inputs_traces*:Gpu/cuda_backend.spike_buffer*'
+  # The network kernels' shared memory: Floyd's hash tables, the delivery's block count, the
+  # population kernel with synaptic input.
+  step racecheck_network compute-sanitizer --tool racecheck --error-exitcode 1 \
+    "$bin/spikesim_tests" --gtest_filter='Gpu/cuda_backend.exp_synapses*'
 fi
 step bench benchmarks/gpu_populations.sh "$bin/spikesim" "$out/gpu_populations.jsonl"
+step bench_network benchmarks/gpu_network.sh "$bin/spikesim" "$out/gpu_network.jsonl"
+# A packed f-I sweep of 1000 points against --pack 1 and against 1000 separate runs (these need
+# python3 with h5py to take the points' configs out of the packed file).
+step bench_sweep env BACKEND=cuda VARIANTS="packed pack1" KEEP=1 WORK="$out/sweep_fI" \
+  benchmarks/sweep_fI.sh "$bin/spikesim" "$out/sweep_fI.jsonl"
+step bench_sweep_separate env BACKEND=cuda VARIANTS="separate" WORK="$out/sweep_fI" \
+  benchmarks/sweep_fI.sh "$bin/spikesim" "$out/sweep_fI.jsonl"
 echo "failed steps: $failed" | tee -a "$out/summary.txt"
 exit "$failed"

@@ -18,15 +18,23 @@
 // until later resets bring it back. A neuron with a changed spike count is such an event.
 #include <cmath>
 #include <cstdint>
+#include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include <spikesim/errors.hpp>
 
+#include "cpu/connectivity.hpp"
 #include "test_support.hpp"
 
 namespace spikesim {
 std::vector<std::string> cuda_devices();  // kernels/device.cu; one line per device
+// kernels/connectivity.cu: projection `projection` built on the device and copied back in the
+// CPU backend's format; host_fallback_all builds every fixed_probability target by the host path
+// that the device otherwise takes only for draws it cannot decide.
+csr_projection cuda_build_projection(const experiment_spec& spec, uint32_t projection, int device,
+                                     bool host_fallback_all);
 }  // namespace spikesim
 
 namespace spikesim::testing {
@@ -252,6 +260,365 @@ TEST_P(cuda_backend, names_its_device) {
   EXPECT_NE(b->device().find("SMs"), std::string::npos) << b->device();
   EXPECT_NE(b->device().find("sm_"), std::string::npos) << b->device();
   EXPECT_EQ(cuda_devices().size(), static_cast<size_t>(cuda_device_count()));
+}
+
+// ---- Networks: the CPU backend is the reference, bit for bit (docs/architecture.md, The CUDA
+// network path). Synapses come from the same draws, integer ring sums do not depend on the
+// order of delivery, and the kernel reads the rings with the CPU's operations in the CPU's order.
+
+void expect_same_csr(const csr_projection& cpu, const csr_projection& gpu) {
+  EXPECT_EQ(cpu.n_source, gpu.n_source);
+  EXPECT_EQ(cpu.n_target, gpu.n_target);
+  EXPECT_EQ(cpu.weight, gpu.weight);
+  EXPECT_EQ(cpu.delay, gpu.delay);
+  EXPECT_EQ(cpu.min_delay, gpu.min_delay);
+  EXPECT_EQ(cpu.max_delay, gpu.max_delay);
+  EXPECT_EQ(cpu.bytes(), gpu.bytes());
+  EXPECT_EQ(cpu.row, gpu.row);
+  // Element by element first, so that a failure names the first differing synapse.
+  ASSERT_EQ(cpu.targets.size(), gpu.targets.size());
+  for (size_t k = 0; k < cpu.targets.size(); ++k)
+    ASSERT_EQ(cpu.targets[k], gpu.targets[k]) << "synapse " << k;
+  EXPECT_EQ(cpu.weights, gpu.weights);
+  EXPECT_EQ(cpu.delays, gpu.delays);
+}
+
+// Two populations and one projection (within `src` when target = "src"). Sizes in the text.
+std::string projection_config(uint64_t n_src, uint64_t n_tgt, const std::string& projection) {
+  std::ostringstream o;
+  o << "[run]\ndt = 0.1\ntstop = 10.0\nrandom_seed = 3\n"
+    << "[population.src]\nsize = " << n_src << "\nmodel = \"lif\"\n"
+    << "[population.tgt]\nsize = " << n_tgt << "\nmodel = \"lif\"\n"
+    << "[projection.p]\n"
+    << projection;
+  return o.str();
+}
+
+TEST_P(cuda_backend, connectivity_is_the_cpus_for_every_rule) {
+  struct rule_case {
+    uint64_t n_src, n_tgt;
+    std::string projection;
+  };
+  const std::string varying =
+      "weight = { normal = [0.1, 0.2] }\ndelay = { uniform = [0.5, 2.5] }\n";
+  const std::vector<rule_case> cases = {
+      // multapses, no autapses: the pool skips the target
+      {2000, 2000,
+       "source = \"src\"\ntarget = \"src\"\nrule = \"fixed_indegree\"\nindegree = 100\n"
+       "autapses = false\n" +
+           varying},
+      // Floyd: few collisions, then nearly every source (long chains of taken values), then all
+      {2000, 2000,
+       "source = \"src\"\ntarget = \"src\"\nrule = \"fixed_indegree\"\nindegree = 100\n"
+       "autapses = false\nmultapses = false\n" +
+           varying},
+      {2000, 1000,
+       "source = \"src\"\ntarget = \"tgt\"\nrule = \"fixed_indegree\"\nindegree = 1900\n"
+       "multapses = false\nweight = 0.1\ndelay = { normal = [1.5, 0.3] }\n"},
+      {2000, 500,
+       "source = \"src\"\ntarget = \"tgt\"\nrule = \"fixed_indegree\"\nindegree = 2000\n"
+       "multapses = false\nweight = { uniform = [-0.2, 0.1] }\ndelay = 1.0\n"},
+      // Floyd with tables too large for shared memory (global-memory tables)
+      {60000, 12,
+       "source = \"src\"\ntarget = \"tgt\"\nrule = \"fixed_indegree\"\nindegree = 50000\n"
+       "multapses = false\n" +
+           varying},
+      // more synapses than one regrouping batch (2^24): rows continue across batches
+      {20000, 20000,
+       "source = \"src\"\ntarget = \"tgt\"\nrule = \"fixed_indegree\"\nindegree = 1000\n" +
+           varying},
+      {2000, 2000,
+       "source = \"src\"\ntarget = \"src\"\nrule = \"fixed_probability\"\np = 0.05\n"
+       "autapses = false\n" +
+           varying},
+      {2000, 1000,
+       "source = \"src\"\ntarget = \"tgt\"\nrule = \"fixed_probability\"\np = 0.9\n"
+       "weight = 0.1\ndelay = 1.0\n"},
+      {2000, 1000,
+       "source = \"src\"\ntarget = \"tgt\"\nrule = \"fixed_probability\"\np = 0.0001\n"
+       "weight = 0.1\ndelay = 1.0\n"},
+      {2000, 1000,
+       "source = \"src\"\ntarget = \"tgt\"\nrule = \"fixed_probability\"\np = 1.0\n"
+       "weight = 0.1\ndelay = 1.0\n"},
+      {1500, 1500,
+       "source = \"src\"\ntarget = \"src\"\nrule = \"all_to_all\"\nautapses = false\n" + varying},
+      {1000, 700,
+       "source = \"src\"\ntarget = \"tgt\"\nrule = \"all_to_all\"\nweight = 0.1\n"
+       "delay = 1.0\n"},
+      {1000, 1000, "source = \"src\"\ntarget = \"tgt\"\nrule = \"one_to_one\"\n" + varying},
+      {1000, 1000,
+       "source = \"src\"\ntarget = \"src\"\nrule = \"one_to_one\"\nautapses = false\n"
+       "weight = 0.1\ndelay = 1.0\n"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.projection);
+    const auto spec = spec_from(projection_config(c.n_src, c.n_tgt, c.projection));
+    const csr_projection cpu = build_projection(spec, spec.projections[0], 2);
+    expect_same_csr(cpu, cuda_build_projection(spec, 0, 0, false));
+  }
+  // The host path of fixed_probability (taken for draws whose gap the device's log cannot
+  // decide against glibc's), forced for every target, gives the same synapses.
+  const auto spec = spec_from(projection_config(
+      2000, 2000,
+      "source = \"src\"\ntarget = \"src\"\nrule = \"fixed_probability\"\np = 0.05\n"
+      "autapses = false\n" +
+          varying));
+  expect_same_csr(build_projection(spec, spec.projections[0], 1),
+                  cuda_build_projection(spec, 0, 0, true));
+}
+
+// Spikes (step and id), per-step counts, traces, final potentials and the network figures.
+void expect_same_run(const experiment_spec& spec, const run_result& cpu, const run_result& gpu) {
+  expect_well_formed(gpu, spec);
+  for (size_t p = 0; p < spec.populations.size(); ++p) {
+    const std::string& name = spec.populations[p].name;
+    const auto& a = cpu.rec.populations[p];
+    const auto& b = gpu.rec.populations[p];
+    EXPECT_GT(cpu.summary.populations[p].spikes, 100u) << name << ": should fire";
+    EXPECT_EQ(cpu.summary.populations[p].spikes, gpu.summary.populations[p].spikes) << name;
+    EXPECT_EQ(a.counts, b.counts) << name;
+    EXPECT_EQ(a.spike_steps, b.spike_steps) << name;
+    EXPECT_EQ(a.spike_ids, b.spike_ids) << name;
+    EXPECT_EQ(a.traces, b.traces) << name;
+    EXPECT_EQ(cpu.final_v[p], gpu.final_v[p]) << name;
+  }
+  EXPECT_EQ(cpu.summary.synapses, gpu.summary.synapses);
+  EXPECT_EQ(cpu.summary.synapse_bytes, gpu.summary.synapse_bytes);
+  EXPECT_EQ(cpu.summary.synaptic_events, gpu.summary.synaptic_events);
+}
+
+// Brunel's model A (examples/brunel.toml) reduced to 2500 neurons with its in-degrees, weights and
+// Poisson drive scaled as in tests/validation/test_network.cpp, written out here because the
+// GPU tests run without the source tree.
+std::string small_brunel(const char* precision) {
+  const std::string neuron =
+      "model = \"lif\"\n"
+      "params = { tau_m = 20.0, E_L = 0.0, R_m = 1.0, V_th = 20.0, V_reset = 10.0, t_ref = 2.0 }\n"
+      "init = { V = { uniform = [0.0, 20.0] } }\n"
+      "input = { poisson = { rate = 20.0, count = 200, weight = 0.5 } }\n";
+  auto projection = [](const char* name, const char* src, const char* tgt, int k, double w,
+                       bool self) {
+    std::ostringstream o;
+    o << "[projection." << name << "]\nsource = \"" << src << "\"\ntarget = \"" << tgt
+      << "\"\nrule = \"fixed_indegree\"\nindegree = " << k << "\nweight = " << w
+      << "\ndelay = 1.5\n"
+      << (self ? "autapses = false\n" : "");
+    return o.str();
+  };
+  return std::string("[run]\ndt = 0.1\ntstop = 200.0\nrandom_seed = 1\nprecision = \"") +
+         precision + "\"\n[population.exc]\nsize = 2000\n" + neuron +
+         "record = { traces = [0, 1] }\n[population.inh]\nsize = 500\n" + neuron +
+         projection("ee", "exc", "exc", 200, 0.5, true) +
+         projection("ei", "exc", "inh", 200, 0.5, false) +
+         projection("ie", "inh", "exc", 50, -2.5, false) +
+         projection("ii", "inh", "inh", 50, -2.5, true);
+}
+
+TEST_P(cuda_backend, brunel_network_matches_cpu) {
+  for (const char* prec : {"double", "float"}) {
+    SCOPED_TRACE(prec);
+    const auto spec = spec_from(small_brunel(prec));
+    const auto cpu = run_on("cpu", spec);
+    const auto gpu = run_on(backend_kind(), spec);
+    EXPECT_EQ(gpu.summary.backend, "cuda");
+    EXPECT_EQ(cpu.summary.synapses, 2500u * 250u);
+    EXPECT_GT(cpu.summary.synaptic_events, 0u);
+    expect_same_run(spec, cpu, gpu);
+  }
+  // Chunks shorter than the delay: speculative launches of 4 steps, and a last short chunk.
+  const auto spec = spec_from(small_brunel("double"), {"run.chunk_steps=4"});
+  expect_same_run(spec, run_on("cpu", spec), run_on(backend_kind(), spec));
+}
+
+// Everything else the network path handles: exp synapses from two projections with normal and
+// uniform weights and uniform and normal delays, delta synapses from Floyd's distinct sources,
+// white and OU noise, an HH target, a source whose spikes are delivered but not recorded, Poisson
+// drive by inversion (lambda = 2) and by the normal approximation (lambda = 100), and chunks of 7
+// steps that start off the 4-step random blocks.
+std::string mixed_network() {
+  return "[run]\ndt = 0.1\ntstop = 150.0\nrandom_seed = 9\nchunk_steps = 7\n"
+         "[population.a]\nsize = 1500\nmodel = \"lif\"\n"
+         "params = { tau_m = 20.0, E_L = 0.0, R_m = 1.0, V_th = 20.0, V_reset = 10.0, "
+         "t_ref = 2.0 }\n"
+         "init = { V = { uniform = [0.0, 20.0] } }\n"
+         "input = { I = 14.0, sigma = 3.0, poisson = { rate = 20.0, count = 1000, weight = 0.02 } "
+         "}\nrecord = { spikes = false }\n"
+         "[population.b]\nsize = 1000\nmodel = \"eif\"\n"
+         "input = { I = 7.5, sigma = 2.0, tau_noise = 3.0, "
+         "poisson = { rate = 1000.0, count = 1000, weight = 0.0001 } }\n"
+         "record = { traces = [0, 999], trace_every = 3 }\n"
+         "[population.c]\nsize = 200\nmodel = \"hh\"\ninput = { I = 10.0, sigma = 1.0 }\n"
+         "[projection.ab]\nsource = \"a\"\ntarget = \"b\"\nrule = \"fixed_indegree\"\n"
+         "indegree = 100\nsynapse = \"exp\"\ntau_syn = 2.0\n"
+         "weight = { normal = [0.05, 0.05] }\ndelay = { uniform = [1.0, 3.0] }\n"
+         "[projection.bb]\nsource = \"b\"\ntarget = \"b\"\nrule = \"fixed_probability\"\n"
+         "p = 0.05\nsynapse = \"exp\"\ntau_syn = 2.0\nautapses = false\n"
+         "weight = { uniform = [-0.2, 0.0] }\ndelay = { normal = [2.0, 0.2] }\n"
+         "[projection.ba]\nsource = \"b\"\ntarget = \"a\"\nrule = \"fixed_indegree\"\n"
+         "indegree = 80\nmultapses = false\nweight = -0.1\ndelay = 1.2\n"
+         "[projection.ac]\nsource = \"a\"\ntarget = \"c\"\nrule = \"all_to_all\"\n"
+         "weight = 0.002\ndelay = 1.0\n"
+         "[projection.cc]\nsource = \"c\"\ntarget = \"c\"\nrule = \"one_to_one\"\n"
+         "weight = 0.5\ndelay = 4.0\n";
+}
+
+TEST_P(cuda_backend, exp_synapses_varying_weights_and_delays_match_cpu) {
+  for (const char* prec : {"double", "float"}) {
+    SCOPED_TRACE(prec);
+    const auto spec = spec_from(mixed_network(), {std::string("run.precision=\"") + prec + "\""});
+    ASSERT_EQ(chunk_steps_for(spec), 7u);
+    const auto cpu = run_on("cpu", spec);
+    const auto gpu = run_on(backend_kind(), spec);
+    EXPECT_TRUE(gpu.rec.populations[0].spike_ids.empty()) << "a's spikes are not recorded";
+    expect_same_run(spec, cpu, gpu);
+  }
+}
+
+TEST_P(cuda_backend, fixed_probability_and_all_to_all_networks_match_cpu) {
+  const auto spec = spec_from(
+      "[run]\ndt = 0.1\ntstop = 150.0\nrandom_seed = 4\n"
+      "[population.e]\nsize = 1200\nmodel = \"lif\"\n"
+      "params = { tau_m = 20.0, E_L = 0.0, R_m = 1.0, V_th = 20.0, V_reset = 10.0, t_ref = 2.0 }\n"
+      "init = { V = { uniform = [0.0, 20.0] } }\n"
+      "input = { poisson = { rate = 30.0, count = 100, weight = 0.4 } }\n"
+      "[population.i]\nsize = 300\nmodel = \"lif\"\n"
+      "params = { tau_m = 20.0, E_L = 0.0, R_m = 1.0, V_th = 20.0, V_reset = 10.0, t_ref = 2.0 }\n"
+      "input = { I = 21.0, sigma = 2.0 }\n"
+      "[projection.ee]\nsource = \"e\"\ntarget = \"e\"\nrule = \"fixed_probability\"\n"
+      "p = 0.1\nautapses = false\nweight = 0.1\ndelay = 1.5\n"
+      "[projection.ei]\nsource = \"e\"\ntarget = \"i\"\nrule = \"all_to_all\"\n"
+      "weight = 0.005\ndelay = 2.0\n"
+      "[projection.ie]\nsource = \"i\"\ntarget = \"e\"\nrule = \"all_to_all\"\n"
+      "weight = { uniform = [-0.05, -0.01] }\ndelay = { uniform = [1.5, 2.5] }\n");
+  expect_same_run(spec, run_on("cpu", spec), run_on(backend_kind(), spec));
+}
+
+// Runs steps [first, first + steps) in chunks as simulate() does and returns each population's
+// spikes, appended.
+std::vector<population_chunk> advance_run(backend& b, const experiment_spec& spec, uint64_t first,
+                                          uint64_t steps) {
+  std::vector<population_chunk> all(spec.populations.size());
+  const uint64_t chunk = chunk_steps_for(spec);
+  chunk_output out;
+  for (uint64_t done = 0; done < steps;) {
+    const uint64_t n = std::min(chunk, steps - done);
+    b.advance(first + done, n, out);
+    for (size_t p = 0; p < all.size(); ++p) append(all[p], out.populations[p]);
+    done += n;
+  }
+  return all;
+}
+
+void expect_same_state(const std::vector<state_array>& cpu, const std::vector<state_array>& gpu) {
+  ASSERT_EQ(cpu.size(), gpu.size());
+  for (size_t k = 0; k < cpu.size(); ++k) {
+    SCOPED_TRACE(cpu[k].name);
+    EXPECT_EQ(cpu[k].name, gpu[k].name);
+    EXPECT_EQ(cpu[k].type, gpu[k].type);
+    EXPECT_EQ(cpu[k].count, gpu[k].count);
+    EXPECT_TRUE(cpu[k].bytes == gpu[k].bytes) << "values differ";
+  }
+}
+
+void expect_same_spikes(const std::vector<population_chunk>& a,
+                        const std::vector<population_chunk>& b) {
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t p = 0; p < a.size(); ++p) {
+    EXPECT_EQ(a[p].counts, b[p].counts) << "population " << p;
+    EXPECT_EQ(a[p].spike_steps, b[p].spike_steps) << "population " << p;
+    EXPECT_EQ(a[p].spike_ids, b[p].spike_ids) << "population " << p;
+    EXPECT_EQ(a[p].traces, b[p].traces) << "population " << p;
+  }
+}
+
+TEST_P(cuda_backend, checkpoint_state_is_the_cpus_and_resumes_across_backends) {
+  const auto spec = spec_from(mixed_network());
+  const uint64_t chunk = chunk_steps_for(spec), n = 60 * chunk, rest = spec.run.steps() - n;
+  ASSERT_GT(rest, 10 * chunk);
+  auto cpu = make_cpu_backend(spec, 2);
+  auto gpu = make_cuda_backend(spec, 0);
+  advance_run(*cpu, spec, 0, n);
+  advance_run(*gpu, spec, 0, n);
+  // The CUDA backend has launched the next chunk speculatively by now; the state saved is still
+  // the one after step n.
+  const auto saved_cpu = cpu->save_state();
+  const auto saved_gpu = gpu->save_state();
+  std::map<std::string, std::string> names;
+  for (const auto& a : saved_cpu) names[a.name] = a.type;
+  for (const char* want :
+       {"population/a/u", "population/a/ref", "population/a/ring_delta", "population/b/eta",
+        "population/b/i_syn", "population/b/ring_exp", "population/c/m", "population/c/h",
+        "population/c/n", "population/c/ring_delta", "network/synaptic_events"})
+    EXPECT_EQ(names.count(want), 1u) << want;
+  expect_same_state(saved_cpu, saved_gpu);
+
+  // Both go on as if nothing happened (saving dropped nothing the speculative chunk needs).
+  const auto cont_cpu = advance_run(*cpu, spec, n, rest);
+  expect_same_spikes(cont_cpu, advance_run(*gpu, spec, n, rest));
+  EXPECT_EQ(cpu->network().synaptic_events, gpu->network().synaptic_events);
+
+  // A CPU checkpoint resumed on the device, and a device checkpoint resumed on the CPU.
+  auto gpu2 = make_cuda_backend(spec, 0);
+  advance_run(*gpu2, spec, 0, 3 * chunk);  // some other state, and a pending speculation
+  gpu2->restore_state(saved_cpu);
+  expect_same_state(saved_cpu, gpu2->save_state());
+  expect_same_spikes(cont_cpu, advance_run(*gpu2, spec, n, rest));
+  auto cpu2 = make_cpu_backend(spec, 1);
+  cpu2->restore_state(saved_gpu);
+  expect_same_spikes(cont_cpu, advance_run(*cpu2, spec, n, rest));
+  EXPECT_EQ(cpu->network().synaptic_events, gpu2->network().synaptic_events);
+  EXPECT_EQ(cpu->network().synaptic_events, cpu2->network().synaptic_events);
+
+  // A checkpoint of another spec is refused by name or size.
+  auto other = make_cuda_backend(spec_from(small_brunel("double")), 0);
+  EXPECT_THROW(other->restore_state(saved_cpu), input_error);
+}
+
+TEST_P(cuda_backend, population_checkpoint_in_float_resumes) {
+  // Without projections: u, ref, eta (OU) and the event count, in float, resumed mid-run.
+  const std::string toml =
+      "[run]\ndt = 0.1\ntstop = 100.0\nrandom_seed = 2\nprecision = \"float\"\n"
+      "chunk_steps = 10\n"
+      "[population.p]\nsize = 3000\nmodel = \"eif\"\n"
+      "input = { I = 7.0, sigma = 3.0, tau_noise = 4.0 }\n";
+  const auto spec = spec_from(toml);
+  auto cpu = make_cpu_backend(spec, 2);
+  auto gpu = make_cuda_backend(spec, 0);
+  advance_run(*cpu, spec, 0, 400);
+  advance_run(*gpu, spec, 0, 400);
+  const auto saved = gpu->save_state();
+  expect_same_state(cpu->save_state(), saved);
+  auto gpu2 = make_cuda_backend(spec, 0);
+  gpu2->restore_state(saved);
+  expect_same_spikes(advance_run(*cpu, spec, 400, 600), advance_run(*gpu2, spec, 400, 600));
+}
+
+TEST_P(cuda_backend, network_too_big_for_the_device_is_memory_error) {
+  // 10^6 x 10^6 synapses all-to-all: 4 TB of targets. Refused from the estimate, before anything
+  // is built.
+  const auto spec = spec_from(
+      "[run]\ndt = 0.1\ntstop = 10.0\n"
+      "[population.a]\nsize = 1000000\nmodel = \"lif\"\n"
+      "[projection.aa]\nsource = \"a\"\ntarget = \"a\"\nrule = \"all_to_all\"\n"
+      "weight = 0.1\ndelay = 1.0\n");
+  try {
+    make_cuda_backend(spec, 0);
+    FAIL() << "expected memory_error";
+  } catch (const memory_error& e) {
+    EXPECT_EQ(e.code(), exit_memory);
+    const std::string what = e.what();
+    EXPECT_NE(what.find("synapses"), std::string::npos) << what;
+    EXPECT_NE(what.find("GiB"), std::string::npos) << what;
+  }
+}
+
+TEST_P(cuda_backend, auto_runs_networks_on_the_device) {
+  backend_options opt;
+  opt.kind = "auto";
+  std::string notice;
+  auto b = make_backend(spec_from(small_brunel("double")), opt, &notice);
+  EXPECT_EQ(b->name(), "cuda");
+  EXPECT_TRUE(notice.empty()) << notice;
 }
 
 INSTANTIATE_TEST_SUITE_P(Gpu, cuda_backend, ::testing::Values("cuda"), backend_name);

@@ -430,7 +430,10 @@ TEST(network_reproducibility, same_seed_threads_and_chunks_give_identical_spikes
   EXPECT_NE(a.rec.populations[0].spike_ids, other.rec.populations[0].spike_ids);
 }
 
-TEST(network_backend, auto_runs_networks_on_the_cpu) {
+// Without a device, auto runs a network on the CPU and says so (tests/gpu checks that it runs on
+// the device when there is one).
+TEST(network_backend, auto_without_a_device_runs_networks_on_the_cpu) {
+  if (cuda_device_count() > 0) GTEST_SKIP() << "a CUDA device is present";
   backend_options opt;
   opt.kind = "auto";
   opt.threads = 1;
