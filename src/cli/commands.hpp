@@ -18,6 +18,8 @@ void add_bench(CLI::App& app);
 void add_analyze(CLI::App& app);
 void add_theory(CLI::App& app);
 void add_model(CLI::App& app);
+void add_sweep(CLI::App& app);
+void add_merge(CLI::App& app);
 
 // The table `analyze` prints, also printed by `run` after its summary.
 void print_analysis(std::ostream& out, const std::vector<population_analysis>& results);

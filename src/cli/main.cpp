@@ -23,6 +23,8 @@ int main(int argc, char** argv) {
   cli::add_analyze(app);
   cli::add_theory(app);
   cli::add_model(app);
+  cli::add_sweep(app);
+  cli::add_merge(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -726,6 +726,9 @@ experiment_spec parse_config(const std::string& text, const std::string& source,
     table_reader defaults(empty, "analysis");
     spec.analysis = read_analysis(analysis ? *analysis : defaults, spec.run);
   }
+  if (top.has("sweep"))
+    fail("sweep", "this config is a parameter sweep: run its points with `spikesim sweep " +
+                      source + "` (docs/sweeps.md)");
   top.finish({"run", "output", "analysis", "population", "projection"});
   if (spec.run.steps() > (uint64_t{1} << 50))
     fail("run.tstop", fmt(spec.run.tstop) + " ms is invalid: more than 2^50 steps of dt = " +

@@ -11,6 +11,7 @@
 #include <spikesim/hdf5_writer.hpp>
 
 #include "io/h5.hpp"
+#include "io/sweep_file.hpp"
 
 namespace spikesim {
 namespace {
@@ -115,12 +116,21 @@ file_analysis analyze_open_file(hid_t f, const std::string& path,
   if (fa.status != "complete" && fa.status != "interrupted" && fa.status != "failed")
     throw input_error("unknown status \"" + fa.status + "\"");
 
-  const std::string config = h5::read_attr_string(f, "config");
+  // A sweep's pack file holds several points side by side: its spec is rebuilt from the
+  // points' own configs in /sweep, renamed as they were packed.
+  const bool sweep = h5::exists(f, "sweep");
+  const sweep_file_info points = sweep ? read_sweep_group(f) : sweep_file_info{};
+  const std::string config = sweep ? std::string() : h5::read_attr_string(f, "config");
+  auto spec_with = [&](const std::vector<std::string>& sets) {
+    return sweep ? packed_spec_of(points, path, sets)
+                 : parse_config(config, path + ":config", sets);
+  };
   experiment_spec spec;
   try {
-    spec = parse_config(config, path + ":config");
+    spec = spec_with({});
   } catch (const config_error& e) {
-    throw input_error(std::string("its config attribute is not a valid spikesim config: ") +
+    throw input_error(std::string(sweep ? "its /sweep/config holds a config that is not valid: "
+                                        : "its config attribute is not a valid spikesim config: ") +
                       e.what());
   }
   for (const auto& o : overrides)
@@ -131,7 +141,7 @@ file_analysis analyze_open_file(hid_t f, const std::string& path,
   // the run had it off (a bin width that would need gigabytes is a config error, exit 2).
   std::vector<std::string> sets = overrides;
   sets.push_back("analysis.enabled=true");
-  spec = parse_config(config, path + ":config", sets);
+  spec = spec_with(sets);
 
   const uint64_t steps = h5::read_attr_u64(f, "steps");
   const double dt = h5::read_attr_double(f, "dt");

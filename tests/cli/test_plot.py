@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""End-to-end test of tools/spikesim-plot on a real run and a `spikesim model` file.
+"""End-to-end test of tools/spikesim-plot on a real run, a `spikesim model` file and a sweep.
 
     test_plot.py SPIKESIM_EXE SOURCE_DIR WORK_DIR
 
-Runs examples/eif_fI.toml (shortened) and `spikesim model --model eif --I 6 --h5`, plots both,
-and checks that every expected image exists, is a PNG of a few kB at least and is not blank;
-then the tool's exit codes for bad input (3) and bad arguments (2). Exits 77 (skipped) when
+Runs examples/eif_fI.toml (shortened), `spikesim model --model eif --I 6 --h5` and
+examples/sweep_fI.toml (shortened, with `spikesim merge`), plots them, and checks that every
+expected image exists, is a PNG of a few kB at least and is not blank; then the tool's exit codes
+for bad input (3) and bad arguments (2). Exits 77 (skipped) when
 h5py, numpy or matplotlib cannot be imported, so that a missing package never passes silently.
 """
 
@@ -105,6 +106,35 @@ def main():
     run([py, tool, run_h5, "--out", out, "--populations", "nope"], expect_rc=2)
     run([py, tool, run_h5, "--format", "gif"], expect_rc=2)
     run([py, tool], expect_rc=2)
+
+    # A sweep (the example's currents x two noise levels, shortened, over two tasks): from its
+    # directory, from its files, and from the merged table; the per-population plots of a packed
+    # population on request.
+    sweep_dir = os.path.join(work, "sweep")
+    for task in ("0", "1"):
+        run([spikesim, "sweep", os.path.join(source, "examples", "sweep_fI.toml"), "-o", sweep_dir,
+             "--set", "run.tstop=100", "--set", "population.eif.size=100", "--sweep",
+             "population.eif.input.sigma=1,3", "--num-tasks", "2", "--task-id", task,
+             "--backend", "cpu", "-q"])
+    summary = os.path.join(work, "summary.csv")
+    run([spikesim, "merge", sweep_dir, "-o", summary])
+    sweep_files = sorted(os.path.join(sweep_dir, n) for n in os.listdir(sweep_dir))
+    expected_sweep = ["sweep_rate", "sweep_cv"]
+    for inputs, name in (([sweep_dir], "dir"), (sweep_files, "files"), ([summary], "csv")):
+        out = os.path.join(work, f"sweep_plots_{name}")
+        p = run([py, tool, *inputs, "--out", out])
+        expected = [os.path.join(out, f"{k}.png") for k in expected_sweep]
+        check(sorted(p.stdout.split()) == sorted(expected), f"sweep plots from the {name}")
+        for path in expected:
+            check_png(path)
+    out = os.path.join(work, "sweep_pop")
+    p = run([py, tool, sweep_dir, "--out", out, "--populations", "eif@1",
+             "--x", "population.eif.input.sigma"])
+    check(os.path.join(out, "eif@1_raster.png") in p.stdout.split(),
+          "--populations draws a packed population of a sweep")
+    run([py, tool, sweep_dir, "--x", "population.eif.size"], expect_rc=2)
+    run([py, tool, sweep_dir, run_h5], expect_rc=2)
+    run([py, tool, summary, "--populations", "eif@1"], expect_rc=2)
 
     # Files that are missing, not HDF5, or HDF5 without the magic attribute: exit 3.
     run([py, tool, os.path.join(work, "missing.h5")], expect_rc=3)
