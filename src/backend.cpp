@@ -49,17 +49,44 @@ uint64_t estimate_state_bytes(const experiment_spec& spec, uint64_t chunk_steps)
   return bytes;
 }
 
+std::vector<neuron_slice> partition_neurons(const experiment_spec& spec, int rank, int ranks) {
+  // Rank r holds global ids [r N / R, (r + 1) N / R) (128-bit products: no overflow).
+  using u128 = unsigned __int128;
+  const u128 n = spec.total_neurons();
+  const auto r = static_cast<u128>(rank), n_ranks = static_cast<u128>(std::max(ranks, 1));
+  const auto g_lo = static_cast<uint64_t>(n * r / n_ranks);
+  const auto g_hi = static_cast<uint64_t>(n * (r + 1) / n_ranks);
+  std::vector<neuron_slice> slices;
+  uint64_t base = 0;  // global id of the population's neuron 0
+  for (const auto& p : spec.populations) {
+    const uint64_t lo = std::clamp(g_lo, base, base + p.size) - base;
+    const uint64_t hi = std::clamp(g_hi, base, base + p.size) - base;
+    slices.push_back({lo, hi});
+    base += p.size;
+  }
+  return slices;
+}
+
 std::unique_ptr<backend> make_backend(const experiment_spec& spec, const backend_options& opt,
                                       std::string* notice) {
-  if (opt.kind == "cpu") return make_cpu_backend(spec, opt.threads);
-  if (opt.kind == "cuda") return make_cuda_backend(spec, opt.device);
+  const bool ranks = opt.exchange && opt.exchange->ranks() > 1;
+  if (opt.kind == "cpu") return make_cpu_backend(spec, opt.threads, opt.exchange);
+  if (opt.kind == "cuda") {
+    if (ranks)
+      throw backend_error(
+          "--backend cuda: the CUDA backend does not yet simulate a slice of a "
+          "network spread over " +
+          std::to_string(opt.exchange->ranks()) + " ranks; use --backend cpu, or one rank");
+    return make_cuda_backend(spec, opt.device);
+  }
   if (opt.kind != "auto")
     throw config_error("--backend " + opt.kind + ": expected auto, cpu or cuda");
-  if (cuda_built() && cuda_device_count() > 0) return make_cuda_backend(spec, opt.device);
+  if (!ranks && cuda_built() && cuda_device_count() > 0) return make_cuda_backend(spec, opt.device);
   if (notice)
-    *notice = cuda_built() ? "no CUDA device found: running on the CPU backend"
-                           : "this build has no CUDA support: running on the CPU backend";
-  return make_cpu_backend(spec, opt.threads);
+    *notice = ranks          ? "a run over several ranks runs on the CPU backend"
+              : cuda_built() ? "no CUDA device found: running on the CPU backend"
+                             : "this build has no CUDA support: running on the CPU backend";
+  return make_cpu_backend(spec, opt.threads, opt.exchange);
 }
 
 }  // namespace spikesim

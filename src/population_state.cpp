@@ -3,13 +3,19 @@
 // every backend and thread count.
 #include "population_state.hpp"
 
+#include <algorithm>
+
 #include <spikesim/rng.hpp>
 
 namespace spikesim {
 
 template <class T>
-population_state<T> make_population_state(const experiment_spec& spec, const population_spec& p) {
+population_state<T> make_population_state(const experiment_spec& spec, const population_spec& p,
+                                          neuron_slice slice) {
   population_state<T> s;
+  slice.hi = std::min(slice.hi, p.size);
+  slice.lo = std::min(slice.lo, slice.hi);
+  s.id_offset = slice.lo;
   s.name = p.name;
   s.index = p.index;
   s.seed = p.seed;
@@ -38,18 +44,19 @@ population_state<T> make_population_state(const experiment_spec& spec, const pop
   s.noise = c.mem.ou                    ? noise_kind::ou
             : p.input.noise.sigma > 0.0 ? noise_kind::white
                                         : noise_kind::none;
-  const uint64_t n = p.size;
+  // Per-neuron values and draws are those of population-local id off + i.
+  const uint64_t n = slice.size(), off = slice.lo;
   const uint64_t seed = p.seed;
   const uint32_t init_stream = rng::stream_id(p.stream, rng::init);
   s.u.resize(n);
   for (uint64_t i = 0; i < n; ++i) {
     double v;
     if (p.init.uniform_range)
-      v = p.init.V_lo + (p.init.V_hi - p.init.V_lo) * rng::uniform(seed, init_stream, i, 0);
+      v = p.init.V_lo + (p.init.V_hi - p.init.V_lo) * rng::uniform(seed, init_stream, off + i, 0);
     else if (p.init.V.values.empty() && !p.init.V.ramp)
       v = p.v_rest();
     else
-      v = p.init.V.at(i);
+      v = p.init.V.at(off + i);
     s.u[i] = static_cast<T>(v);
   }
   s.ref.assign(n, 0);
@@ -65,10 +72,10 @@ population_state<T> make_population_state(const experiment_spec& spec, const pop
     // needed; block 1 of the init stream keeps it apart from the uniform draw of block 0.
     s.eta.resize(n);
     for (uint64_t i = 0; i < n; ++i)
-      s.eta[i] = c.mem.ou_sd * static_cast<T>(rng::normal(seed, init_stream, i, 4));
+      s.eta[i] = c.mem.ou_sd * static_cast<T>(rng::normal(seed, init_stream, off + i, 4));
   }
   s.I_base.resize(n);
-  for (uint64_t i = 0; i < n; ++i) s.I_base[i] = static_cast<T>(p.input.I.at(i));
+  for (uint64_t i = 0; i < n; ++i) s.I_base[i] = static_cast<T>(p.input.I.at(off + i));
   for (const auto& q : p.input.pulses) {
     pulse_state<T> ps;
     ps.start_step = step_at(q.start, dt);
@@ -76,7 +83,7 @@ population_state<T> make_population_state(const experiment_spec& spec, const pop
     if (q.amplitude.uniform())
       ps.amp.push_back(static_cast<T>(q.amplitude.at(0)));
     else
-      for (uint64_t i = 0; i < n; ++i) ps.amp.push_back(static_cast<T>(q.amplitude.at(i)));
+      for (uint64_t i = 0; i < n; ++i) ps.amp.push_back(static_cast<T>(q.amplitude.at(off + i)));
     if (ps.stop_step > ps.start_step) s.pulses.push_back(std::move(ps));
   }
   s.trace_ids = p.record.traces;
@@ -86,8 +93,9 @@ population_state<T> make_population_state(const experiment_spec& spec, const pop
 }
 
 template population_state<float> make_population_state<float>(const experiment_spec&,
-                                                              const population_spec&);
+                                                              const population_spec&, neuron_slice);
 template population_state<double> make_population_state<double>(const experiment_spec&,
-                                                                const population_spec&);
+                                                                const population_spec&,
+                                                                neuron_slice);
 
 }  // namespace spikesim

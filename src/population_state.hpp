@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include <spikesim/backend.hpp>
 #include <spikesim/models/neuron.hpp>
 #include <spikesim/spec.hpp>
 
@@ -27,18 +28,23 @@ struct population_state {
   model_kind model = model_kind::lif;
   noise_kind noise = noise_kind::none;
   model_coeffs<T> coeffs{};
+  // The slice of the population held here (all of it but on a run spread over ranks): element i
+  // of the arrays below is neuron id_offset + i, the id its random numbers are keyed by.
+  uint64_t id_offset = 0;
   std::vector<T> u;          // mV (Hz for rate units)
   std::vector<int32_t> ref;  // refractory steps left
   std::vector<T> eta;        // mV, OU input (empty for white or no noise)
   std::vector<T> m, h, n;    // HH gates (empty for the other models)
   std::vector<T> I_base;     // nA (uA/cm^2 for HH), constant current per neuron
   std::vector<pulse_state<T>> pulses;
-  std::vector<uint64_t> trace_ids;
+  std::vector<uint64_t> trace_ids;  // population-local ids, all of them (not only this slice's)
   uint64_t trace_every = 1;
   bool record_spikes = true;
 };
 
+// The state of neurons [slice.lo, slice.hi) of p (clipped to its size; by default all).
 template <class T>
-population_state<T> make_population_state(const experiment_spec& spec, const population_spec& p);
+population_state<T> make_population_state(const experiment_spec& spec, const population_spec& p,
+                                          neuron_slice slice = {0, ~uint64_t{0}});
 
 }  // namespace spikesim

@@ -15,7 +15,7 @@ jobs=${JOBS:-$(nproc)}
 
 debs=(cmake g++ make pkg-config libhdf5-dev hdf5-tools librandom123-dev libtomlplusplus-dev
       libcli11-dev libgtest-dev python3 python3-numpy python3-h5py python3-matplotlib
-      python3-scipy python3-pip)
+      python3-scipy python3-pip libopenmpi-dev openmpi-bin openssh-client)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -47,6 +47,9 @@ fi
 # then compiled too (CMake's SPIKESIM_CUDA=AUTO).
 [[ -x /usr/local/cuda/bin/nvcc ]] && export PATH="$PATH:/usr/local/cuda/bin"
 
+# Open MPI (installed above) is found by CMake's SPIKESIM_MPI=AUTO: `mpirun -np N spikesim run`
+# then spreads a network over N ranks, and the test suite checks it (mpi_ranks). Open MPI's
+# mpirun looks for an ssh or rsh launch agent at start even on one node: hence openssh-client.
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release ${CMAKE_ARGS:-}
 cmake --build "$build" -j "$jobs"
 

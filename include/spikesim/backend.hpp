@@ -86,18 +86,50 @@ class backend {
   virtual void restore_state(const std::vector<state_array>& state) = 0;
 };
 
+// A network spread over several processes (MPI ranks; docs/scaling.md). The neurons of all
+// populations, concatenated in spec order, are cut into `ranks` contiguous blocks of global ids;
+// rank r simulates block r, which is a slice [lo, hi) of population-local ids of each population
+// (empty for some). Random numbers, per-neuron inputs and connectivity are keyed by the
+// population-local id, so the spikes do not depend on the number of ranks.
+struct neuron_slice {
+  uint64_t lo = 0, hi = 0;  // population-local ids
+  uint64_t size() const { return hi - lo; }
+};
+std::vector<neuron_slice> partition_neurons(const experiment_spec& spec, int rank, int ranks);
+
+// The collectives a backend spread over ranks needs, once per chunk of steps (at most the
+// shortest delay long). Implemented on MPI by src/mpi/comm.cpp; the calls are collective: every
+// rank makes them in the same order.
+class rank_exchange {
+ public:
+  virtual ~rank_exchange() = default;
+  virtual int rank() const = 0;
+  virtual int ranks() const = 0;
+  // Every rank's `local` concatenated in rank order, on every rank; `counts` receives the number
+  // of values each rank gave.
+  virtual std::vector<uint64_t> allgather(const std::vector<uint64_t>& local,
+                                          std::vector<uint64_t>& counts) = 0;
+  virtual std::vector<float> allgather(const std::vector<float>& local,
+                                       std::vector<uint64_t>& counts) = 0;
+};
+
 struct backend_options {
   std::string kind = "auto";  // auto | cpu | cuda
   int threads = 0;            // CPU threads; 0: OpenMP's default
   int device = 0;             // CUDA device ordinal
   bool quiet = false;
+  // Set when the run is spread over several ranks (null for one process): the backend then
+  // simulates this rank's slice and every chunk it hands back holds the output of all ranks.
+  rank_exchange* exchange = nullptr;
 };
 
 // Memory a run of this spec needs on the backend's memory (host RAM for cpu, device memory for
 // cuda), in bytes: the state, the per-neuron inputs and one chunk's output buffers.
 uint64_t estimate_state_bytes(const experiment_spec& spec, uint64_t chunk_steps);
 
-std::unique_ptr<backend> make_cpu_backend(const experiment_spec& spec, int threads);
+// With `exchange`, the backend simulates the slice partition_neurons() gives its rank.
+std::unique_ptr<backend> make_cpu_backend(const experiment_spec& spec, int threads,
+                                          rank_exchange* exchange = nullptr);
 // Throws backend_error when CUDA support is not built or no device is usable.
 std::unique_ptr<backend> make_cuda_backend(const experiment_spec& spec, int device);
 bool cuda_built();

@@ -1,5 +1,6 @@
 // `spikesim run`: config -> simulation -> HDF5 file, with progress, a summary table, and a clean
-// stop on SIGINT/SIGTERM (the file is kept, marked interrupted, exit code 75).
+// stop on SIGINT/SIGTERM (the file is kept, marked interrupted, exit code 75). Under mpirun the
+// network is spread over the ranks and rank 0 writes the file (docs/scaling.md).
 #include <sys/sysinfo.h>
 #include <unistd.h>
 
@@ -24,6 +25,7 @@
 #include <spikesim/simulation.hpp>
 
 #include "cli/commands.hpp"
+#include "mpi/comm.hpp"
 
 namespace spikesim::cli {
 namespace {
@@ -40,6 +42,7 @@ struct run_args {
   std::string backend = "auto";
   int threads = 0;
   int device = 0;
+  bool device_given = false;  // --device on the command line (else each rank its local rank)
   bool quiet = false;
   double checkpoint_every = 0.0;  // ms of simulated time; 0: only when stopped by a signal
   std::string checkpoint;         // default OUTPUT.ckpt, or the file resumed from
@@ -104,6 +107,15 @@ class progress_meter {
   std::chrono::steady_clock::time_point last_ = start_;
 };
 
+// Rank 0 writes the file; the other ranks of a run spread over ranks record nothing (every rank
+// holds every chunk's spikes after the exchange, rank 0 included).
+class null_recorder final : public recorder {
+ public:
+  void begin(const experiment_spec&, const backend&) override {}
+  void write(const chunk_output&) override {}
+  void finish(const run_summary&) override {}
+};
+
 void print_summary(const run_summary& s, const std::string& file) {
   std::cout << std::left << std::setw(16) << "population" << std::right << std::setw(12)
             << "neurons" << std::setw(14) << "spikes" << std::setw(14) << "rate (Hz)"
@@ -163,9 +175,20 @@ std::string utc_now() {
   return buf;
 }
 
-void run_command(const run_args& a) {
+void run_command(const run_args& a, mpi::session& comm) {
   checkpoint ck;
   const bool resuming = !a.resume.empty();
+  const bool spread = comm.ranks() > 1;
+  const bool root = comm.rank() == 0;
+  const bool quiet = a.quiet || !root;
+  if (spread && resuming)
+    throw config_error("config error: --resume " + a.resume + ": a run over " +
+                       std::to_string(comm.ranks()) +
+                       " ranks cannot resume from a checkpoint yet; resume it as one process");
+  if (spread && a.checkpoint_every != 0.0)
+    throw config_error("config error: --checkpoint-every = " + std::to_string(a.checkpoint_every) +
+                       " ms: a run over " + std::to_string(comm.ranks()) +
+                       " ranks writes no checkpoints yet; run it as one process for checkpoints");
   experiment_spec spec;
   if (resuming) {
     ck = read_checkpoint(a.resume);
@@ -195,44 +218,60 @@ void run_command(const run_args& a) {
                                 : resuming            ? a.resume
                                                       : spec.output.file + ".ckpt";
 
-  check_host_memory(spec, a.backend, spec.analysis.enabled);
+  check_host_memory(spec, a.backend, spec.analysis.enabled && root);
 
   // Handlers first: a signal while the state is being built ends the run cleanly too.
   // SIGUSR1 is what SLURM's --signal sends ahead of the end of an allocation.
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   std::signal(SIGUSR1, on_signal);
-  hdf5_recorder rec(spec, spec.output.file, resuming ? &ck : nullptr);
+  std::unique_ptr<hdf5_recorder> file_rec;
+  null_recorder no_file;
+  if (root)
+    file_rec = std::make_unique<hdf5_recorder>(spec, spec.output.file, resuming ? &ck : nullptr);
+  recorder& rec = file_rec ? static_cast<recorder&>(*file_rec) : no_file;
   backend_options opt;
   opt.kind = a.backend;
   opt.threads = a.threads;
-  opt.device = a.device;
-  opt.quiet = a.quiet;
+  // One GPU per rank of a node unless --device says otherwise.
+  opt.device = spread && !a.device_given ? comm.local_rank() : a.device;
+  opt.quiet = quiet;
+  opt.exchange = spread ? &comm : nullptr;
   std::string notice;
-  if (!spec.projections.empty() && !a.quiet) {
+  if (spread && !quiet)
+    std::cerr << "spikesim: " << comm.ranks() << " ranks; rank 0 writes " << spec.output.file
+              << "\n";
+  if (!spec.projections.empty() && !quiet) {
     const connectivity_estimate e = estimate_connectivity(spec);
     std::cerr << "spikesim: building about " << e.synapses
               << " synapses: " << human_bytes(static_cast<double>(e.bytes)) << " (peak "
               << human_bytes(static_cast<double>(e.peak_bytes)) << " while building)\n";
   }
   auto b = make_backend(spec, opt, &notice);
-  if (!notice.empty() && !a.quiet) std::cerr << "spikesim: " << notice << "\n";
+  if (!notice.empty() && !quiet) std::cerr << "spikesim: " << notice << "\n";
   if (resuming) {
     b->restore_state(ck.state);
     if (!a.quiet)
       std::cerr << "spikesim: resuming at t = " << static_cast<double>(ck.step) * spec.run.dt
                 << " ms (step " << ck.step << ") from " << a.resume << "\n";
   }
-  if (stop_requested.load()) {
+  // Ranks stop together: a signal reaches them at different times, so they agree on it (once per
+  // chunk) before acting on it.
+  std::atomic<bool> agreed_stop{false};
+  if (spread ? comm.any(stop_requested.load()) : stop_requested.load()) {
     // Nothing was simulated: the recorder removes its partial file (a resumed run keeps it).
-    std::cerr << "spikesim: interrupted by a signal before the simulation started; no output\n";
+    if (root)
+      std::cerr << "spikesim: interrupted by a signal before the simulation started; no output\n";
     exit_status() = exit_interrupted;
     return;
   }
-  progress_meter meter(!a.quiet);
+  progress_meter meter(!quiet);
   run_options ro;
-  ro.stop = &stop_requested;
-  ro.progress = [&](uint64_t d, uint64_t t) { meter(d, t); };
+  ro.stop = spread ? &agreed_stop : &stop_requested;
+  ro.progress = [&](uint64_t d, uint64_t t) {
+    meter(d, t);
+    if (spread) agreed_stop.store(comm.any(stop_requested.load()));
+  };
   if (resuming) {
     ro.start_step = ck.step;
     ro.start_spikes = ck.spikes;
@@ -243,7 +282,7 @@ void run_command(const run_args& a) {
     // The file is flushed first, so that it holds every row the checkpoint counts. A failed
     // checkpoint is reported, and the run goes on: its output is not put at risk for it.
     try {
-      rec.flush();
+      file_rec->flush();
       checkpoint c;
       c.step = step;
       c.config_text = spec.config_text;
@@ -254,7 +293,7 @@ void run_command(const run_args& a) {
       c.created_utc = utc_now();
       for (const auto& p : spec.populations) c.populations.push_back(p.name);
       c.spikes = spikes;
-      c.rows = rec.rows();
+      c.rows = file_rec->rows();
       c.state = b->save_state();
       write_checkpoint(ckpt_path, c);
       wrote_checkpoint = true;
@@ -263,23 +302,52 @@ void run_command(const run_args& a) {
                 << static_cast<double>(step) * spec.run.dt << " ms: " << e.what() << "\n";
     }
   };
+  if (spread) ro.checkpoint = nullptr;  // refused above; not even on a signal
   run_summary s;
   try {
     s = simulate(spec, *b, rec, ro);
   } catch (const numerical_error&) {
-    std::cerr << "spikesim: the output up to the failing chunk is kept in " << spec.output.file
-              << ", marked failed\n";
+    if (!spread)
+      std::cerr << "spikesim: the output up to the failing chunk is kept in " << spec.output.file
+                << ", marked failed\n";
     throw;
   }
-  print_summary(s, spec.output.file);
-  print_analysis(std::cout, rec.analysis());
-  if (!rec.analysis_failure().empty())
-    std::cerr << "spikesim: warning: the spike-train statistics failed (" << rec.analysis_failure()
-              << "); the file has no /analysis: `spikesim analyze " << spec.output.file
-              << "` computes it\n";
+  if (spread) {
+    // Synapses and synaptic events are those of each rank's slice: summed over the ranks.
+    std::vector<uint64_t> net{s.synapses, s.synapse_bytes, s.synaptic_events};
+    comm.sum(net);
+    s.synapses = net[0];
+    s.synapse_bytes = net[1];
+    s.synaptic_events = net[2];
+    s.synaptic_events_per_s = s.wall_s > 0 ? static_cast<double>(net[2]) / s.wall_s : 0.0;
+    s.construction_s = comm.max(s.construction_s);
+    const mpi::exchange_stats& x = comm.stats();
+    std::vector<uint64_t> bytes{x.bytes_sent};
+    comm.sum(bytes);
+    const double x_max = comm.max(x.seconds);
+    const double x_fastest = comm.max(x.fastest_s);
+    if (root) {
+      print_summary(s, spec.output.file);
+      const double intervals = static_cast<double>(std::max<uint64_t>(1, x.intervals));
+      std::cout << "ranks " << comm.ranks() << ": " << x.intervals << " exchanges, "
+                << std::setprecision(4) << x_max << " s in them (the slowest rank), the quickest "
+                << x_fastest * 1e6 << " us; per exchange " << std::fixed << std::setprecision(0)
+                << static_cast<double>(bytes[0]) / intervals << " bytes sent by all ranks, "
+                << static_cast<double>(x.bytes_received) / intervals << " received by each"
+                << std::defaultfloat << "\n";
+    }
+  } else {
+    print_summary(s, spec.output.file);
+  }
+  if (root) print_analysis(std::cout, file_rec->analysis());
+  if (root && !file_rec->analysis_failure().empty())
+    std::cerr << "spikesim: warning: the spike-train statistics failed ("
+              << file_rec->analysis_failure() << "); the file has no /analysis: `spikesim analyze "
+              << spec.output.file << "` computes it\n";
   if (s.status == run_status::interrupted) {
-    std::cerr << "spikesim: interrupted by a signal after " << s.simulated_ms
-              << " ms; the output is valid and marked interrupted\n";
+    if (root)
+      std::cerr << "spikesim: interrupted by a signal after " << s.simulated_ms
+                << " ms; the output is valid and marked interrupted\n";
     if (wrote_checkpoint)
       std::cerr << "spikesim: checkpoint " << ckpt_path << "; continue with: spikesim run "
                 << (a.config.empty() ? std::string() : a.config + " ") << "--resume " << ckpt_path
@@ -303,8 +371,10 @@ void add_run(CLI::App& app) {
       ->allow_extra_args(false);
   cmd->add_option("--backend", args->backend, "auto | cpu | cuda")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
-  cmd->add_option("--device", args->device, "CUDA device ordinal (default 0)")
-      ->check(CLI::NonNegativeNumber);
+  auto* device = cmd->add_option("--device", args->device,
+                                 "CUDA device ordinal (default 0; under mpirun, the rank's rank "
+                                 "on its node)")
+                     ->check(CLI::NonNegativeNumber);
   cmd->add_option("--threads", args->threads, "CPU threads (default: all)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("-q,--quiet", args->quiet, "no progress or notices");
@@ -316,7 +386,22 @@ void add_run(CLI::App& app) {
   cmd->add_option("--resume", args->resume,
                   "continue the run saved in this checkpoint (CONFIG, if given, must resolve to "
                   "the same config)");
-  cmd->callback([args] { run_command(*args); });
+  cmd->callback([args, device] {
+    args->device_given = device->count() > 0;
+    mpi::session comm;
+    if (comm.ranks() == 1) return run_command(*args, comm);
+    // A rank that fails ends the whole job, with its rank and the cause: the others would
+    // otherwise wait for it in the next exchange for ever.
+    try {
+      run_command(*args, comm);
+    } catch (const error& e) {
+      comm.abort(e.what(), e.code());
+    } catch (const std::bad_alloc&) {
+      comm.abort("out of memory", exit_memory);
+    } catch (const std::exception& e) {
+      comm.abort(std::string("internal error: ") + e.what(), exit_internal);
+    }
+  });
 }
 
 }  // namespace spikesim::cli

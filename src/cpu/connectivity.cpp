@@ -155,8 +155,8 @@ connectivity_estimate estimate_connectivity(const experiment_spec& spec) {
   return total;
 }
 
-csr_projection build_projection(const experiment_spec& spec, const projection_spec& q,
-                                int threads) {
+csr_projection build_projection(const experiment_spec& spec, const projection_spec& q, int threads,
+                                neuron_slice targets) {
   if (threads <= 0) threads = omp_get_max_threads();
   csr_projection c;
   c.index = q.index;
@@ -164,7 +164,10 @@ csr_projection build_projection(const experiment_spec& spec, const projection_sp
   c.target = q.target;
   c.synapse = q.synapse;
   c.n_source = spec.populations[q.source].size;
-  c.n_target = spec.populations[q.target].size;
+  targets.hi = std::min(targets.hi, spec.populations[q.target].size);
+  targets.lo = std::min(targets.lo, targets.hi);
+  c.n_target = targets.size();
+  const uint64_t j0 = targets.lo;  // local target jj is target j0 + jj of the population
   c.min_delay = static_cast<uint16_t>(q.min_delay_steps(spec.run.dt));
   c.max_delay = static_cast<uint16_t>(q.max_delay_steps(spec.run.dt));
   const uint64_t seed = q.seed;
@@ -186,7 +189,7 @@ csr_projection build_projection(const experiment_spec& spec, const projection_sp
     std::vector<uint64_t> chosen;
 #pragma omp for schedule(dynamic, 256)
     for (int64_t jj = 0; jj < n_tgt_i; ++jj) {
-      const uint64_t j = static_cast<uint64_t>(jj);
+      const uint64_t jl = static_cast<uint64_t>(jj), j = j0 + jl;
       uint64_t count = 0;
       switch (q.rule) {
         case connection_rule::fixed_indegree:
@@ -202,7 +205,7 @@ csr_projection build_projection(const experiment_spec& spec, const projection_sp
           sources_of(seed, q, pool, skip, j, mark, chosen, [&](uint64_t) { ++count; });
           break;
       }
-      off[j + 1] = count;
+      off[jl + 1] = count;
     }
   }
   for (uint64_t j = 0; j < n_tgt; ++j) off[j + 1] += off[j];
@@ -218,8 +221,8 @@ csr_projection build_projection(const experiment_spec& spec, const projection_sp
     std::vector<uint64_t> chosen;
 #pragma omp for schedule(dynamic, 256)
     for (int64_t jj = 0; jj < n_tgt_i; ++jj) {
-      const uint64_t j = static_cast<uint64_t>(jj);
-      uint64_t pos = off[j], k = 0;
+      const uint64_t jl = static_cast<uint64_t>(jj), j = j0 + jl;
+      uint64_t pos = off[jl], k = 0;
       sources_of(seed, q, pool, skip, j, mark, chosen, [&](uint64_t s) {
         src[pos] = static_cast<uint32_t>(s);
         if (vary_w) w_tmp[pos] = synapse_weight(q, j, k);

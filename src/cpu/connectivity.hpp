@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <vector>
 
+#include <spikesim/backend.hpp>
 #include <spikesim/connectivity.hpp>
 #include <spikesim/spec.hpp>
 
@@ -29,8 +30,12 @@ struct csr_projection {
   }
 };
 
-// Builds projection q with up to `threads` OpenMP threads (0: OpenMP's default).
-csr_projection build_projection(const experiment_spec& spec, const projection_spec& q, int threads);
+// Builds projection q with up to `threads` OpenMP threads (0: OpenMP's default): the synapses
+// onto targets [targets.lo, targets.hi) of the target population (by default all), with all
+// sources. Target ids in the result are relative to targets.lo; each synapse is the one a
+// build of the whole projection holds.
+csr_projection build_projection(const experiment_spec& spec, const projection_spec& q, int threads,
+                                neuron_slice targets = {0, ~uint64_t{0}});
 
 // The weight of draw k of target j in fixed point, and the delay in steps (what
 // build_projection stores; exposed for tests).

@@ -65,6 +65,7 @@ void run_tile(population_state<T>& pop, synaptic_input<T>& in, uint64_t seed, ui
   // make GCC reload the coefficients every iteration and give up on vectorising.
   const model_coeffs<T> c = pop.coeffs;
   const uint64_t n = hi - lo;
+  const uint64_t g0 = pop.id_offset + lo;  // population-local id of the tile's first neuron
   T* __restrict u = pop.u.data() + lo;
   int32_t* __restrict ref = pop.ref.data() + lo;
   // Without OU input the step ignores eta; a scratch array keeps one loop for all noise kinds.
@@ -78,8 +79,8 @@ void run_tile(population_state<T>& pop, synaptic_input<T>& in, uint64_t seed, ui
 
   // Recorded neurons that live in this tile.
   const auto& tr = pop.trace_ids;
-  const size_t tr_lo = std::lower_bound(tr.begin(), tr.end(), lo) - tr.begin();
-  const size_t tr_hi = std::lower_bound(tr.begin(), tr.end(), hi) - tr.begin();
+  const size_t tr_lo = std::lower_bound(tr.begin(), tr.end(), g0) - tr.begin();
+  const size_t tr_hi = std::lower_bound(tr.begin(), tr.end(), g0 + n) - tr.begin();
   const uint64_t every = pop.trace_every;
   const size_t n_tr = tr.size();
 
@@ -113,7 +114,7 @@ void run_tile(population_state<T>& pop, synaptic_input<T>& in, uint64_t seed, ui
 #pragma omp simd
         for (uint64_t i = 0; i < n; ++i) {
           // By value: a local array passed by pointer keeps GCC from vectorising this loop.
-          const rng::f32x4 q = rng::normal4(seed, stream, lo + i, block);
+          const rng::f32x4 q = rng::normal4(seed, stream, g0 + i, block);
           z[i] = q.v[0];
           z[tile_size + i] = q.v[1];
           z[2 * tile_size + i] = q.v[2];
@@ -123,7 +124,7 @@ void run_tile(population_state<T>& pop, synaptic_input<T>& in, uint64_t seed, ui
       if (tr_lo < tr_hi && s % every == 0) {
         const uint64_t row = (s - trace_first_step) / every;
         for (size_t k = tr_lo; k < tr_hi; ++k)
-          out.traces[row * n_tr + k] = static_cast<float>(u[tr[k] - lo]);
+          out.traces[row * n_tr + k] = static_cast<float>(u[tr[k] - g0]);
       }
       const float* __restrict zs = scratch.z + (s & 3) * tile_size;
       T* __restrict step_drive = drive;
@@ -151,14 +152,14 @@ void run_tile(population_state<T>& pop, synaptic_input<T>& in, uint64_t seed, ui
           const T pw = in.poisson_weight;
 #pragma omp simd
           for (uint64_t i = 0; i < n; ++i) {
-            const rng::u32x4 w = rng::philox(seed, pstream, lo + i, s);
+            const rng::u32x4 w = rng::philox(seed, pstream, g0 + i, s);
             const double u = rng::uniform_double(w.v[0], w.v[1]);
             jump[i] += static_cast<T>(rng::poisson_from_cdf(u, cdf, n_cdf, stalled)) * pw;
           }
         } else if (in.poisson) {
           const uint32_t pstream = rng::stream_id(pop.stream, rng::poisson);
           for (uint64_t i = 0; i < n; ++i)
-            jump[i] += static_cast<T>(rng::poisson_count(seed, pstream, lo + i, s,
+            jump[i] += static_cast<T>(rng::poisson_count(seed, pstream, g0 + i, s,
                                                          in.poisson_lambda, in.poisson_exp)) *
                        in.poisson_weight;
         }
@@ -204,7 +205,7 @@ void run_tile(population_state<T>& pop, synaptic_input<T>& in, uint64_t seed, ui
         std::memcpy(&word, flags + i, len);
         if (word == 0) continue;
         for (uint64_t k = 0; k < len; ++k)
-          if (flags[i + k]) spikes.push_back({s, lo + i + k});
+          if (flags[i + k]) spikes.push_back({s, g0 + i + k});
       }
     }
   }
@@ -213,20 +214,33 @@ void run_tile(population_state<T>& pop, synaptic_input<T>& in, uint64_t seed, ui
 template <class T>
 class cpu_backend final : public backend {
  public:
-  cpu_backend(const experiment_spec& spec, int threads) : run_(spec.run), threads_(threads) {
+  cpu_backend(const experiment_spec& spec, int threads, rank_exchange* exchange)
+      : run_(spec.run), threads_(threads), exchange_(exchange) {
     if (threads_ <= 0) threads_ = omp_get_max_threads();
-    for (const auto& p : spec.populations) pops_.push_back(make_population_state<T>(spec, p));
+    slices_ = exchange_ ? partition_neurons(spec, exchange_->rank(), exchange_->ranks())
+                        : partition_neurons(spec, 0, 1);
+    for (const auto& p : spec.populations)
+      pops_.push_back(make_population_state<T>(spec, p, slices_[p.index]));
     inputs_.resize(pops_.size());
     spikes_.resize(pops_.size());
     const auto t0 = std::chrono::steady_clock::now();
     for (const auto& q : spec.projections) {
-      projections_.push_back(build_projection(spec, q, threads_));
+      projections_.push_back(build_projection(spec, q, threads_, slices_[q.target]));
       stats_.synapses += projections_.back().synapses();
       stats_.synapse_bytes += projections_.back().bytes();
     }
     stats_.construction_s =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     setup_inputs(spec);
+    if (exchange_) {
+      for (const auto& p : spec.populations)
+        if (p.size > spike_id_mask)
+          throw config_error("config error: population." + p.name + ".size = " +
+                             std::to_string(p.size) + " is too large for a run over several " +
+                             "ranks: at most " + std::to_string(spike_id_mask));
+      for (int r = 0; r < exchange_->ranks(); ++r)
+        rank_slices_.push_back(partition_neurons(spec, r, exchange_->ranks()));
+    }
   }
 
   std::string name() const override { return "cpu"; }
@@ -271,6 +285,7 @@ class cpu_backend final : public backend {
     out.populations.resize(pops_.size());
     for (size_t p = 0; p < pops_.size(); ++p)
       advance_population(pops_[p], inputs_[p], spikes_[p], first, steps, out.populations[p]);
+    if (exchange_) exchange(first, steps, out);
     for (const auto& c : projections_) deliver(c);
   }
 
@@ -419,6 +434,82 @@ class cpu_backend final : public backend {
     }
   }
 
+  // Makes the chunk of this rank's slice the chunk of the whole network, on every rank: the
+  // spikes of all ranks (delivered after this into the local rings, and recorded), the per-step
+  // counts and the traces. One allgather of spike records and one of trace samples per chunk.
+  void exchange(uint64_t first, uint64_t steps, chunk_output& out) {
+    if (steps > spike_step_mask)
+      throw config_error("config error: run.chunk_steps = " + std::to_string(steps) +
+                         " is too large for a run over several ranks: at most " +
+                         std::to_string(spike_step_mask));
+    const size_t n_pop = pops_.size();
+    // Per rank: the spike count of each population, then 8-byte records (step in the chunk in
+    // the high 24 bits, population-local id in the low 40), population by population.
+    std::vector<uint64_t> send(n_pop);
+    for (size_t p = 0; p < n_pop; ++p) send[p] = spikes_[p].size();
+    for (size_t p = 0; p < n_pop; ++p)
+      for (const auto& sp : spikes_[p]) send.push_back((sp.step - first) << spike_id_bits | sp.id);
+    std::vector<uint64_t> counts;
+    const std::vector<uint64_t> all = exchange_->allgather(send, counts);
+    for (auto& sp : spikes_) sp.clear();
+    uint64_t at = 0;
+    for (const uint64_t c : counts) {
+      uint64_t rec = at + n_pop;
+      for (size_t p = 0; p < n_pop; ++p)
+        for (uint64_t k = 0; k < all[at + p]; ++k, ++rec)
+          spikes_[p].push_back({first + (all[rec] >> spike_id_bits), all[rec] & spike_id_mask});
+      at += c;
+    }
+    for (size_t p = 0; p < n_pop; ++p) {
+      auto& sp = spikes_[p];
+      std::sort(sp.begin(), sp.end());
+      auto& o = out.populations[p];
+      o.total_spikes = sp.size();
+      o.counts.assign(steps, 0);
+      for (const auto& x : sp) ++o.counts[x.step - first];
+      o.spike_steps.clear();
+      o.spike_ids.clear();
+      if (pops_[p].record_spikes) {
+        for (const auto& x : sp) {
+          o.spike_steps.push_back(x.step);
+          o.spike_ids.push_back(x.id);
+        }
+      }
+    }
+
+    // Traces: each rank sends the columns of the recorded neurons in its slice.
+    auto columns = [&](int r, size_t p) {
+      const auto& tr = pops_[p].trace_ids;
+      const neuron_slice sl = rank_slices_[r][p];
+      return std::pair<uint64_t, uint64_t>(
+          std::lower_bound(tr.begin(), tr.end(), sl.lo) - tr.begin(),
+          std::lower_bound(tr.begin(), tr.end(), sl.hi) - tr.begin());
+    };
+    bool traces = false;
+    for (const auto& p : pops_) traces = traces || !p.trace_ids.empty();
+    if (!traces) return;
+    std::vector<float> tsend;
+    for (size_t p = 0; p < n_pop; ++p) {
+      const auto& o = out.populations[p];
+      const uint64_t n_tr = pops_[p].trace_ids.size();
+      const auto [k_lo, k_hi] = columns(exchange_->rank(), p);
+      for (uint64_t row = 0; row < o.trace_rows; ++row)
+        for (uint64_t k = k_lo; k < k_hi; ++k) tsend.push_back(o.traces[row * n_tr + k]);
+    }
+    std::vector<uint64_t> tcounts;
+    const std::vector<float> tall = exchange_->allgather(tsend, tcounts);
+    uint64_t pos = 0;
+    for (int r = 0; r < exchange_->ranks(); ++r) {
+      for (size_t p = 0; p < n_pop; ++p) {
+        auto& o = out.populations[p];
+        const uint64_t n_tr = pops_[p].trace_ids.size();
+        const auto [k_lo, k_hi] = columns(r, p);
+        for (uint64_t row = 0; row < o.trace_rows; ++row)
+          for (uint64_t k = k_lo; k < k_hi; ++k) o.traces[row * n_tr + k] = tall[pos++];
+      }
+    }
+  }
+
   template <model_kind kind, noise_kind noise, bool syn>
   void advance_tiles(population_state<T>& pop, synaptic_input<T>& in, std::vector<spike_rec>& all,
                      uint64_t first, uint64_t steps, population_chunk& out, uint64_t trace_first) {
@@ -451,9 +542,10 @@ class cpu_backend final : public backend {
     }
     if (bad != ~uint64_t{0}) {
       std::ostringstream o;
-      o << "numerical failure: the membrane potential of neuron " << bad << " of population '"
-        << pop.name << "' is not finite between t = " << first * run_.dt << " and "
-        << (first + steps) * run_.dt << " ms (reduce dt, or check the parameters and input)";
+      o << "numerical failure: the membrane potential of neuron " << pop.id_offset + bad
+        << " of population '" << pop.name << "' is not finite between t = " << first * run_.dt
+        << " and " << (first + steps) * run_.dt
+        << " ms (reduce dt, or check the parameters and input)";
       throw numerical_error(o.str());
     }
     std::sort(all.begin(), all.end());
@@ -516,8 +608,15 @@ class cpu_backend final : public backend {
     }
   }
 
+  static constexpr int spike_id_bits = 40;
+  static constexpr uint64_t spike_id_mask = (uint64_t{1} << spike_id_bits) - 1;
+  static constexpr uint64_t spike_step_mask = (uint64_t{1} << (64 - spike_id_bits)) - 1;
+
   run_spec run_;
   int threads_;
+  rank_exchange* exchange_ = nullptr;  // null: the whole network in this process
+  std::vector<neuron_slice> slices_;   // per population: the neurons simulated here
+  std::vector<std::vector<neuron_slice>> rank_slices_;  // [rank][population], with exchange_
   std::vector<population_state<T>> pops_;
   std::vector<synaptic_input<T>> inputs_;       // per population
   std::vector<std::vector<spike_rec>> spikes_;  // per population: the last chunk's spikes
@@ -528,10 +627,12 @@ class cpu_backend final : public backend {
 
 }  // namespace
 
-std::unique_ptr<backend> make_cpu_backend(const experiment_spec& spec, int threads) {
+std::unique_ptr<backend> make_cpu_backend(const experiment_spec& spec, int threads,
+                                          rank_exchange* exchange) {
+  if (exchange && exchange->ranks() <= 1) exchange = nullptr;
   if (spec.run.prec == precision::single)
-    return std::make_unique<cpu_backend<float>>(spec, threads);
-  return std::make_unique<cpu_backend<double>>(spec, threads);
+    return std::make_unique<cpu_backend<float>>(spec, threads, exchange);
+  return std::make_unique<cpu_backend<double>>(spec, threads, exchange);
 }
 
 }  // namespace spikesim

@@ -1,0 +1,54 @@
+// The one place that talks to MPI: start and end, rank and size, the collectives of a network
+// spread over ranks, and stopping every rank when one fails. Built on MPI by comm_mpi.cpp, or by
+// comm_serial.cpp (one rank, no MPI) when SPIKESIM_MPI=OFF or MPI is not found.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <spikesim/backend.hpp>
+
+namespace spikesim::mpi {
+
+bool built();  // true when MPI support is compiled in
+
+// What the exchange between ranks cost so far, on this rank.
+struct exchange_stats {
+  uint64_t intervals = 0;       // spike exchanges (one per chunk of steps)
+  double seconds = 0.0;         // wall time inside the collectives (waiting for ranks included)
+  double fastest_s = 0.0;       // the quickest spike exchange: the cost without waiting
+  uint64_t bytes_sent = 0;      // by this rank
+  uint64_t bytes_received = 0;  // by this rank: the data of all ranks, its own included
+};
+
+class session final : public rank_exchange {
+ public:
+  // Initialises MPI when the process was started by an MPI launcher (mpirun, mpiexec, srun with
+  // PMI/PMIx); otherwise the process is one rank and MPI is not touched.
+  session();
+  ~session() override;  // finalises MPI if it was initialised
+  session(const session&) = delete;
+  session& operator=(const session&) = delete;
+
+  int rank() const override { return rank_; }
+  int ranks() const override { return ranks_; }
+  int local_rank() const { return local_rank_; }  // rank among the ranks on this node
+  std::vector<uint64_t> allgather(const std::vector<uint64_t>& local,
+                                  std::vector<uint64_t>& counts) override;
+  std::vector<float> allgather(const std::vector<float>& local,
+                               std::vector<uint64_t>& counts) override;
+  bool any(bool flag);                 // true on every rank when it is true on one
+  void sum(std::vector<uint64_t>& v);  // element-wise sum over the ranks, on every rank
+  double max(double x);                // the largest value over the ranks, on every rank
+  // Prints "spikesim: rank R: message" to stderr and ends every rank of the job with `code`.
+  [[noreturn]] void abort(const std::string& message, int code);
+  const exchange_stats& stats() const { return stats_; }
+
+ private:
+  int rank_ = 0, ranks_ = 1, local_rank_ = 0;
+  bool initialised_ = false;
+  exchange_stats stats_;
+};
+
+}  // namespace spikesim::mpi

@@ -1,0 +1,41 @@
+// The MPI module of a build without MPI: always one rank; the collectives return what they get.
+#include "mpi/comm.hpp"
+
+#include <cstdlib>
+#include <iostream>
+
+namespace spikesim::mpi {
+
+bool built() {
+  return false;
+}
+
+session::session() = default;
+session::~session() = default;
+
+std::vector<uint64_t> session::allgather(const std::vector<uint64_t>& local,
+                                         std::vector<uint64_t>& counts) {
+  counts.assign(1, local.size());
+  return local;
+}
+
+std::vector<float> session::allgather(const std::vector<float>& local,
+                                      std::vector<uint64_t>& counts) {
+  counts.assign(1, local.size());
+  return local;
+}
+
+bool session::any(bool flag) {
+  return flag;
+}
+void session::sum(std::vector<uint64_t>&) {}
+double session::max(double x) {
+  return x;
+}
+
+void session::abort(const std::string& message, int code) {
+  std::cerr << "spikesim: rank 0: " << message << std::endl;
+  std::exit(code);
+}
+
+}  // namespace spikesim::mpi
