@@ -27,6 +27,8 @@ void print_analysis(std::ostream& out, const std::vector<population_analysis>& r
 // Throws memory_error when the state of `spec` (and the spike-train statistics, if `analysis`)
 // would not fit the available host memory.
 void check_host_memory(const experiment_spec& spec, const std::string& backend, bool analysis);
+// MemAvailable of /proc/meminfo in bytes; 0 when unknown.
+uint64_t available_ram();
 
 // The exit code the chosen subcommand asks main() to return.
 int& exit_status();

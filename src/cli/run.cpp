@@ -61,19 +61,6 @@ std::string human_bytes(double b) {
   return o.str();
 }
 
-// MemAvailable counts reclaimable page cache too, unlike free memory: on a busy node most memory
-// is cache that a run may take. 0 when unknown (no check then).
-uint64_t available_ram() {
-  std::ifstream in("/proc/meminfo");
-  std::string key;
-  uint64_t kib = 0;
-  while (in >> key >> kib) {
-    if (key == "MemAvailable:") return kib * 1024;
-    in.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
-  }
-  return 0;
-}
-
 // A bar on a terminal; a plain line at most every 10 s otherwise (logs of batch jobs).
 class progress_meter {
  public:
@@ -143,6 +130,19 @@ void print_summary(const run_summary& s, const std::string& file) {
 }
 
 }  // namespace
+
+// MemAvailable counts reclaimable page cache too, unlike free memory: on a busy node most memory
+// is cache that a run may take. 0 when unknown (no check then).
+uint64_t available_ram() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  uint64_t kib = 0;
+  while (in >> key >> kib) {
+    if (key == "MemAvailable:") return kib * 1024;
+    in.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
+  }
+  return 0;
+}
 
 void check_host_memory(const experiment_spec& spec, const std::string& backend, bool analysis) {
   if (backend == "cuda") return;  // the CUDA backend checks device memory itself

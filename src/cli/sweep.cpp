@@ -98,18 +98,6 @@ std::pair<uint64_t, uint64_t> resolve_task(const sweep_args& a) {
   return {id, tasks};
 }
 
-// MemAvailable (page cache a run may take counts as available); 0 when unknown.
-uint64_t available_ram() {
-  std::ifstream in("/proc/meminfo");
-  std::string key;
-  uint64_t kib = 0;
-  while (in >> key >> kib) {
-    if (key == "MemAvailable:") return kib * 1024;
-    in.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
-  }
-  return 0;
-}
-
 // Host memory of one point inside a pack, as a + b * chunk_steps: its share of the backend
 // state and chunk buffers (estimate_state_bytes is linear in the chunk), its spike-train
 // statistics and the output file's open datasets (HDF5 keeps up to a chunk of each cached).
