@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <exception>
 #include <fstream>
 #include <mutex>
 #include <sstream>
@@ -217,6 +218,7 @@ class cpu_backend final : public backend {
   cpu_backend(const experiment_spec& spec, int threads, rank_exchange* exchange)
       : run_(spec.run), threads_(threads), exchange_(exchange) {
     if (threads_ <= 0) threads_ = omp_get_max_threads();
+    tile_threads_ = threads_;
     slices_ = exchange_ ? partition_neurons(spec, exchange_->rank(), exchange_->ranks())
                         : partition_neurons(spec, 0, 1);
     for (const auto& p : spec.populations)
@@ -283,13 +285,44 @@ class cpu_backend final : public backend {
     out.first_step = first;
     out.steps = steps;
     out.populations.resize(pops_.size());
-    for (size_t p = 0; p < pops_.size(); ++p)
-      advance_population(pops_[p], inputs_[p], spikes_[p], first, steps, out.populations[p]);
+    if (across_populations()) {
+      // Many populations too small to occupy every thread (a packed sweep): threads take whole
+      // populations instead of the tiles of one population at a time, which would open a
+      // parallel region per population. Each population's result is the same either way.
+      const int64_t n = static_cast<int64_t>(pops_.size());
+      std::vector<std::exception_ptr> failed(pops_.size());
+      tile_threads_ = 1;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads_)
+      for (int64_t p = 0; p < n; ++p) {
+        try {
+          advance_population(pops_[p], inputs_[p], spikes_[p], first, steps, out.populations[p]);
+        } catch (...) {
+          failed[p] = std::current_exception();
+        }
+      }
+      tile_threads_ = threads_;
+      for (const auto& e : failed)  // the first population that failed, as in a serial loop
+        if (e) std::rethrow_exception(e);
+    } else {
+      for (size_t p = 0; p < pops_.size(); ++p)
+        advance_population(pops_[p], inputs_[p], spikes_[p], first, steps, out.populations[p]);
+    }
     if (exchange_) exchange(first, steps, out);
     for (const auto& c : projections_) deliver(c);
   }
 
-  network_stats network() const override { return stats_; }
+  network_stats network() const override {
+    return stats_;
+  }
+
+  // True when no population has the 4 tiles per thread that keep all threads busy on it alone,
+  // and there are at least as many populations as threads.
+  bool across_populations() const {
+    if (threads_ <= 1 || pops_.size() < static_cast<size_t>(threads_)) return false;
+    for (const auto& p : pops_)
+      if (p.u.size() >= 4 * tile_size * static_cast<uint64_t>(threads_)) return false;
+    return true;
+  }
 
   std::vector<state_array> save_state() const override {
     std::vector<state_array> st;
@@ -520,7 +553,7 @@ class cpu_backend final : public backend {
     // The lowest id whose potential is not finite, so that the message does not depend on the
     // thread count (the CUDA backend reports the lowest too).
     uint64_t bad = ~uint64_t{0};
-#pragma omp parallel num_threads(threads_) reduction(min : bad)
+#pragma omp parallel num_threads(tile_threads_) reduction(min : bad)
     {
       tile_scratch<T> scratch;
       std::vector<spike_rec> local;
@@ -614,6 +647,7 @@ class cpu_backend final : public backend {
 
   run_spec run_;
   int threads_;
+  int tile_threads_ = 1;  // threads over the tiles of one population: threads_, or 1 (above)
   rank_exchange* exchange_ = nullptr;  // null: the whole network in this process
   std::vector<neuron_slice> slices_;   // per population: the neurons simulated here
   std::vector<std::vector<neuron_slice>> rank_slices_;  // [rank][population], with exchange_

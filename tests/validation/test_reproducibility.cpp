@@ -43,17 +43,23 @@ TEST_P(reproducibility, chunk_length_does_not_change_results) {
   }
 }
 
-TEST(reproducibility_cpu, one_and_two_threads_identical) {
+// 2 threads take the two (small) populations one each; 3 threads, more than there are
+// populations, share the tiles of one population at a time: both equal 1 thread.
+TEST(reproducibility_cpu, one_and_more_threads_identical) {
   for (const char* prec : {"double", "float"}) {
     const auto spec = spec_from(noisy_eif, {std::string("run.precision=\"") + prec + "\""});
     const auto a = run_on("cpu", spec, 1);
-    const auto b = run_on("cpu", spec, 2);
-    for (size_t p = 0; p < 2; ++p) {
-      ASSERT_GT(a.rec.populations[p].spike_ids.size(), 100u);
-      EXPECT_EQ(a.rec.populations[p].spike_ids, b.rec.populations[p].spike_ids) << prec;
-      EXPECT_EQ(a.rec.populations[p].spike_steps, b.rec.populations[p].spike_steps) << prec;
-      EXPECT_EQ(a.rec.populations[p].counts, b.rec.populations[p].counts) << prec;
-      EXPECT_EQ(a.final_v[p], b.final_v[p]) << prec;
+    for (const int threads : {2, 3}) {
+      const auto b = run_on("cpu", spec, threads);
+      for (size_t p = 0; p < 2; ++p) {
+        ASSERT_GT(a.rec.populations[p].spike_ids.size(), 100u);
+        EXPECT_EQ(a.rec.populations[p].spike_ids, b.rec.populations[p].spike_ids)
+            << prec << threads;
+        EXPECT_EQ(a.rec.populations[p].spike_steps, b.rec.populations[p].spike_steps)
+            << prec << threads;
+        EXPECT_EQ(a.rec.populations[p].counts, b.rec.populations[p].counts) << prec << threads;
+        EXPECT_EQ(a.final_v[p], b.final_v[p]) << prec << threads;
+      }
     }
   }
 }
