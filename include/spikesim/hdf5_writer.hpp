@@ -26,7 +26,9 @@ class hdf5_recorder : public recorder {
   // uninterrupted run writes.
   hdf5_recorder(const experiment_spec& spec, const std::string& path,
                 const checkpoint* resume = nullptr);
-  ~hdf5_recorder() override;  // removes FILE.partial unless finish() completed
+  // Removes FILE.partial unless finish() completed, a checkpoint refers to it (keep_partial),
+  // or the run was resumed (a resume refused before begin() gives FILE its name back).
+  ~hdf5_recorder() override;
   void begin(const experiment_spec& spec, const backend& b) override;
   void write(const chunk_output& chunk) override;
   void finish(const run_summary& summary) override;
@@ -36,6 +38,8 @@ class hdf5_recorder : public recorder {
   // Puts everything written so far on disk, where a killed run leaves it. write() flushes by
   // itself when flush_interval has passed since the last flush.
   void flush();
+  // A checkpoint refers to the partial file: keep it whatever ends the run.
+  void keep_partial() { keep_ = true; }
   static constexpr std::chrono::seconds flush_interval{10};
   // The most memory the writer holds for a spec: one HDF5 chunk of each growing dataset.
   static uint64_t buffer_bytes(const experiment_spec& spec);
@@ -56,6 +60,9 @@ class hdf5_recorder : public recorder {
   std::vector<population_analysis> analysis_;
   std::string analysis_failure_;
   bool done_ = false;
+  bool keep_ = false;
+  bool renamed_ = false;  // resuming: FILE was renamed to FILE.partial
+  bool began_ = false;
   const checkpoint* resume_ = nullptr;
 };
 

@@ -26,7 +26,9 @@ void print_analysis(std::ostream& out, const std::vector<population_analysis>& r
 
 // Throws memory_error when the state of `spec` (and the spike-train statistics, if `analysis`)
 // would not fit the available host memory.
-void check_host_memory(const experiment_spec& spec, const std::string& backend, bool analysis);
+// Over `ranks` MPI ranks each holds about 1/ranks of the state (an estimate per rank).
+void check_host_memory(const experiment_spec& spec, const std::string& backend, bool analysis,
+                       int ranks = 1);
 // MemAvailable of /proc/meminfo in bytes; 0 when unknown.
 uint64_t available_ram();
 

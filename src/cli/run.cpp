@@ -144,9 +144,10 @@ uint64_t available_ram() {
   return 0;
 }
 
-void check_host_memory(const experiment_spec& spec, const std::string& backend, bool analysis) {
+void check_host_memory(const experiment_spec& spec, const std::string& backend, bool analysis,
+                       int ranks) {
   if (backend == "cuda") return;  // the CUDA backend checks device memory itself
-  uint64_t need = estimate_state_bytes(spec, chunk_steps_for(spec));
+  uint64_t need = estimate_state_bytes(spec, chunk_steps_for(spec)) / std::max(1, ranks);
   uint64_t analysis_bytes = 0;
   if (analysis)
     for (const auto& p : spec.populations)
@@ -157,7 +158,9 @@ void check_host_memory(const experiment_spec& spec, const std::string& backend, 
   const uint64_t avail = available_ram();
   if (avail > 0 && need > avail)
     throw memory_error(
-        "the run needs about " + human_bytes(static_cast<double>(need)) + " of memory" +
+        std::string(ranks > 1 ? "each of the " + std::to_string(ranks) + " ranks needs about "
+                              : "the run needs about ") +
+        human_bytes(static_cast<double>(need)) + " of memory" +
         (analysis_bytes ? " (" + human_bytes(static_cast<double>(analysis_bytes)) +
                               " of it for the spike-train statistics: analysis.enabled = false "
                               "skips them)"
@@ -218,7 +221,7 @@ void run_command(const run_args& a, mpi::session& comm) {
                                 : resuming            ? a.resume
                                                       : spec.output.file + ".ckpt";
 
-  check_host_memory(spec, a.backend, spec.analysis.enabled && root);
+  check_host_memory(spec, a.backend, spec.analysis.enabled && root, comm.ranks());
 
   // Handlers first: a signal while the state is being built ends the run cleanly too.
   // SIGUSR1 is what SLURM's --signal sends ahead of the end of an allocation.
@@ -279,10 +282,10 @@ void run_command(const run_args& a, mpi::session& comm) {
   bool wrote_checkpoint = false;
   ro.checkpoint_every = every_steps;
   ro.checkpoint = [&](uint64_t step, const std::vector<uint64_t>& spikes) {
-    // The file is flushed first, so that it holds every row the checkpoint counts. A failed
-    // checkpoint is reported, and the run goes on: its output is not put at risk for it.
+    // The file is flushed first, so that it holds every row the checkpoint counts; a failure of
+    // the output fails the run. A failed checkpoint file is reported, and the run goes on.
+    file_rec->flush();
     try {
-      file_rec->flush();
       checkpoint c;
       c.step = step;
       c.config_text = spec.config_text;
@@ -297,6 +300,7 @@ void run_command(const run_args& a, mpi::session& comm) {
       c.state = b->save_state();
       write_checkpoint(ckpt_path, c);
       wrote_checkpoint = true;
+      file_rec->keep_partial();
     } catch (const std::exception& e) {
       std::cerr << "spikesim: warning: no checkpoint at t = "
                 << static_cast<double>(step) * spec.run.dt << " ms: " << e.what() << "\n";

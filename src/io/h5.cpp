@@ -1,6 +1,8 @@
 // The RAII layer over the HDF5 C API.
 #include "io/h5.hpp"
 
+#include <algorithm>
+
 #include <spikesim/errors.hpp>
 
 namespace spikesim::h5 {
@@ -258,7 +260,6 @@ void appendable<T>::write_rows(uint64_t first, const T* data, uint64_t rows) {
   if (first + rows > in_file_) {
     hsize_t size[2] = {first + rows, cols_};
     if (H5Dset_extent(ds_, size) < 0) write_fail("extend dataset '" + name_ + "'");
-    in_file_ = first + rows;
   }
   handle file_space(H5Dget_space(ds_), H5Sclose);
   hsize_t start[2] = {first, 0};
@@ -267,6 +268,8 @@ void appendable<T>::write_rows(uint64_t first, const T* data, uint64_t rows) {
   handle mem_space(H5Screate_simple(rank, count, nullptr), H5Sclose);
   if (H5Dwrite(ds_, type_of<T>(), mem_space, file_space, H5P_DEFAULT, data) < 0)
     write_fail("write dataset '" + name_ + "'");
+  // Counted only once written: after a failure the rows are written again.
+  in_file_ = std::max(in_file_, first + rows);
 }
 
 template <class T>

@@ -137,33 +137,41 @@ hdf5_recorder::hdf5_recorder(const experiment_spec& spec, const std::string& pat
 void hdf5_recorder::open_for_resume(const experiment_spec& spec) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  // A killed run leaves FILE.partial; a run stopped by a signal renamed it to FILE.
-  if (fs::exists(partial_, ec)) {
-    if (locked_by_another(partial_))
-      throw output_error("cannot resume into '" + partial_ + "': another run is writing it");
-  } else if (fs::exists(path_, ec)) {
+  // A killed run leaves FILE.partial; a run stopped by a signal renamed it to FILE. It is checked
+  // before anything is renamed, so that a refused resume leaves every file as it was.
+  const bool partial = fs::exists(partial_, ec);
+  const std::string& found = partial ? partial_ : path_;
+  if (!partial && !fs::exists(path_, ec))
+    throw input_error("cannot resume: the output of the checkpointed run, '" + path_ + "' (or '" +
+                      partial_ + "'), does not exist");
+  if (partial && locked_by_another(partial_))
+    throw output_error("cannot resume into '" + partial_ + "': another run is writing it");
+  {
+    h5::handle f = h5::open_file(found, false);
+    if (H5Aexists(f, "magic") <= 0 || h5::read_attr_u64(f, "magic") != file_magic ||
+        H5Aexists(f, "config") <= 0 || h5::read_attr_string(f, "config") != spec.config_text)
+      throw input_error("cannot resume into '" + found +
+                        "': it is not the output of the checkpointed run (another config)");
+  }
+  if (!partial) {
     if (std::rename(path_.c_str(), partial_.c_str()) != 0)
       throw output_error("cannot rename '" + path_ + "' to '" + partial_ +
                          "': " + std::strerror(errno));
-  } else {
-    throw input_error("cannot resume: the output of the checkpointed run, '" + path_ + "' (or '" +
-                      partial_ + "'), does not exist");
+    renamed_ = true;
   }
   impl_->file = h5::open_file(partial_, true);
-  hid_t f = impl_->file;
-  if (H5Aexists(f, "magic") <= 0 || h5::read_attr_u64(f, "magic") != file_magic ||
-      H5Aexists(f, "config") <= 0 || h5::read_attr_string(f, "config") != spec.config_text)
-    throw input_error("cannot resume into '" + partial_ +
-                      "': it is not the output of the checkpointed run (another config)");
 }
 
 hdf5_recorder::~hdf5_recorder() {
-  // A resumed run keeps its file whatever happens: it holds the output up to the checkpoint,
-  // from which the run can be resumed again.
-  if (!done_ && !resume_) {
-    impl_.reset();
+  if (done_) return;
+  impl_.reset();
+  if (resume_ && renamed_ && !began_) {
+    // The resume stopped before it changed the file: give it its name back.
+    std::rename(partial_.c_str(), path_.c_str());
+  } else if (!resume_ && !keep_) {
     std::remove(partial_.c_str());
   }
+  // Otherwise the partial file holds the output up to a checkpoint, from which the run resumes.
 }
 
 void hdf5_recorder::begin(const experiment_spec& spec, const backend& b) {
@@ -254,6 +262,7 @@ void hdf5_recorder::begin(const experiment_spec& spec, const backend& b) {
 }
 
 void hdf5_recorder::begin_resumed(const experiment_spec& spec, const backend& b) {
+  began_ = true;
   hid_t f = impl_->file;
   const checkpoint& c = *resume_;
   impl_->dt = spec.run.dt;

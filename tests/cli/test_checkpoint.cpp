@@ -379,6 +379,16 @@ TEST_F(checkpoint_cli, refuses_other_config_other_version_and_other_files) {
   r = spikesim_cli("run --resume " + path("missing.ckpt"));
   EXPECT_EQ(r.code, 3) << r.out;
 
+  // The finished output of another run named by -o: refused (exit 3), and left as it was.
+  r = spikesim_cli("run " + brunel("200") + " -o " + path("other.h5") + " --quiet");
+  ASSERT_EQ(r.code, 0) << r.out;
+  r = spikesim_cli("run --resume " + ckpt + " -o " + path("other.h5") + " --quiet");
+  EXPECT_EQ(r.code, 3) << r.out;
+  EXPECT_NE(r.out.find("not the output of the checkpointed run"), std::string::npos) << r.out;
+  EXPECT_TRUE(fs::exists(path("other.h5")));
+  EXPECT_FALSE(fs::exists(path("other.h5.partial")));
+  EXPECT_EQ(status_of(path("other.h5")), "complete");
+
   // Without CONFIG the checkpoint's own config is used; the output is gone: exit 3, named.
   fs::rename(out, path("moved.h5"));
   r = spikesim_cli("run --resume " + ckpt + " --quiet");
