@@ -2,6 +2,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <atomic>
 
 #include <spikesim/spec.hpp>
 
@@ -29,6 +30,11 @@ void print_analysis(std::ostream& out, const std::vector<population_analysis>& r
 // Over `ranks` MPI ranks each holds about 1/ranks of the state (an estimate per rank).
 void check_host_memory(const experiment_spec& spec, const std::string& backend, bool analysis,
                        int ranks = 1);
+// Set by SIGINT, SIGTERM and SIGUSR1 once install_stop_handlers() ran: the run (or sweep) ends
+// after its current chunk.
+extern std::atomic<bool> stop_requested;
+void install_stop_handlers();
+
 // MemAvailable of /proc/meminfo in bytes; 0 when unknown.
 uint64_t available_ram();
 

@@ -25,15 +25,11 @@
 #include <spikesim/simulation.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/progress.hpp"
 #include "mpi/comm.hpp"
 
 namespace spikesim::cli {
 namespace {
-
-std::atomic<bool> stop_requested{false};
-extern "C" void on_signal(int) {
-  stop_requested.store(true);
-}
 
 struct run_args {
   std::string config;
@@ -60,39 +56,6 @@ std::string human_bytes(double b) {
   o << std::fixed << std::setprecision(u ? 1 : 0) << b << " " << units[u];
   return o.str();
 }
-
-// A bar on a terminal; a plain line at most every 10 s otherwise (logs of batch jobs).
-class progress_meter {
- public:
-  explicit progress_meter(bool enabled) : enabled_(enabled), tty_(isatty(STDERR_FILENO)) {}
-  void operator()(uint64_t done, uint64_t total) {
-    if (!enabled_) return;
-    const auto now = std::chrono::steady_clock::now();
-    const double elapsed = std::chrono::duration<double>(now - start_).count();
-    const double frac = total ? static_cast<double>(done) / total : 1.0;
-    if (tty_) {
-      if (done < total && now - last_ < std::chrono::milliseconds(100)) return;
-      const int width = 40;
-      const int fill = static_cast<int>(frac * width);
-      std::fprintf(stderr, "\r[%s%s] %5.1f%%  %.1f s", std::string(fill, '#').c_str(),
-                   std::string(width - fill, ' ').c_str(), 100.0 * frac, elapsed);
-      if (done == total) std::fprintf(stderr, "\n");
-    } else {
-      // Every 10 s, and once at the end so that a log shows the run completed.
-      if (done < total && now - last_ < std::chrono::seconds(10)) return;
-      std::fprintf(stderr, "progress: %.1f%% (%llu of %llu steps) after %.0f s\n", 100.0 * frac,
-                   static_cast<unsigned long long>(done), static_cast<unsigned long long>(total),
-                   elapsed);
-    }
-    std::fflush(stderr);
-    last_ = now;
-  }
-
- private:
-  bool enabled_, tty_;
-  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
-  std::chrono::steady_clock::time_point last_ = start_;
-};
 
 // Rank 0 writes the file; the other ranks of a run spread over ranks record nothing (every rank
 // holds every chunk's spikes after the exchange, rank 0 included).
@@ -142,6 +105,20 @@ uint64_t available_ram() {
     in.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
   }
   return 0;
+}
+
+namespace {
+extern "C" void on_stop_signal(int) {
+  stop_requested.store(true);
+}
+}  // namespace
+
+std::atomic<bool> stop_requested{false};
+
+void install_stop_handlers() {
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
+  std::signal(SIGUSR1, on_stop_signal);
 }
 
 void check_host_memory(const experiment_spec& spec, const std::string& backend, bool analysis,
@@ -225,9 +202,7 @@ void run_command(const run_args& a, mpi::session& comm) {
 
   // Handlers first: a signal while the state is being built ends the run cleanly too.
   // SIGUSR1 is what SLURM's --signal sends ahead of the end of an allocation.
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
-  std::signal(SIGUSR1, on_signal);
+  install_stop_handlers();
   std::unique_ptr<hdf5_recorder> file_rec;
   null_recorder no_file;
   if (root)

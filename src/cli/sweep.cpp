@@ -26,6 +26,7 @@
 #include <spikesim/sweep.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/progress.hpp"
 #include "io/h5.hpp"
 #include "io/sweep_file.hpp"
 
@@ -33,11 +34,6 @@ namespace spikesim::cli {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::atomic<bool> stop_requested{false};
-extern "C" void on_sweep_signal(int) {
-  stop_requested.store(true);
-}
 
 struct sweep_args {
   std::string config;
@@ -173,31 +169,6 @@ std::string pack_file(uint64_t first, uint64_t last, uint64_t total) {
   return o.str();
 }
 
-// One line per 10 s in a batch log, a line rewritten in place on a terminal.
-class pack_progress {
- public:
-  pack_progress(bool enabled, std::string label)
-      : enabled_(enabled), tty_(isatty(STDERR_FILENO)), label_(std::move(label)) {}
-  void operator()(uint64_t done, uint64_t total) {
-    if (!enabled_) return;
-    const auto now = std::chrono::steady_clock::now();
-    const auto gap = tty_ ? std::chrono::milliseconds(100) : std::chrono::milliseconds(10000);
-    if (done < total && now - last_ < gap) return;
-    const double elapsed = std::chrono::duration<double>(now - start_).count();
-    std::fprintf(stderr, tty_ ? "\r%s: %5.1f%% after %.0f s%s" : "%s: %.1f%% after %.0f s%s\n",
-                 label_.c_str(), total ? 100.0 * static_cast<double>(done) / total : 100.0, elapsed,
-                 tty_ && done == total ? "\n" : "");
-    std::fflush(stderr);
-    last_ = now;
-  }
-
- private:
-  bool enabled_, tty_;
-  std::string label_;
-  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
-  std::chrono::steady_clock::time_point last_ = start_;
-};
-
 sweep_file_info sweep_info(const sweep_spec& s, const std::vector<experiment_spec>& specs,
                            const std::vector<uint64_t>& indices, const experiment_spec& packed,
                            uint64_t task, uint64_t tasks) {
@@ -285,9 +256,7 @@ void sweep_command(const sweep_args& a) {
     std::cerr << "spikesim: sweep of " << total << " points; " << task_text << ": points "
               << range.first << "-" << range.first + range.count - 1 << " in " << packs.size()
               << " pack" << (packs.size() == 1 ? "" : "s") << " -> " << dir.string() << "/\n";
-  std::signal(SIGINT, on_sweep_signal);
-  std::signal(SIGTERM, on_sweep_signal);
-  std::signal(SIGUSR1, on_sweep_signal);
+  install_stop_handlers();
 
   backend_options opt;
   opt.kind = a.backend;
@@ -343,7 +312,7 @@ void sweep_command(const sweep_args& a) {
     }
     fs::remove(staged, ec);  // left by a sweep that was killed while writing /sweep
     hdf5_recorder rec(packed, staged);
-    pack_progress meter(!a.quiet, name);
+    progress_meter meter(!a.quiet, name);
     run_options ro;
     ro.stop = &stop_requested;
     ro.progress = [&](uint64_t d, uint64_t t) { meter(d, t); };
