@@ -15,6 +15,8 @@
 
 #include <toml++/toml.h>
 
+#include "config/parse_toml.hpp"
+
 #include <spikesim/errors.hpp>
 #include <spikesim/models/param_table.hpp>
 
@@ -651,15 +653,7 @@ void apply_override(toml::table& root, const std::string& assignment) {
 
 experiment_spec parse_config(const std::string& text, const std::string& source,
                              const std::vector<std::string>& overrides) {
-  toml::table root;
-  try {
-    root = toml::parse(text, source);
-  } catch (const toml::parse_error& e) {
-    std::ostringstream o;
-    o << "config error: " << source << ":" << e.source().begin.line << ":"
-      << e.source().begin.column << ": " << e.description();
-    throw config_error(o.str());
-  }
+  toml::table root = parse_toml(text, source);
   for (const auto& o : overrides) apply_override(root, o);
 
   experiment_spec spec;

@@ -17,6 +17,8 @@
 
 #include <toml++/toml.h>
 
+#include "config/parse_toml.hpp"
+
 #include <spikesim/config_loader.hpp>
 #include <spikesim/errors.hpp>
 #include <spikesim/models/param_table.hpp>
@@ -406,15 +408,7 @@ uint64_t sweep_spec::points() const {
 sweep_spec parse_sweep(const std::string& text, const std::string& source,
                        const std::vector<std::string>& sets,
                        const std::vector<std::string>& cli_axes) {
-  toml::table root;
-  try {
-    root = toml::parse(text, source);
-  } catch (const toml::parse_error& e) {
-    std::ostringstream o;
-    o << "config error: " << source << ":" << e.source().begin.line << ":"
-      << e.source().begin.column << ": " << e.description();
-    throw config_error(o.str());
-  }
+  toml::table root = parse_toml(text, source);
   sweep_spec s;
   s.source = source;
   s.sets = sets;
