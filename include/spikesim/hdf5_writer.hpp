@@ -68,5 +68,6 @@ class hdf5_recorder : public recorder {
 
 std::string simulator_version();
 std::string git_sha();
+std::string utc_now();  // ISO 8601, as files, checkpoints and benchmarks stamp it
 
 }  // namespace spikesim

@@ -69,9 +69,7 @@ void bench_command(const bench_args& a) {
   auto b = make_backend(spec, opt, nullptr);
   counting_recorder rec;
   const run_summary s = simulate(spec, *b, rec);
-  const std::time_t t = std::time(nullptr);
-  char date[32];
-  std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  const std::string date = utc_now();
   const double n = static_cast<double>(spec.total_neurons());
   std::cout << std::setprecision(6) << "{\"benchmark\": \"population\", \"model\": \"" << a.model
             << "\", \"precision\": \"" << precision << "\", \"backend\": \"" << s.backend

@@ -516,13 +516,6 @@ void dataset(hid_t g, const std::string& name, const std::vector<T>& v, const st
   h5::attr(ds, "units", units);
 }
 
-std::string utc_now() {
-  const std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
-}
-
 void write_h5(const report& r, const std::string& path) {
   const std::string partial = path + ".partial";
   h5::quiet_errors quiet;

@@ -148,13 +148,6 @@ void check_host_memory(const experiment_spec& spec, const std::string& backend, 
 
 namespace {
 
-std::string utc_now() {
-  const std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
-}
-
 void run_command(const run_args& a, mpi::session& comm) {
   checkpoint ck;
   const bool resuming = !a.resume.empty();

@@ -35,15 +35,14 @@ std::string simulator_version() {
 std::string git_sha() {
   return SPIKESIM_GIT_SHA;
 }
-
-namespace {
-
 std::string utc_now() {
   const std::time_t t = std::time(nullptr);
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
   return buf;
 }
+
+namespace {
 
 struct population_writer {
   h5::appendable<double> timestamps;
