@@ -2,6 +2,7 @@
 #include <spikesim/backend.hpp>
 
 #include <algorithm>
+#include <map>
 
 #include <spikesim/connectivity.hpp>
 #include <spikesim/errors.hpp>
@@ -65,6 +66,172 @@ std::vector<neuron_slice> partition_neurons(const experiment_spec& spec, int ran
     base += p.size;
   }
   return slices;
+}
+
+namespace {
+
+// The population an array population/<name>/<field> belongs to; nullptr for other arrays.
+const population_spec* population_of(const experiment_spec& spec, const std::string& array) {
+  const std::string prefix = "population/";
+  if (array.compare(0, prefix.size(), prefix) != 0) return nullptr;
+  const size_t end = array.find('/', prefix.size());
+  if (end == std::string::npos) return nullptr;
+  const std::string name = array.substr(prefix.size(), end - prefix.size());
+  for (const auto& p : spec.populations)
+    if (p.name == name) return &p;
+  throw input_error("checkpoint array '" + array + "' names no population of the config");
+}
+
+uint64_t type_size(const state_array& a) {
+  if (a.type == "f32" || a.type == "i32") return 4;
+  if (a.type == "f64" || a.type == "i64" || a.type == "u64") return 8;
+  throw input_error("checkpoint array '" + a.name + "' has unknown type '" + a.type + "'");
+}
+
+void put_u64(std::vector<unsigned char>& b, uint64_t v) {
+  const auto* p = reinterpret_cast<const unsigned char*>(&v);
+  b.insert(b.end(), p, p + sizeof v);
+}
+void put_text(std::vector<unsigned char>& b, const std::string& s) {
+  put_u64(b, s.size());
+  b.insert(b.end(), s.begin(), s.end());
+}
+uint64_t get_u64(const std::vector<unsigned char>& b, uint64_t& at) {
+  uint64_t v = 0;
+  std::memcpy(&v, b.data() + at, sizeof v);
+  at += sizeof v;
+  return v;
+}
+std::string get_text(const std::vector<unsigned char>& b, uint64_t& at) {
+  const uint64_t n = get_u64(b, at);
+  std::string s(reinterpret_cast<const char*>(b.data() + at), n);
+  at += n;
+  return s;
+}
+
+// Element k of row r of a [rows][n] array, the bytes of one value.
+const unsigned char* value_at(const state_array& a, uint64_t row, uint64_t n, uint64_t k,
+                              uint64_t size) {
+  return a.bytes.data() + (row * n + k) * size;
+}
+
+}  // namespace
+
+std::vector<state_array> gather_state(const experiment_spec& spec,
+                                      const std::vector<state_array>& local, rank_exchange& x) {
+  std::vector<unsigned char> send;
+  for (const auto& a : local) {
+    put_text(send, a.name);
+    put_text(send, a.type);
+    put_u64(send, a.count);
+    put_u64(send, a.bytes.size());
+    send.insert(send.end(), a.bytes.begin(), a.bytes.end());
+  }
+  std::vector<uint64_t> counts;
+  const std::vector<unsigned char> all = x.gather(send, counts);
+  if (x.rank() != 0) return {};
+
+  // The arrays of each rank, by name, in the order they first appear.
+  const int ranks = static_cast<int>(counts.size());
+  std::vector<std::string> order;
+  std::map<std::string, std::vector<state_array>> parts;  // name -> one per rank
+  uint64_t at = 0;
+  for (int r = 0; r < ranks; ++r) {
+    const uint64_t end = at + counts[r];
+    while (at < end) {
+      state_array a;
+      a.name = get_text(all, at);
+      a.type = get_text(all, at);
+      a.count = get_u64(all, at);
+      a.bytes.resize(get_u64(all, at));
+      std::memcpy(a.bytes.data(), all.data() + at, a.bytes.size());
+      at += a.bytes.size();
+      auto& v = parts[a.name];
+      if (v.empty()) {
+        order.push_back(a.name);
+        v.resize(ranks);
+      }
+      v[r] = std::move(a);
+    }
+  }
+
+  std::vector<state_array> whole;
+  for (const auto& name : order) {
+    auto& v = parts[name];
+    state_array w;
+    w.name = name;
+    for (const auto& a : v)
+      if (!a.type.empty()) w.type = a.type;
+    const population_spec* pop = population_of(spec, name);
+    if (!pop) {
+      // Counters of each rank's part of the network (u64): summed.
+      std::vector<uint64_t> sum;
+      for (const auto& a : v) {
+        if (a.count == 0) continue;
+        const std::vector<uint64_t> part = a.as<uint64_t>();
+        if (sum.size() < part.size()) sum.resize(part.size(), 0);
+        for (size_t k = 0; k < part.size(); ++k) sum[k] += part[k];
+      }
+      whole.push_back(state_array::of(name, sum));
+      continue;
+    }
+    const uint64_t size = type_size(w);
+    uint64_t total = 0;
+    for (const auto& a : v) total += a.count;
+    if (total % pop->size != 0)
+      throw input_error("checkpoint array '" + name + "': " + std::to_string(total) +
+                        " values over the ranks, not a multiple of the population's " +
+                        std::to_string(pop->size) + " neurons");
+    const uint64_t rows = total / pop->size;
+    w.count = total;
+    w.bytes.resize(total * size);
+    for (int r = 0; r < ranks; ++r) {
+      const neuron_slice sl = partition_neurons(spec, r, ranks)[pop->index];
+      if (v[r].count != rows * sl.size())
+        throw input_error("checkpoint array '" + name + "' of rank " + std::to_string(r) + " has " +
+                          std::to_string(v[r].count) + " values where " +
+                          std::to_string(rows * sl.size()) + " were expected");
+      for (uint64_t row = 0; row < rows; ++row)
+        if (sl.size())
+          std::memcpy(w.bytes.data() + (row * pop->size + sl.lo) * size,
+                      value_at(v[r], row, sl.size(), 0, size), sl.size() * size);
+    }
+    whole.push_back(std::move(w));
+  }
+  return whole;
+}
+
+std::vector<state_array> slice_state(const experiment_spec& spec,
+                                     const std::vector<state_array>& whole, int rank, int ranks) {
+  const std::vector<neuron_slice> slices = partition_neurons(spec, rank, ranks);
+  std::vector<state_array> out;
+  for (const auto& w : whole) {
+    const population_spec* pop = population_of(spec, w.name);
+    if (!pop) {
+      state_array a = w;  // counters: rank 0 carries them on
+      if (rank != 0) std::fill(a.bytes.begin(), a.bytes.end(), 0);
+      out.push_back(std::move(a));
+      continue;
+    }
+    const uint64_t size = type_size(w);
+    if (w.count % pop->size != 0 || w.bytes.size() != w.count * size)
+      throw input_error("checkpoint array '" + w.name + "' has " + std::to_string(w.count) +
+                        " values, not a multiple of the population's " + std::to_string(pop->size) +
+                        " neurons");
+    const uint64_t rows = w.count / pop->size;
+    const neuron_slice sl = slices[pop->index];
+    state_array a;
+    a.name = w.name;
+    a.type = w.type;
+    a.count = rows * sl.size();
+    a.bytes.resize(a.count * size);
+    for (uint64_t row = 0; row < rows; ++row)
+      if (sl.size())
+        std::memcpy(a.bytes.data() + row * sl.size() * size,
+                    value_at(w, row, pop->size, sl.lo, size), sl.size() * size);
+    out.push_back(std::move(a));
+  }
+  return out;
 }
 
 std::unique_ptr<backend> make_backend(const experiment_spec& spec, const backend_options& opt,

@@ -79,10 +79,13 @@ class backend {
   // Connectivity figures; zero for a run without projections.
   virtual network_stats network() const { return {}; }
   // The dynamic state after the last advance(): everything the next steps read that is not
-  // rebuilt from the spec (connectivity is regenerated from the seed).
+  // rebuilt from the spec (connectivity is regenerated from the seed). Over ranks it is
+  // collective and returns the whole network's state on rank 0, nothing on the others
+  // (gather_state() below).
   virtual std::vector<state_array> save_state() const = 0;
-  // Puts back what save_state() gave on a backend built from the same spec. Throws input_error
-  // naming the array when one is missing, of another type or of another size.
+  // Puts back what save_state() gave on a backend built from the same spec (over ranks: the
+  // whole network's state, given to every rank, whatever the number of ranks that saved it).
+  // Throws input_error naming the array when one is missing, of another type or of another size.
   virtual void restore_state(const std::vector<state_array>& state) = 0;
 };
 
@@ -111,7 +114,26 @@ class rank_exchange {
                                           std::vector<uint64_t>& counts) = 0;
   virtual std::vector<float> allgather(const std::vector<float>& local,
                                        std::vector<uint64_t>& counts) = 0;
+  // Every rank's `local` concatenated in rank order, on rank 0 only (empty on the others); every
+  // rank receives `counts`. For checkpoints, not for the per-chunk exchange.
+  virtual std::vector<unsigned char> gather(const std::vector<unsigned char>& local,
+                                            std::vector<uint64_t>& counts) = 0;
 };
+
+// Checkpoints of a network spread over ranks are those of one process, so that a run can resume
+// with another number of ranks (or none). A backend with an exchange saves its slice's arrays
+// (every per-neuron array population/<name>/X laid out [k][slice neurons]) and hands them to
+// gather_state(), which returns on rank 0 the arrays of the whole network as one process lays
+// them out ([k][population size]; network/synaptic_events summed over the ranks) and nothing on
+// the other ranks. Collective: every rank calls it. A rank may leave out an array of a
+// population it holds no neuron of.
+std::vector<state_array> gather_state(const experiment_spec& spec,
+                                      const std::vector<state_array>& local, rank_exchange& x);
+// The inverse, on every rank: the whole network's arrays cut to rank `rank`'s slice
+// (network/synaptic_events goes to rank 0, the others start from 0). Throws input_error when an
+// array's size is not a multiple of its population's size.
+std::vector<state_array> slice_state(const experiment_spec& spec,
+                                     const std::vector<state_array>& whole, int rank, int ranks);
 
 struct backend_options {
   std::string kind = "auto";  // auto | cpu | cuda

@@ -43,9 +43,13 @@ struct output_error : error {
 struct backend_error : error {
   explicit backend_error(const std::string& what) : error(what, exit_no_device) {}
 };
-// The state of a neuron became NaN or infinite.
+// The state of a neuron became NaN or infinite. On a run spread over ranks the ranks learn of a
+// failure in the spike exchange, and every rank throws it after the same chunk with `all_ranks`
+// set: the job can then end in order (rank 0 closes its file) instead of being aborted.
 struct numerical_error : error {
-  explicit numerical_error(const std::string& what) : error(what, exit_numerical) {}
+  explicit numerical_error(const std::string& what, bool all_ranks = false)
+      : error(what, exit_numerical), all_ranks(all_ranks) {}
+  bool all_ranks;
 };
 // The run needs more memory than is available.
 struct memory_error : error {

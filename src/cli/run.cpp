@@ -154,14 +154,6 @@ void run_command(const run_args& a, mpi::session& comm) {
   const bool spread = comm.ranks() > 1;
   const bool root = comm.rank() == 0;
   const bool quiet = a.quiet || !root;
-  if (spread && resuming)
-    throw config_error("config error: --resume " + a.resume + ": a run over " +
-                       std::to_string(comm.ranks()) +
-                       " ranks cannot resume from a checkpoint yet; resume it as one process");
-  if (spread && a.checkpoint_every != 0.0)
-    throw config_error("config error: --checkpoint-every = " + std::to_string(a.checkpoint_every) +
-                       " ms: a run over " + std::to_string(comm.ranks()) +
-                       " ranks writes no checkpoints yet; run it as one process for checkpoints");
   experiment_spec spec;
   if (resuming) {
     ck = read_checkpoint(a.resume);
@@ -222,7 +214,9 @@ void run_command(const run_args& a, mpi::session& comm) {
   if (!notice.empty() && !quiet) std::cerr << "spikesim: " << notice << "\n";
   if (resuming) {
     b->restore_state(ck.state);
-    if (!a.quiet)
+    ck.state.clear();
+    ck.state.shrink_to_fit();
+    if (!quiet)
       std::cerr << "spikesim: resuming at t = " << static_cast<double>(ck.step) * spec.run.dt
                 << " ms (step " << ck.step << ") from " << a.resume << "\n";
   }
@@ -250,6 +244,12 @@ void run_command(const run_args& a, mpi::session& comm) {
   bool wrote_checkpoint = false;
   ro.checkpoint_every = every_steps;
   ro.checkpoint = [&](uint64_t step, const std::vector<uint64_t>& spikes) {
+    // Over ranks every rank hands its slice's state to rank 0 (collective), which writes the
+    // checkpoint of the whole network, the one a single process writes.
+    if (!root) {
+      b->save_state();
+      return;
+    }
     // The file is flushed first, so that it holds every row the checkpoint counts; a failure of
     // the output fails the run. A failed checkpoint file is reported, and the run goes on.
     file_rec->flush();
@@ -266,6 +266,7 @@ void run_command(const run_args& a, mpi::session& comm) {
       c.spikes = spikes;
       c.rows = file_rec->rows();
       c.state = b->save_state();
+      if (spread) c.backend += " (" + std::to_string(comm.ranks()) + " ranks)";
       write_checkpoint(ckpt_path, c);
       wrote_checkpoint = true;
       file_rec->keep_partial();
@@ -274,12 +275,11 @@ void run_command(const run_args& a, mpi::session& comm) {
                 << static_cast<double>(step) * spec.run.dt << " ms: " << e.what() << "\n";
     }
   };
-  if (spread) ro.checkpoint = nullptr;  // refused above; not even on a signal
   run_summary s;
   try {
     s = simulate(spec, *b, rec, ro);
   } catch (const numerical_error&) {
-    if (!spread)
+    if (root)
       std::cerr << "spikesim: the output up to the failing chunk is kept in " << spec.output.file
                 << ", marked failed\n";
     throw;
@@ -325,7 +325,7 @@ void run_command(const run_args& a, mpi::session& comm) {
                 << (a.config.empty() ? std::string() : a.config + " ") << "--resume " << ckpt_path
                 << "\n";
     exit_status() = exit_interrupted;
-  } else if (s.status == run_status::complete && (wrote_checkpoint || resuming)) {
+  } else if (root && s.status == run_status::complete && (wrote_checkpoint || resuming)) {
     // The run is complete: its checkpoint has served.
     std::remove(ckpt_path.c_str());
   }
@@ -366,6 +366,12 @@ void add_run(CLI::App& app) {
     // otherwise wait for it in the next exchange for ever.
     try {
       run_command(*args, comm);
+    } catch (const numerical_error& e) {
+      if (!e.all_ranks) comm.abort(e.what(), e.code());
+      // Every rank learnt of it in the same exchange and rank 0 has closed its file, marked
+      // failed: the job ends in order, every rank with the exit code.
+      if (comm.rank() == 0) std::cerr << "spikesim: " << e.what() << "\n";
+      exit_status() = e.code();
     } catch (const error& e) {
       comm.abort(e.what(), e.code());
     } catch (const std::bad_alloc&) {

@@ -216,7 +216,7 @@ template <class T>
 class cpu_backend final : public backend {
  public:
   cpu_backend(const experiment_spec& spec, int threads, rank_exchange* exchange)
-      : run_(spec.run), threads_(threads), exchange_(exchange) {
+      : spec_(spec), run_(spec.run), threads_(threads), exchange_(exchange) {
     if (threads_ <= 0) threads_ = omp_get_max_threads();
     tile_threads_ = threads_;
     slices_ = exchange_ ? partition_neurons(spec, exchange_->rank(), exchange_->ranks())
@@ -285,6 +285,23 @@ class cpu_backend final : public backend {
     out.first_step = first;
     out.steps = steps;
     out.populations.resize(pops_.size());
+    if (exchange_) {
+      // Over ranks, a failure is reported to every rank in the exchange that follows (a rank
+      // that threw here would leave the others waiting in it).
+      std::string failure;
+      try {
+        advance_populations(first, steps, out);
+      } catch (const numerical_error& e) {
+        failure = e.what();
+      }
+      exchange(first, steps, out, failure);
+    } else {
+      advance_populations(first, steps, out);
+    }
+    for (const auto& c : projections_) deliver(c);
+  }
+
+  void advance_populations(uint64_t first, uint64_t steps, chunk_output& out) {
     if (across_populations()) {
       // Many populations too small to occupy every thread (a packed sweep): threads take whole
       // populations instead of the tiles of one population at a time, which would open a
@@ -307,8 +324,6 @@ class cpu_backend final : public backend {
       for (size_t p = 0; p < pops_.size(); ++p)
         advance_population(pops_[p], inputs_[p], spikes_[p], first, steps, out.populations[p]);
     }
-    if (exchange_) exchange(first, steps, out);
-    for (const auto& c : projections_) deliver(c);
   }
 
   network_stats network() const override {
@@ -344,10 +359,13 @@ class cpu_backend final : public backend {
     }
     st.push_back(
         state_array::of("network/synaptic_events", std::vector<uint64_t>{stats_.synaptic_events}));
-    return st;
+    // Over ranks: the whole network's state, as one process saves it, on rank 0.
+    return exchange_ ? gather_state(spec_, st, *exchange_) : st;
   }
 
-  void restore_state(const std::vector<state_array>& st) override {
+  void restore_state(const std::vector<state_array>& whole) override {
+    const std::vector<state_array> st =
+        exchange_ ? slice_state(spec_, whole, exchange_->rank(), exchange_->ranks()) : whole;
     auto find = [&](const std::string& name) -> const state_array& {
       for (const auto& a : st)
         if (a.name == name) return a;
@@ -470,26 +488,42 @@ class cpu_backend final : public backend {
   // Makes the chunk of this rank's slice the chunk of the whole network, on every rank: the
   // spikes of all ranks (delivered after this into the local rings, and recorded), the per-step
   // counts and the traces. One allgather of spike records and one of trace samples per chunk.
-  void exchange(uint64_t first, uint64_t steps, chunk_output& out) {
+  // A rank whose chunk failed (`failure` is the message) sends the message instead of spikes,
+  // and every rank then throws it, naming the lowest failing rank.
+  void exchange(uint64_t first, uint64_t steps, chunk_output& out, const std::string& failure) {
     if (steps > spike_step_mask)
       throw config_error("config error: run.chunk_steps = " + std::to_string(steps) +
                          " is too large for a run over several ranks: at most " +
                          std::to_string(spike_step_mask));
     const size_t n_pop = pops_.size();
-    // Per rank: the spike count of each population, then 8-byte records (step in the chunk in
-    // the high 24 bits, population-local id in the low 40), population by population.
-    std::vector<uint64_t> send(n_pop);
-    for (size_t p = 0; p < n_pop; ++p) send[p] = spikes_[p].size();
-    for (size_t p = 0; p < n_pop; ++p)
-      for (const auto& sp : spikes_[p]) send.push_back((sp.step - first) << spike_id_bits | sp.id);
+    // Per rank: a status word (0, or 1 + the length of a failure message that follows in place
+    // of the rest), the spike count of each population, then 8-byte records (step in the chunk
+    // in the high 24 bits, population-local id in the low 40), population by population.
+    std::vector<uint64_t> send{failure.size() + (failure.empty() ? 0 : 1)};
+    if (!failure.empty()) {
+      send.resize(1 + (failure.size() + 7) / 8, 0);
+      std::memcpy(send.data() + 1, failure.data(), failure.size());
+    } else {
+      for (size_t p = 0; p < n_pop; ++p) send.push_back(spikes_[p].size());
+      for (size_t p = 0; p < n_pop; ++p)
+        for (const auto& sp : spikes_[p])
+          send.push_back((sp.step - first) << spike_id_bits | sp.id);
+    }
     std::vector<uint64_t> counts;
     const std::vector<uint64_t> all = exchange_->allgather(send, counts);
-    for (auto& sp : spikes_) sp.clear();
     uint64_t at = 0;
+    for (size_t r = 0; r < counts.size(); at += counts[r], ++r) {
+      if (all[at] == 0) continue;
+      std::string message(all[at] - 1, ' ');
+      std::memcpy(message.data(), all.data() + at + 1, message.size());
+      throw numerical_error("rank " + std::to_string(r) + ": " + message, true);
+    }
+    for (auto& sp : spikes_) sp.clear();
+    at = 0;
     for (const uint64_t c : counts) {
-      uint64_t rec = at + n_pop;
+      uint64_t rec = at + 1 + n_pop;
       for (size_t p = 0; p < n_pop; ++p)
-        for (uint64_t k = 0; k < all[at + p]; ++k, ++rec)
+        for (uint64_t k = 0; k < all[at + 1 + p]; ++k, ++rec)
           spikes_[p].push_back({first + (all[rec] >> spike_id_bits), all[rec] & spike_id_mask});
       at += c;
     }
@@ -645,6 +679,7 @@ class cpu_backend final : public backend {
   static constexpr uint64_t spike_id_mask = (uint64_t{1} << spike_id_bits) - 1;
   static constexpr uint64_t spike_step_mask = (uint64_t{1} << (64 - spike_id_bits)) - 1;
 
+  experiment_spec spec_;
   run_spec run_;
   int threads_;
   int tile_threads_ = 1;  // threads over the tiles of one population: threads_, or 1 (above)

@@ -38,6 +38,8 @@ class session final : public rank_exchange {
                                   std::vector<uint64_t>& counts) override;
   std::vector<float> allgather(const std::vector<float>& local,
                                std::vector<uint64_t>& counts) override;
+  std::vector<unsigned char> gather(const std::vector<unsigned char>& local,
+                                    std::vector<uint64_t>& counts) override;
   bool any(bool flag);                 // true on every rank when it is true on one
   void sum(std::vector<uint64_t>& v);  // element-wise sum over the ranks, on every rank
   double max(double x);                // the largest value over the ranks, on every rank

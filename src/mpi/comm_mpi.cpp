@@ -2,9 +2,11 @@
 // process, so that a plain `spikesim run` of an MPI build behaves as one of a build without it.
 #include <mpi.h>
 
+#include <algorithm>
 #include <chrono>
 #include <climits>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 
 #include <spikesim/errors.hpp>
@@ -123,6 +125,44 @@ std::vector<float> session::allgather(const std::vector<float>& local,
     return local;
   }
   return allgather_v(local, counts, ranks_, stats_);
+}
+
+std::vector<unsigned char> session::gather(const std::vector<unsigned char>& local,
+                                           std::vector<uint64_t>& counts) {
+  counts.assign(ranks_, 0);
+  if (!initialised_) {
+    counts.assign(1, local.size());
+    return local;
+  }
+  uint64_t n = local.size();
+  check(MPI_Allgather(&n, 1, MPI_UINT64_T, counts.data(), 1, MPI_UINT64_T, MPI_COMM_WORLD),
+        "MPI_Allgather");
+  std::vector<uint64_t> at(ranks_ + 1, 0);
+  for (int r = 0; r < ranks_; ++r) at[r + 1] = at[r] + counts[r];
+  const uint64_t largest = *std::max_element(counts.begin(), counts.end());
+  std::vector<unsigned char> all(rank_ == 0 ? at[ranks_] : 0);
+  // MPI counts and displacements are int: rounds in which each rank sends at most `piece`
+  // bytes, so that one round's receive buffer stays below INT_MAX.
+  const uint64_t piece = std::max<uint64_t>(1, static_cast<uint64_t>(INT_MAX) / ranks_);
+  std::vector<int> cnt(ranks_), displ(ranks_);
+  std::vector<unsigned char> round;
+  for (uint64_t off = 0; off < largest; off += piece) {
+    int total = 0;
+    for (int r = 0; r < ranks_; ++r) {
+      const uint64_t left = counts[r] > off ? counts[r] - off : 0;
+      cnt[r] = static_cast<int>(std::min(left, piece));
+      displ[r] = total;
+      total += cnt[r];
+    }
+    if (rank_ == 0) round.resize(static_cast<size_t>(total));
+    check(MPI_Gatherv(local.data() + std::min(off, n), cnt[rank_], MPI_BYTE, round.data(),
+                      cnt.data(), displ.data(), MPI_BYTE, 0, MPI_COMM_WORLD),
+          "MPI_Gatherv");
+    if (rank_ == 0)
+      for (int r = 0; r < ranks_; ++r)
+        if (cnt[r]) std::memcpy(all.data() + at[r] + off, round.data() + displ[r], cnt[r]);
+  }
+  return all;
 }
 
 bool session::any(bool flag) {

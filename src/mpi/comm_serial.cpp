@@ -25,6 +25,12 @@ std::vector<float> session::allgather(const std::vector<float>& local,
   return local;
 }
 
+std::vector<unsigned char> session::gather(const std::vector<unsigned char>& local,
+                                           std::vector<uint64_t>& counts) {
+  counts.assign(1, local.size());
+  return local;
+}
+
 bool session::any(bool flag) {
   return flag;
 }

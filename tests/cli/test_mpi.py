@@ -3,13 +3,18 @@
 timestamps), per-step counts, traces and /analysis are compared bitwise with those of a run
 without mpirun, for a reduced Brunel network on 1, 2 and 4 ranks and for a population-only
 config (EIF with OU noise, a ramped current and a pulse, traces) on 3 ranks (an uneven split).
-A rank that fails must end the job with its rank and the cause. Exit 77 (skipped) without h5py.
+A run interrupted over 2 ranks and resumed from its checkpoint over 3 gives the file of one
+uninterrupted process. A rank that fails must end the job with its rank and the cause; a
+numerical failure on a rank other than 0 leaves rank 0's file marked failed. Exit 77 (skipped)
+without h5py.
 
 usage: test_mpi.py SPIKESIM MPIRUN SOURCE_DIR WORK_DIR
 """
 import os
+import signal
 import subprocess
 import sys
+import time
 
 try:
     import h5py
@@ -111,7 +116,71 @@ for args, name, counts in ((BRUNEL, "brunel", (1, 2, 4)), ([eif_config], "eif", 
 p = run(2, BRUNEL, os.path.join(work, "no_such_dir", "x.h5"), expect=4)
 assert "rank 0: cannot create output" in p.stderr, p.stderr
 print("a failing rank 0 ends the job:", p.stderr.strip().splitlines()[-1][:120])
-# Checkpoints are refused over several ranks, naming the option.
-p = run(2, [*BRUNEL, "--checkpoint-every", "50"], os.path.join(work, "ck.h5"), expect=2)
-assert "--checkpoint-every" in p.stderr, p.stderr
-print("checkpoints refused over ranks:", p.stderr.strip().splitlines()[-1][:120])
+
+# A run over 2 ranks stopped by SIGUSR1 (what SLURM's --signal sends to mpirun, which forwards it)
+# writes the checkpoint of the whole network; resumed over 3 ranks it completes the file that one
+# process writes without interruption.
+LONG = [*BRUNEL, "--set", "run.tstop=3000.0"]
+ref = os.path.join(work, "long_serial.h5")
+run(None, LONG, ref)
+out = os.path.join(work, "long_2to3.h5")
+for f in (out, out + ".partial", out + ".ckpt"):
+    if os.path.exists(f):
+        os.remove(f)
+cmd = [mpirun, "--oversubscribe", "-np", "2", exe, "run", *LONG, "--backend", "cpu", "--threads",
+       "1", "-q", "-o", out, "--checkpoint-every", "200"]
+proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+deadline = time.monotonic() + 300
+while not os.path.exists(out + ".ckpt") and proc.poll() is None and time.monotonic() < deadline:
+    time.sleep(0.02)
+proc.send_signal(signal.SIGUSR1)
+stdout, stderr = proc.communicate(timeout=300)
+if proc.returncode != 75:
+    print(stdout, stderr)
+    raise SystemExit(f"interrupted run over 2 ranks: exit code {proc.returncode}, expected 75")
+with h5py.File(out, "r") as f:
+    status = f.attrs["status"]
+    assert (status.decode() if isinstance(status, bytes) else status) == "interrupted"
+p = subprocess.run([mpirun, "--oversubscribe", "-np", "3", exe, "run", "--resume", out + ".ckpt",
+                    "--backend", "cpu", "--threads", "1"], env=env, capture_output=True,
+                   text=True, timeout=600)
+if p.returncode != 0:
+    print(p.stdout, p.stderr)
+    raise SystemExit(f"resume over 3 ranks: exit code {p.returncode}")
+assert "resuming at t = " in p.stderr and p.stderr.count("resuming at") == 1, p.stderr
+assert not os.path.exists(out + ".ckpt"), "the checkpoint of a completed run is removed"
+d = same(ref, out)
+print(f"interrupted on 2 ranks, resumed on 3 ({p.stderr.strip().splitlines()[1][:60]}): "
+      f"{len(d)} datasets identical to the uninterrupted run without mpirun")
+
+# A numerical failure on rank 1 (rate units that overflow at 20 ms, all on the last rank): every
+# rank learns of it in the exchange, rank 0 keeps the output up to the failing chunk marked
+# failed, and the job ends with exit code 6 and the failing rank's message.
+FAIL = """
+[run]
+dt = 0.1
+tstop = 50.0
+chunk_steps = 50
+[population.a]
+size = 10
+model = "lif"
+params = { tau_m = 20.0, E_L = -65.0, R_m = 10.0, V_th = -50.0, V_reset = -65.0, t_ref = 2.0 }
+input = { I = 1.8 }
+[population.z]
+size = 10
+model = "rate"
+params = { gain = 1e300, I_max = 1e300 }
+input = { I = 0.0, pulses = [ { start = 20.0, stop = 30.0, amplitude = 1e300 } ] }
+"""
+fail_config = os.path.join(work, "fail.toml")
+with open(fail_config, "w") as f:
+    f.write(FAIL)
+out = os.path.join(work, "fail.h5")
+p = run(2, [fail_config], out, expect=6)
+assert "rank 1: numerical failure" in p.stderr and "'z'" in p.stderr, p.stderr
+with h5py.File(out, "r") as f:
+    status = f.attrs["status"]
+    assert (status.decode() if isinstance(status, bytes) else status) == "failed"
+    rows = f["activity/a/spikes_per_step"].shape[0]
+    assert rows == 200, f"{rows} steps recorded: the 4 chunks before the failing one expected"
+print("a numerical failure on rank 1: exit 6, file marked failed with the 200 steps before it")
