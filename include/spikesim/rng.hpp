@@ -26,6 +26,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <string>
 
 #include "spikesim/config.hpp"
 #include "spikesim/fast_math.hpp"
@@ -53,6 +54,25 @@ enum stream_purpose : std::uint32_t {
 // Eight purposes per population and 16 stream bits: population must be < 8192.
 SPIKESIM_HD constexpr std::uint32_t stream_id(std::uint32_t population, stream_purpose p) {
   return population * 8 + p;
+}
+
+// The Philox key of a population's or projection's draws: the run's seed mixed with its kind
+// ("population" or "projection") and name, so that each keeps its numbers when others are
+// added, removed or renamed. FNV-1a (64 bit) of "kind/name", then SplitMix64's finaliser
+// around the xor with the seed: for one name, distinct seeds give distinct keys.
+constexpr std::uint64_t splitmix64(std::uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+inline std::uint64_t named_key(std::uint64_t seed, const char* kind, const std::string& name) {
+  std::uint64_t h = 0xCBF29CE484222325ull;
+  auto add = [&](unsigned char c) { h = (h ^ c) * 0x100000001B3ull; };
+  for (const char* c = kind; *c; ++c) add(static_cast<unsigned char>(*c));
+  add('/');
+  for (const char c : name) add(static_cast<unsigned char>(c));
+  return splitmix64(splitmix64(h) ^ seed);
 }
 
 namespace detail {

@@ -72,9 +72,9 @@ using model_params = std::variant<lif_params, eif_params, hh_params, rate_params
 struct population_spec {
   std::string name;
   uint32_t index = 0;  // position in the spec
-  // The population's random numbers: Philox key `seed` (run.random_seed) and stream block
-  // `stream` (its position in the config). A packed sweep gives each point's populations the
-  // seed and streams they have when the point runs alone, wherever they sit in the pack.
+  // The population's random numbers: Philox key `seed` (rng::named_key of run.random_seed and
+  // the name) and stream block `stream` (0). A packed sweep gives each point's populations the
+  // keys and streams they have when the point runs alone, whatever their name in the pack.
   uint64_t seed = 1;
   uint32_t stream = 0;
   uint64_t size = 0;
@@ -106,7 +106,7 @@ struct projection_spec {
   std::string name;
   uint32_t index = 0;               // position in the spec
   uint64_t seed = 1;                // connectivity, weight and delay draws: Philox key
-  uint32_t stream = 0;              // and stream block (as for populations)
+  uint32_t stream = 0;              // and stream block (as for populations, named "projection")
   uint32_t source = 0, target = 0;  // population indices
   connection_rule rule = connection_rule::fixed_indegree;
   uint64_t indegree = 0;  // fixed_indegree

@@ -19,6 +19,7 @@
 
 #include <spikesim/errors.hpp>
 #include <spikesim/models/param_table.hpp>
+#include <spikesim/rng.hpp>
 
 namespace spikesim {
 namespace {
@@ -290,8 +291,8 @@ population_spec read_population(const std::string& name, const toml::node& node,
   population_spec p;
   p.name = name;
   p.index = index;
-  p.seed = run.seed;
-  p.stream = index;
+  p.seed = rng::named_key(run.seed, "population", name);
+  p.stream = 0;
 
   const toml::node* size = pop.get("size");
   if (!size) fail(pop.key_path("size"), "missing (the number of neurons)");
@@ -457,8 +458,8 @@ projection_spec read_projection(const std::string& name, const toml::node& node,
   projection_spec q;
   q.name = name;
   q.index = index;
-  q.seed = spec.run.seed;
-  q.stream = index;
+  q.seed = rng::named_key(spec.run.seed, "projection", name);
+  q.stream = 0;
   auto population_of = [&](const char* key) -> uint32_t {
     auto s = t.string(key);
     if (!s) fail(t.key_path(key), "missing (the name of a population)");
@@ -713,6 +714,16 @@ experiment_spec parse_config(const std::string& text, const std::string& source,
                fmt(b.tau_syn) + " ms is invalid: projection." + a.name +
                    " onto the same population has tau_syn = " + fmt(a.tau_syn) +
                    " ms (one synaptic time constant per target population)");
+  }
+  {
+    // Distinct random keys (named_key collides for a pair of names with probability ~2^-64).
+    std::set<uint64_t> keys;
+    for (const auto& p : spec.populations)
+      if (!keys.insert(p.seed).second)
+        fail("population." + p.name, "its random key equals another's: rename it");
+    for (const auto& q : spec.projections)
+      if (!keys.insert(q.seed).second)
+        fail("projection." + q.name, "its random key equals another's: rename it");
   }
   {
     const toml::table empty;

@@ -2,6 +2,7 @@
 // packing, and errors that name the key.
 #include <spikesim/config_loader.hpp>
 #include <spikesim/errors.hpp>
+#include <spikesim/rng.hpp>
 #include <spikesim/sweep.hpp>
 
 #include "test_support.hpp"
@@ -130,8 +131,8 @@ TEST(sweep, seeds_are_distinct_by_default_or_the_same) {
     EXPECT_EQ(point_seed(s, k), 7 + k);
     const auto p = point_spec(s, k);
     EXPECT_EQ(p.run.seed, 7 + k);
-    EXPECT_EQ(p.populations[0].seed, 7 + k);
-    EXPECT_EQ(p.projections[0].seed, 7 + k);
+    EXPECT_EQ(p.populations[0].seed, rng::named_key(7 + k, "population", "eif"));
+    EXPECT_EQ(p.projections[0].seed, rng::named_key(7 + k, "projection", p.projections[0].name));
   }
   s = sweep_of("[sweep]\nseeds = \"same\"\n\"population.eif.input.I\" = [1.0, 2.0]\n");
   EXPECT_EQ(point_spec(s, 1).run.seed, 7u);
@@ -288,7 +289,7 @@ TEST(sweep, packing_renames_and_reindexes_but_keeps_random_keys) {
   EXPECT_EQ(pack.projections[1].index, 1u);
   EXPECT_EQ(pack.projections[1].source, 2u);
   EXPECT_EQ(pack.projections[1].target, 3u);
-  EXPECT_EQ(pack.projections[1].seed, 9u);
+  EXPECT_EQ(pack.projections[1].seed, rng::named_key(9, "projection", "el"));
   EXPECT_EQ(pack.projections[1].stream, 0u);
   // An automatic chunk is the one of the largest point alone, unless the pack's chunk would pass
   // 2^28 neuron-steps; a chunk the points set is kept.

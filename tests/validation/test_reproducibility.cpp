@@ -33,6 +33,34 @@ TEST_P(reproducibility, other_seed_other_spikes) {
   EXPECT_NE(a.rec.populations[0].spike_ids, b.rec.populations[0].spike_ids);
 }
 
+// Random numbers are keyed by name: a population keeps its spikes when a population whose name
+// sorts before it (so its position in the spec changes) and a projection are added, and changes
+// them when it is renamed.
+TEST_P(reproducibility, a_population_keeps_its_numbers_when_others_are_added) {
+  const auto alone = run_on(backend_kind(), spec_from(noisy_eif));
+  const std::string more = std::string(noisy_eif) +
+                           "[population.aaa]\nsize = 50\nmodel = \"lif\"\n"
+                           "input = { I = 9.0, sigma = 4.0 }\n"
+                           "[projection.x]\nsource = \"aaa\"\ntarget = \"aaa\"\n"
+                           "rule = \"fixed_indegree\"\nindegree = 5\n"
+                           "weight = { uniform = [0.0, 0.1] }\ndelay = { uniform = [1.0, 3.0] }\n";
+  const auto spec = spec_from(more);
+  ASSERT_EQ(spec.populations[0].name, "aaa");
+  const auto with = run_on(backend_kind(), spec);
+  for (size_t p = 0; p < 2; ++p) {
+    const auto& a = alone.rec.populations[p];
+    const auto& b = with.rec.populations[p + 1];
+    ASSERT_GT(a.spike_ids.size(), 100u);
+    EXPECT_EQ(a.spike_ids, b.spike_ids) << spec.populations[p + 1].name;
+    EXPECT_EQ(a.spike_steps, b.spike_steps) << spec.populations[p + 1].name;
+  }
+  std::string renamed = noisy_eif;
+  renamed.replace(renamed.find("[population.lif]"), 16, "[population.lif2]");
+  const auto other = run_on(backend_kind(), spec_from(renamed));
+  EXPECT_EQ(alone.rec.populations[0].spike_ids, other.rec.populations[0].spike_ids);
+  EXPECT_NE(alone.rec.populations[1].spike_ids, other.rec.populations[1].spike_ids);
+}
+
 TEST_P(reproducibility, chunk_length_does_not_change_results) {
   const auto a = run_on(backend_kind(), spec_from(noisy_eif, {"run.chunk_steps=7"}));
   const auto b = run_on(backend_kind(), spec_from(noisy_eif, {"run.chunk_steps=1000"}));
