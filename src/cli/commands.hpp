@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 #include <atomic>
+#include <functional>
 
 #include <spikesim/spec.hpp>
 
@@ -10,6 +11,10 @@
 #include <vector>
 
 #include <spikesim/analysis.hpp>
+
+namespace spikesim::mpi {
+class session;
+}
 
 namespace spikesim::cli {
 
@@ -34,6 +39,11 @@ void check_host_memory(const experiment_spec& spec, const std::string& backend, 
 // after its current chunk.
 extern std::atomic<bool> stop_requested;
 void install_stop_handlers();
+
+// Runs a subcommand on this rank. Over several ranks an error ends the whole job with this rank's
+// message and the error's exit code (mpi::session::abort): the other ranks would otherwise wait
+// for this one for ever. With one rank errors reach main() as usual.
+void on_every_rank(mpi::session& comm, const std::function<void()>& command);
 
 // MemAvailable of /proc/meminfo in bytes; 0 when unknown.
 uint64_t available_ram();

@@ -146,6 +146,25 @@ void check_host_memory(const experiment_spec& spec, const std::string& backend, 
         " is available (reduce population sizes or traces)");
 }
 
+void on_every_rank(mpi::session& comm, const std::function<void()>& command) {
+  if (comm.ranks() == 1) return command();
+  try {
+    command();
+  } catch (const numerical_error& e) {
+    if (!e.all_ranks) comm.abort(e.what(), e.code());
+    // Every rank learnt of it in the same exchange and rank 0 has closed its file, marked
+    // failed: the job ends in order, every rank with the exit code.
+    if (comm.rank() == 0) std::cerr << "spikesim: " << e.what() << "\n";
+    exit_status() = e.code();
+  } catch (const error& e) {
+    comm.abort(e.what(), e.code());
+  } catch (const std::bad_alloc&) {
+    comm.abort("out of memory", exit_memory);
+  } catch (const std::exception& e) {
+    comm.abort(std::string("internal error: ") + e.what(), exit_internal);
+  }
+}
+
 namespace {
 
 void run_command(const run_args& a, mpi::session& comm) {
@@ -361,24 +380,7 @@ void add_run(CLI::App& app) {
   cmd->callback([args, device] {
     args->device_given = device->count() > 0;
     mpi::session comm;
-    if (comm.ranks() == 1) return run_command(*args, comm);
-    // A rank that fails ends the whole job, with its rank and the cause: the others would
-    // otherwise wait for it in the next exchange for ever.
-    try {
-      run_command(*args, comm);
-    } catch (const numerical_error& e) {
-      if (!e.all_ranks) comm.abort(e.what(), e.code());
-      // Every rank learnt of it in the same exchange and rank 0 has closed its file, marked
-      // failed: the job ends in order, every rank with the exit code.
-      if (comm.rank() == 0) std::cerr << "spikesim: " << e.what() << "\n";
-      exit_status() = e.code();
-    } catch (const error& e) {
-      comm.abort(e.what(), e.code());
-    } catch (const std::bad_alloc&) {
-      comm.abort("out of memory", exit_memory);
-    } catch (const std::exception& e) {
-      comm.abort(std::string("internal error: ") + e.what(), exit_internal);
-    }
+    on_every_rank(comm, [&] { run_command(*args, comm); });
   });
 }
 

@@ -33,22 +33,29 @@ class session final : public rank_exchange {
 
   int rank() const override { return rank_; }
   int ranks() const override { return ranks_; }
-  int local_rank() const { return local_rank_; }  // rank among the ranks on this node
+  int local_rank() const { return local_rank_; }    // rank among the ranks on this node
+  int local_ranks() const { return local_ranks_; }  // ranks on this node
   std::vector<uint64_t> allgather(const std::vector<uint64_t>& local,
                                   std::vector<uint64_t>& counts) override;
   std::vector<float> allgather(const std::vector<float>& local,
                                std::vector<uint64_t>& counts) override;
   std::vector<unsigned char> gather(const std::vector<unsigned char>& local,
                                     std::vector<uint64_t>& counts) override;
-  bool any(bool flag);                 // true on every rank when it is true on one
-  void sum(std::vector<uint64_t>& v);  // element-wise sum over the ranks, on every rank
-  double max(double x);                // the largest value over the ranks, on every rank
+  bool any(bool flag);                       // true on every rank when it is true on one
+  void sum(std::vector<uint64_t>& v);        // element-wise sum over the ranks, on every rank
+  double max(double x);                      // the largest value over the ranks, on every rank
+  double min(double x);                      // the smallest value over the ranks, on every rank
+  void broadcast(std::vector<uint64_t>& v);  // rank 0's v, of any length, on every rank
+  // sum() for ranks that arrive at very different times (the end of a sweep, whose ranks run
+  // different packs): a rank that waits for the others sleeps between tests instead of polling,
+  // so that it holds no core that another rank of its node could use.
+  void sum_idle(std::vector<uint64_t>& v);
   // Prints "spikesim: rank R: message" to stderr and ends every rank of the job with `code`.
   [[noreturn]] void abort(const std::string& message, int code);
   const exchange_stats& stats() const { return stats_; }
 
  private:
-  int rank_ = 0, ranks_ = 1, local_rank_ = 0;
+  int rank_ = 0, ranks_ = 1, local_rank_ = 0, local_ranks_ = 1;
   bool initialised_ = false;
   exchange_stats stats_;
 };

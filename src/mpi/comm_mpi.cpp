@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <thread>
 
 #include <spikesim/errors.hpp>
 
@@ -97,6 +98,7 @@ session::session() {
   check(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node),
         "MPI_Comm_split_type");
   MPI_Comm_rank(node, &local_rank_);
+  MPI_Comm_size(node, &local_ranks_);
   MPI_Comm_free(&node);
 }
 
@@ -184,6 +186,38 @@ double session::max(double x) {
   double out = x;
   check(MPI_Allreduce(&x, &out, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD), "MPI_Allreduce");
   return out;
+}
+
+double session::min(double x) {
+  if (!initialised_) return x;
+  double out = x;
+  check(MPI_Allreduce(&x, &out, 1, MPI_DOUBLE, MPI_MIN, MPI_COMM_WORLD), "MPI_Allreduce");
+  return out;
+}
+
+void session::broadcast(std::vector<uint64_t>& v) {
+  if (!initialised_) return;
+  uint64_t n = v.size();
+  check(MPI_Bcast(&n, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD), "MPI_Bcast");
+  if (n > static_cast<uint64_t>(INT_MAX))
+    throw error("broadcast of " + std::to_string(n) + " values exceeds MPI's int count",
+                exit_internal);
+  v.resize(n);
+  if (n)
+    check(MPI_Bcast(v.data(), static_cast<int>(n), MPI_UINT64_T, 0, MPI_COMM_WORLD), "MPI_Bcast");
+}
+
+void session::sum_idle(std::vector<uint64_t>& v) {
+  if (!initialised_ || v.empty()) return;
+  MPI_Request req;
+  check(MPI_Iallreduce(MPI_IN_PLACE, v.data(), static_cast<int>(v.size()), MPI_UINT64_T, MPI_SUM,
+                       MPI_COMM_WORLD, &req),
+        "MPI_Iallreduce");
+  for (int done = 0;;) {
+    check(MPI_Test(&req, &done, MPI_STATUS_IGNORE), "MPI_Test");
+    if (done) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
 }
 
 void session::abort(const std::string& message, int code) {

@@ -38,6 +38,11 @@ void session::sum(std::vector<uint64_t>&) {}
 double session::max(double x) {
   return x;
 }
+double session::min(double x) {
+  return x;
+}
+void session::broadcast(std::vector<uint64_t>&) {}
+void session::sum_idle(std::vector<uint64_t>&) {}
 
 void session::abort(const std::string& message, int code) {
   std::cerr << "spikesim: rank 0: " << message << std::endl;
