@@ -15,7 +15,6 @@
 #include <set>
 
 #include <spikesim/errors.hpp>
-#include <spikesim/hdf5_writer.hpp>
 #include <spikesim/sweep.hpp>
 
 #include "cli/commands.hpp"
@@ -128,17 +127,13 @@ std::vector<std::string> files_of(const std::vector<std::string>& inputs) {
 }
 
 sweep_file read_file(const std::string& path, std::vector<row>& rows) {
+  const h5::handle f = open_pack_file(path);
   h5::quiet_errors quiet;
-  hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-  if (id < 0)
-    throw input_error("cannot read '" + path + "': not an HDF5 file, or truncated or corrupt");
-  h5::handle f(id, H5Fclose);
   try {
-    if (H5Aexists(f, "magic") <= 0 || h5::read_attr_u64(f, "magic") != file_magic)
-      throw input_error("not a spikesim output file (no magic attribute 0x0A7A)");
-    sweep_file sf{path, read_sweep_group(f)};
+    pack_file_header header = read_pack_header(f);
+    sweep_file sf{path, std::move(header.sweep)};
     const auto& s = sf.info;
-    const std::string status = h5::read_attr_string(f, "status");
+    const std::string& status = header.status;
     std::vector<uint64_t> pts = s.point;
     std::sort(pts.begin(), pts.end());
     if (status != "complete")

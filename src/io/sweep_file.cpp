@@ -4,6 +4,7 @@
 
 #include <spikesim/config_loader.hpp>
 #include <spikesim/errors.hpp>
+#include <spikesim/hdf5_writer.hpp>
 #include <spikesim/sweep.hpp>
 
 #include "io/h5.hpp"
@@ -130,6 +131,26 @@ sweep_file_info read_sweep_group(hid_t file) {
       throw input_error("/sweep/point holds " + std::to_string(k) + " but the sweep has " +
                         std::to_string(s.points) + " points");
   return s;
+}
+
+h5::handle open_pack_file(const std::string& path) {
+  h5::quiet_errors quiet;
+  hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (id < 0)
+    throw input_error("cannot read '" + path + "': not an HDF5 file, or truncated or corrupt");
+  return h5::handle(id, H5Fclose);
+}
+
+pack_file_header read_pack_header(hid_t file) {
+  h5::quiet_errors quiet;
+  if (H5Aexists(file, "magic") <= 0 || h5::read_attr_u64(file, "magic") != file_magic)
+    throw input_error("not a spikesim output file (no magic attribute 0x0A7A)");
+  pack_file_header h;
+  h.status = h5::read_attr_string(file, "status");
+  h.config = h5::read_attr_string(file, "config");
+  h.simulator_version = h5::read_attr_string(file, "simulator_version");
+  h.sweep = read_sweep_group(file);
+  return h;
 }
 
 experiment_spec packed_spec_of(const sweep_file_info& s, const std::string& source,

@@ -10,6 +10,8 @@
 
 #include <spikesim/spec.hpp>
 
+#include "io/h5.hpp"
+
 namespace spikesim {
 
 struct sweep_file_info {
@@ -31,6 +33,20 @@ struct sweep_file_info {
 void write_sweep_group(hid_t file, const sweep_file_info& s);
 // Reads /sweep (input_error naming what is missing or inconsistent).
 sweep_file_info read_sweep_group(hid_t file);
+
+// What a pack file says of itself: how its run ended, the sweep and the version that wrote it, and
+// its /sweep group.
+struct pack_file_header {
+  std::string status;  // "complete" | "interrupted" | "failed" ("running" when killed)
+  std::string config;  // the root attribute config: the sweep's config text
+  std::string simulator_version;
+  sweep_file_info sweep;
+};
+
+// Opens a file for reading; input_error when it is not an HDF5 file.
+h5::handle open_pack_file(const std::string& path);
+// input_error when the file is not a spikesim output file or its /sweep is missing or damaged.
+pack_file_header read_pack_header(hid_t file);
 
 // The packed spec of a sweep file, rebuilt from its points' configs with `overrides` applied to
 // each (config_error when an override is invalid).
