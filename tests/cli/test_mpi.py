@@ -5,8 +5,14 @@ without mpirun, for a reduced Brunel network on 1, 2 and 4 ranks and for a popul
 config (EIF with OU noise, a ramped current and a pulse, traces) on 3 ranks (an uneven split).
 A run interrupted over 2 ranks and resumed from its checkpoint over 3 gives the file of one
 uninterrupted process. A rank that fails must end the job with its rank and the cause; a
-numerical failure on a rank other than 0 leaves rank 0's file marked failed. Exit 77 (skipped)
-without h5py.
+numerical failure on a rank other than 0 leaves rank 0's file marked failed.
+
+A sweep under mpirun deals its packs round-robin to the ranks: on 2 ranks (and on 3, one of them
+without a pack) it writes the files of a sweep without mpirun, whose spikes, counts, /analysis and
+/sweep are compared bitwise, and which merge to the same table; rank r writes packs r, r + R, ....
+A rank that fails ends the job; a signal ends every rank with 75 and files marked interrupted, and
+the same command again runs only what is not complete.
+Exit 77 (skipped) without h5py.
 
 usage: test_mpi.py SPIKESIM MPIRUN SOURCE_DIR WORK_DIR
 """
@@ -62,8 +68,9 @@ with open(eif_config, "w") as f:
     f.write(EIF)
 
 
-def run(ranks, args, out, expect=0):
-    cmd = [exe, "run", *args, "--backend", "cpu", "--threads", "1", "-q", "-o", out]
+def spikesim(ranks, command, args, out, expect=0):
+    """`spikesim COMMAND ARGS` on the CPU backend, under mpirun with RANKS ranks unless None."""
+    cmd = [exe, command, *args, "--backend", "cpu", "--threads", "1", "-q", "-o", out]
     if ranks:
         cmd = [mpirun, "--oversubscribe", "-np", str(ranks), *cmd]
     p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
@@ -72,6 +79,10 @@ def run(ranks, args, out, expect=0):
         print(p.stdout, p.stderr)
         raise SystemExit(f"exit code {p.returncode}, expected {expect}")
     return p
+
+
+def run(ranks, args, out, expect=0):
+    return spikesim(ranks, "run", args, out, expect)
 
 
 def datasets(path):
@@ -184,3 +195,140 @@ with h5py.File(out, "r") as f:
     rows = f["activity/a/spikes_per_step"].shape[0]
     assert rows == 200, f"{rows} steps recorded: the 4 chunks before the failing one expected"
 print("a numerical failure on rank 1: exit 6, file marked failed with the 200 steps before it")
+
+# Sweeps: packs dealt round-robin to the ranks.
+SWEEP = """
+[run]
+dt = 0.1
+tstop = 200.0
+random_seed = 3
+[analysis]
+t_start = 50.0
+[population.eif]
+size = 150
+model = "eif"
+params = { tau_m = 10.0, E_L = -70.0, R_m = 4.0, delta_T = 1.0, V_T = -40.0, V_peak = -30.0, V_reset = -70.0, t_ref = 2.0 }
+init = { V = { uniform = [-70.0, -50.0] } }
+input = { I = 5.0, sigma = 2.0 }
+record = { traces = [0, 149] }
+[sweep]
+"population.eif.input.I" = { from = 7.5, to = 9.5, step = 0.5 }
+"""
+sweep_config = os.path.join(work, "sweep.toml")
+with open(sweep_config, "w") as f:
+    f.write(SWEEP)
+
+
+def sweep(ranks, out, *extra, expect=0):
+    return spikesim(ranks, "sweep", [sweep_config, *extra], out, expect)
+
+
+def as_bytes(v):
+    """A value read by h5py as bytes: strings (variable-length ones are objects) joined by NUL,
+    numbers as their bits with their type."""
+    v = np.asarray(v)
+    if v.dtype.kind in "OSU":
+        return b"\0".join(x if isinstance(x, bytes) else str(x).encode() for x in np.ravel(v))
+    return v.dtype.str.encode() + v.tobytes()
+
+
+def sweep_group(path):
+    """/sweep of a pack file: its attributes and datasets, as bytes."""
+    out = {}
+    with h5py.File(path, "r") as f:
+        g = f["sweep"]
+        for k, v in g.attrs.items():
+            out["@" + k] = as_bytes(v)
+
+        def visit(name, obj):
+            if isinstance(obj, h5py.Dataset):
+                out[name] = as_bytes(obj[()])
+        g.visititems(visit)
+    return out
+
+
+def h5_names(d):
+    return sorted(n for n in os.listdir(d) if not n.endswith(".partial"))
+
+
+def merged(d):
+    p = subprocess.run([exe, "merge", d], env=env, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stdout + p.stderr
+    # The last column names the file, with its directory.
+    return [line.rsplit(",", 1)[0] + "," + os.path.basename(line.rsplit(",", 1)[1])
+            for line in p.stdout.splitlines()]
+
+
+for ranks, pack, layout in ((2, 2, {"points_0-1.h5": 0, "points_2-3.h5": 1, "points_4-4.h5": 0}),
+                            (3, 3, {"points_0-2.h5": 0, "points_3-4.h5": 1})):
+    ref = os.path.join(work, f"sweep_pack{pack}_serial")
+    out = os.path.join(work, f"sweep_pack{pack}_{ranks}ranks")
+    for d in (ref, out):
+        subprocess.run(["rm", "-rf", d], check=True)
+    sweep(None, ref, "--pack", str(pack))
+    p = sweep(ranks, out, "--pack", str(pack))
+    if h5_names(out) != sorted(layout) or h5_names(ref) != sorted(layout):
+        raise SystemExit(f"files {h5_names(out)} on {ranks} ranks and {h5_names(ref)} in one "
+                         f"process; expected {sorted(layout)}")
+    for name, rank in layout.items():
+        d = same(os.path.join(ref, name), os.path.join(out, name))
+        assert sum(len(v) for k, v in d.items() if k.endswith("node_ids")) > 0, name
+        if sweep_group(os.path.join(ref, name)) != sweep_group(os.path.join(out, name)):
+            raise SystemExit(f"{out}/{name}: /sweep differs from the one-process file")
+        # Round-robin: rank r writes packs r, r + R, ...; each names its packs on its lines.
+        if f"rank {rank}: {name}:" not in p.stdout:
+            raise SystemExit(f"{name} should be written by rank {rank}:\n{p.stdout}")
+    if merged(ref) != merged(out):
+        raise SystemExit(f"merge of {out} differs from the merge of {ref}")
+    print(f"sweep: {ranks} ranks, packs of {pack}: files {sorted(layout)} identical to one "
+          "process, dealt round-robin, same merged table")
+
+# --count prints once.
+p = subprocess.run([mpirun, "--oversubscribe", "-np", "2", exe, "sweep", "--count", sweep_config],
+                   env=env, capture_output=True, text=True, timeout=120)
+assert p.returncode == 0 and p.stdout == "5\n", (p.returncode, p.stdout, p.stderr)
+
+# Run again on 2 ranks: every pack is complete, nothing is rewritten.
+out = os.path.join(work, "sweep_pack2_2ranks")
+before = {n: os.stat(os.path.join(out, n)) for n in h5_names(out)}
+p = sweep(2, out, "--pack", "2")
+assert "3 complete files" in p.stdout and "--redo" in p.stdout, p.stdout
+for n, st in before.items():
+    now = os.stat(os.path.join(out, n))
+    assert (now.st_ino, now.st_mtime_ns) == (st.st_ino, st.st_mtime_ns), n
+print("sweep run again on 2 ranks:", p.stdout.strip().splitlines()[0][:100])
+
+# A rank that fails ends the job: rank 1 cannot create its pack's file.
+out = os.path.join(work, "sweep_fail")
+subprocess.run(["rm", "-rf", out], check=True)
+os.makedirs(os.path.join(out, "points_2-3.h5.partial", "x"))
+p = sweep(2, out, "--pack", "2", "--set", "run.tstop=2000", expect=4)
+assert "rank 1: cannot create output" in p.stderr, p.stderr
+print("a failing rank 1 ends the sweep:",
+      next(line for line in p.stderr.splitlines() if "rank 1:" in line)[:120])
+
+# SIGUSR1 (what SLURM's --signal sends; mpirun forwards it): every rank ends its current pack,
+# keeps its file marked interrupted, starts no other, and the job exits with 75.
+out = os.path.join(work, "sweep_signal")
+subprocess.run(["rm", "-rf", out], check=True)
+long_run = ["--pack", "2", "--set", "run.tstop=60000", "--set", "population.eif.size=300"]
+cmd = [mpirun, "--oversubscribe", "-np", "2", exe, "sweep", sweep_config, "--backend", "cpu",
+       "--threads", "1", "-q", "-o", out, *long_run]
+proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+started = [os.path.join(out, f"points_{n}.h5.partial.partial") for n in ("0-1", "2-3")]
+for _ in range(600):
+    if all(os.path.exists(f) for f in started):
+        break
+    time.sleep(0.05)
+time.sleep(0.5)
+proc.send_signal(signal.SIGUSR1)
+stdout, stderr = proc.communicate(timeout=300)
+if proc.returncode != 75:
+    raise SystemExit(f"exit code {proc.returncode} after SIGUSR1, expected 75:\n{stdout}{stderr}")
+if h5_names(out) != ["points_0-1.h5", "points_2-3.h5"]:
+    raise SystemExit(f"after SIGUSR1: {h5_names(out)}")
+for n in h5_names(out):
+    with h5py.File(os.path.join(out, n), "r") as f:
+        status = f.attrs["status"]
+        assert (status.decode() if isinstance(status, bytes) else status) == "interrupted", n
+print("SIGUSR1 on 2 ranks: exit 75, two files marked interrupted, the third pack not started")

@@ -1,7 +1,9 @@
 // End to end: `spikesim sweep` and `spikesim merge` on real files: point counts, the split over
 // tasks, the merged table, refusals, a packed point against `spikesim run` of its own config,
-// `analyze` on a pack file, and a clean stop on SIGTERM.
+// `analyze` on a pack file, a clean stop on SIGTERM, and a task run again (complete files kept,
+// unfinished ones run again, files of another sweep refused, --redo).
 #include <hdf5.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -330,6 +332,144 @@ TEST_F(sweep_cli, sigterm_stops_after_the_current_pack_with_exit_75) {
   const auto r = spikesim_cli("merge " + out);
   EXPECT_EQ(r.code, 3) << r.out;
   EXPECT_NE(r.out.find("interrupted"), std::string::npos) << r.out;
+}
+
+// What shows that a file was not rewritten: the same inode (a pack is written under another name
+// and renamed over the old file) and the same modification time.
+struct file_identity {
+  ino_t inode = 0;
+  int64_t mtime_ns = 0;
+  bool operator==(const file_identity& o) const {
+    return inode == o.inode && mtime_ns == o.mtime_ns;
+  }
+};
+
+file_identity identity_of(const std::string& file) {
+  struct stat st {};
+  if (stat(file.c_str(), &st) != 0) return {};
+  return {st.st_ino, static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
+}
+
+std::map<std::string, file_identity> identities(const std::string& dir) {
+  std::map<std::string, file_identity> m;
+  for (const auto& f : h5_files(dir)) m[fs::path(f).filename().string()] = identity_of(f);
+  return m;
+}
+
+void set_root_attr(const std::string& file, const std::string& name, const std::string& value) {
+  h5::quiet_errors quiet;
+  auto f = h5::open_file(file, true);
+  h5::attr(f, name, value);
+}
+
+TEST_F(sweep_cli, a_task_run_again_keeps_its_complete_files) {
+  const auto cfg = write("fI.toml", fI_sweep);
+  const auto out = path("out");
+  const std::string cmd =
+      "sweep " + cfg + " -o " + out + " --pack 3 --set run.tstop=50 --backend cpu -q";
+  auto r = spikesim_cli(cmd);
+  ASSERT_EQ(r.code, 0) << r.out;
+  const std::vector<std::string> names{"points_0-2.h5", "points_3-5.h5", "points_6-6.h5"};
+  auto before = identities(out);
+  ASSERT_EQ(before.size(), 3u);
+  for (const auto& n : names) ASSERT_TRUE(before.count(n)) << n;
+
+  // Everything is complete: nothing runs, no file is touched, and the output says how to redo.
+  r = spikesim_cli(cmd);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("3 complete files"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("--redo"), std::string::npos) << r.out;
+  for (const auto& n : names) EXPECT_EQ(r.out.find(n + ":"), std::string::npos) << r.out;
+  EXPECT_EQ(identities(out), before);
+
+  // A file deleted: only its pack runs.
+  fs::remove(out + "/points_3-5.h5");
+  r = spikesim_cli(cmd);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("points_3-5.h5: 3 points"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("points_0-2.h5:"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("points_6-6.h5:"), std::string::npos) << r.out;
+  auto after = identities(out);
+  EXPECT_EQ(after["points_0-2.h5"], before["points_0-2.h5"]);
+  EXPECT_EQ(after["points_6-6.h5"], before["points_6-6.h5"]);
+  ASSERT_EQ(after.size(), 3u);
+  EXPECT_EQ(sweep_group(out + "/points_3-5.h5").point, (std::vector<uint64_t>{3, 4, 5}));
+
+  // An interrupted file runs again; the complete ones are kept.
+  set_root_attr(out + "/points_6-6.h5", "status", "interrupted");
+  before = identities(out);
+  r = spikesim_cli(cmd);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("points_6-6.h5: 1 point"), std::string::npos) << r.out;
+  after = identities(out);
+  EXPECT_EQ(after["points_0-2.h5"], before["points_0-2.h5"]);
+  EXPECT_EQ(after["points_3-5.h5"], before["points_3-5.h5"]);
+  EXPECT_FALSE(after["points_6-6.h5"] == before["points_6-6.h5"]);
+  {
+    h5::quiet_errors quiet;
+    auto f = h5::open_file(out + "/points_6-6.h5", false);
+    EXPECT_EQ(h5::read_attr_string(f, "status"), "complete");
+  }
+
+  // The points count, not the file names: another packing finds every point done.
+  before = identities(out);
+  r = spikesim_cli("sweep " + cfg + " -o " + out + " --pack 2 --set run.tstop=50 --backend cpu -q");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("hold 7 of the 7 points"), std::string::npos) << r.out;
+  EXPECT_EQ(identities(out), before);
+
+  // --redo runs and replaces every pack.
+  r = spikesim_cli(cmd + " --redo");
+  ASSERT_EQ(r.code, 0) << r.out;
+  after = identities(out);
+  ASSERT_EQ(after.size(), 3u);
+  for (const auto& n : names) {
+    EXPECT_NE(r.out.find(n + ":"), std::string::npos) << r.out;
+    EXPECT_FALSE(after[n] == before[n]) << n;
+  }
+  EXPECT_EQ(spikesim_cli("merge " + out).code, 0);
+}
+
+TEST_F(sweep_cli, a_file_that_is_not_of_this_sweep_is_refused_unless_redo) {
+  const auto cfg = write("fI.toml", fI_sweep);
+  const auto out = path("out");
+  const std::string cmd = "sweep " + cfg + " -o " + out + " --pack 4 --backend cpu -q";
+  auto r = spikesim_cli(cmd + " --set run.tstop=50");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto before = identities(out);
+  ASSERT_EQ(before.size(), 2u);
+
+  // Another config into the same directory: exit 4 before anything is written.
+  r = spikesim_cli(cmd + " --set run.tstop=60");
+  EXPECT_EQ(r.code, 4) << r.out;
+  EXPECT_NE(r.out.find("is not a file of this sweep"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("another config"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("--redo"), std::string::npos) << r.out;
+  EXPECT_EQ(identities(out), before);
+  EXPECT_FALSE(fs::exists(out + "/points_0-3.h5.partial"));
+
+  // A complete file of this sweep written by another version of spikesim, and a file that is
+  // not HDF5, are refused too.
+  set_root_attr(out + "/points_4-6.h5", "simulator_version", "0.0.1");
+  r = spikesim_cli(cmd + " --set run.tstop=50");
+  EXPECT_EQ(r.code, 4) << r.out;
+  EXPECT_NE(r.out.find("written by spikesim 0.0.1"), std::string::npos) << r.out;
+  std::ofstream(out + "/points_4-6.h5", std::ios::trunc) << "not hdf5\n";
+  r = spikesim_cli(cmd + " --set run.tstop=50");
+  EXPECT_EQ(r.code, 4) << r.out;
+  EXPECT_NE(r.out.find("not an HDF5 file"), std::string::npos) << r.out;
+  EXPECT_EQ(identity_of(out + "/points_0-3.h5"), before.at("points_0-3.h5"));
+
+  // --redo replaces them with files of this sweep.
+  r = spikesim_cli(cmd + " --set run.tstop=60 --redo");
+  ASSERT_EQ(r.code, 0) << r.out;
+  for (const auto& f : h5_files(out)) {
+    h5::quiet_errors quiet;
+    auto h = h5::open_file(f, false);
+    EXPECT_NE(h5::read_attr_string(h, "config").find("tstop = 60"), std::string::npos) << f;
+    EXPECT_EQ(h5::read_attr_string(h, "status"), "complete") << f;
+  }
+  EXPECT_EQ(spikesim_cli("merge " + out).code, 0);
 }
 
 }  // namespace
