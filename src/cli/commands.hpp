@@ -12,6 +12,11 @@
 
 #include <spikesim/analysis.hpp>
 
+namespace spikesim {
+class backend;
+class hdf5_recorder;
+}  // namespace spikesim
+
 namespace spikesim::mpi {
 class session;
 }
@@ -39,6 +44,18 @@ void check_host_memory(const experiment_spec& spec, const std::string& backend, 
 // after its current chunk.
 extern std::atomic<bool> stop_requested;
 void install_stop_handlers();
+
+// Steps between checkpoints for --checkpoint-every T, T in ms of simulated time (0: none, only
+// when stopped by a signal); config_error when T is not a positive number.
+uint64_t checkpoint_interval_steps(double every_ms, double dt);
+// The checkpoint of `spec`'s run at `step` (the checkpoint callback of run_options), written to
+// `path` after `rec` is flushed, so that the file holds every row the checkpoint counts (a failure
+// of the output fails the run); `rec` then keeps its partial file whatever ends the run. A
+// checkpoint that cannot be written is reported and the run goes on: returns whether it was.
+// Over `ranks` > 1 this is rank 0's part; the other ranks call b.save_state() (collective).
+bool save_checkpoint(const std::string& path, uint64_t step, const std::vector<uint64_t>& spikes,
+                     const experiment_spec& spec, const backend& b, hdf5_recorder& rec,
+                     int ranks = 1);
 
 // Runs a subcommand on this rank. Over several ranks an error ends the whole job with this rank's
 // message and the error's exit code (mpi::session::abort): the other ranks would otherwise wait

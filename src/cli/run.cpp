@@ -146,6 +146,41 @@ void check_host_memory(const experiment_spec& spec, const std::string& backend, 
         " is available (reduce population sizes or traces)");
 }
 
+uint64_t checkpoint_interval_steps(double every_ms, double dt) {
+  if (every_ms == 0.0) return 0;
+  if (!(every_ms > 0.0) || !std::isfinite(every_ms))
+    throw config_error("config error: --checkpoint-every = " + std::to_string(every_ms) +
+                       " ms is invalid: must be > 0 (simulated time between checkpoints)");
+  return std::max<uint64_t>(1, step_at(every_ms, dt));
+}
+
+bool save_checkpoint(const std::string& path, uint64_t step, const std::vector<uint64_t>& spikes,
+                     const experiment_spec& spec, const backend& b, hdf5_recorder& rec, int ranks) {
+  rec.flush();
+  try {
+    checkpoint c;
+    // First: over ranks it is collective, and the other ranks are in it already.
+    c.state = b.save_state();
+    c.step = step;
+    c.config_text = spec.config_text;
+    c.simulator_version = simulator_version();
+    c.git_sha = git_sha();
+    c.backend = b.name() + (ranks > 1 ? " (" + std::to_string(ranks) + " ranks)" : "");
+    c.output = spec.output.file;
+    c.created_utc = utc_now();
+    for (const auto& p : spec.populations) c.populations.push_back(p.name);
+    c.spikes = spikes;
+    c.rows = rec.rows();
+    write_checkpoint(path, c);
+    rec.keep_partial();
+    return true;
+  } catch (const std::exception& e) {
+    std::cerr << "spikesim: warning: no checkpoint at t = "
+              << static_cast<double>(step) * spec.run.dt << " ms: " << e.what() << "\n";
+    return false;
+  }
+}
+
 void on_every_rank(mpi::session& comm, const std::function<void()>& command) {
   if (comm.ranks() == 1) return command();
   try {
@@ -190,14 +225,7 @@ void run_command(const run_args& a, mpi::session& comm) {
                             : load_config(a.config, a.sets);
     if (!a.output.empty()) spec.output.file = a.output;
   }
-  uint64_t every_steps = 0;
-  if (a.checkpoint_every != 0.0) {
-    if (!(a.checkpoint_every > 0.0) || !std::isfinite(a.checkpoint_every))
-      throw config_error(
-          "config error: --checkpoint-every = " + std::to_string(a.checkpoint_every) +
-          " ms is invalid: must be > 0 (simulated time between checkpoints)");
-    every_steps = std::max<uint64_t>(1, step_at(a.checkpoint_every, spec.run.dt));
-  }
+  const uint64_t every_steps = checkpoint_interval_steps(a.checkpoint_every, spec.run.dt);
   const std::string ckpt_path = !a.checkpoint.empty() ? a.checkpoint
                                 : resuming            ? a.resume
                                                       : spec.output.file + ".ckpt";
@@ -269,30 +297,7 @@ void run_command(const run_args& a, mpi::session& comm) {
       b->save_state();
       return;
     }
-    // The file is flushed first, so that it holds every row the checkpoint counts; a failure of
-    // the output fails the run. A failed checkpoint file is reported, and the run goes on.
-    file_rec->flush();
-    try {
-      checkpoint c;
-      c.step = step;
-      c.config_text = spec.config_text;
-      c.simulator_version = simulator_version();
-      c.git_sha = git_sha();
-      c.backend = b->name();
-      c.output = spec.output.file;
-      c.created_utc = utc_now();
-      for (const auto& p : spec.populations) c.populations.push_back(p.name);
-      c.spikes = spikes;
-      c.rows = file_rec->rows();
-      c.state = b->save_state();
-      if (spread) c.backend += " (" + std::to_string(comm.ranks()) + " ranks)";
-      write_checkpoint(ckpt_path, c);
-      wrote_checkpoint = true;
-      file_rec->keep_partial();
-    } catch (const std::exception& e) {
-      std::cerr << "spikesim: warning: no checkpoint at t = "
-                << static_cast<double>(step) * spec.run.dt << " ms: " << e.what() << "\n";
-    }
+    wrote_checkpoint |= save_checkpoint(ckpt_path, step, spikes, spec, *b, *file_rec, comm.ranks());
   };
   run_summary s;
   try {
