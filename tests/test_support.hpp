@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <string>
@@ -63,6 +64,24 @@ inline cli_result spikesim_cli(const std::string& args) {
   const int status = pclose(p);
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
+}
+
+// Starts `spikesim ARGS` in the background, its stdout and stderr to the file LOG; waitpid() it.
+inline pid_t start_spikesim(const std::string& args, const std::string& log) {
+  const std::string cmd = std::string(SPIKESIM_EXE) + " " + args + " > " + log + " 2>&1";
+  const pid_t pid = fork();
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  return pid;
+}
+
+// Waits (10 s at most) until `file` exists, then `extra_ms` more: a run started by start_spikesim
+// has then written past its first chunks.
+inline void wait_for_file(const std::string& file, int extra_ms) {
+  for (int i = 0; i < 400 && access(file.c_str(), F_OK) != 0; ++i) usleep(25000);
+  usleep(extra_ms * 1000);
 }
 
 // Parameterised over the backends; CUDA instances skip without a device instead of passing.

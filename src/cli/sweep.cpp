@@ -23,6 +23,7 @@
 #include <tuple>
 
 #include <spikesim/backend.hpp>
+#include <spikesim/checkpoint.hpp>
 #include <spikesim/errors.hpp>
 #include <spikesim/hdf5_writer.hpp>
 #include <spikesim/simulation.hpp>
@@ -53,7 +54,8 @@ struct sweep_args {
   int device = 0;
   bool device_given = false;  // --device on the command line (else each rank its local rank)
   bool quiet = false;
-  bool redo = false;  // run every pack, replacing whatever file it finds
+  bool redo = false;              // run every pack, replacing whatever file it finds
+  double checkpoint_every = 0.0;  // ms of simulated time; 0: only when stopped by a signal
 };
 
 // An environment variable as a non-negative integer; nullopt when unset or empty.
@@ -215,12 +217,44 @@ void write_sweep_and_rename(const std::string& staged, const std::string& final_
     hid_t id = H5Fopen(staged.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
     if (id < 0) throw output_error("cannot reopen '" + staged + "' to write /sweep");
     h5::handle f(id, H5Fclose);
+    // A resumed pack's file has the /sweep of its interrupted run.
+    if (h5::exists(f, "sweep") && H5Ldelete(f, "sweep", H5P_DEFAULT) < 0)
+      throw output_error("cannot replace /sweep in '" + staged + "'");
     write_sweep_group(f, info);
     if (H5Fflush(f, H5F_SCOPE_GLOBAL) < 0) throw output_error("cannot flush '" + staged + "'");
   }
   if (std::rename(staged.c_str(), final_path.c_str()) != 0)
     throw output_error("cannot rename '" + staged + "' to '" + final_path +
                        "': " + std::strerror(errno));
+}
+
+// The checkpoint that a pack resumes from: the one that a signal or --checkpoint-every left next to
+// its file, when it is of this pack (the sweep's config, this version of spikesim, the same
+// points) and the output it continues is still there (the interrupted file, or the partial file
+// of a process that was killed). nullopt otherwise; a checkpoint that cannot serve is removed with
+// a notice, and the pack runs from its beginning.
+std::optional<checkpoint> pack_checkpoint(const std::string& ckpt, const experiment_spec& packed,
+                                          const std::string& final_path, const std::string& staged,
+                                          const std::string& prefix) {
+  std::error_code ec;
+  if (!fs::exists(ckpt, ec)) return std::nullopt;
+  try {
+    checkpoint c = read_checkpoint(ckpt);
+    check_checkpoint(c, packed, ckpt);
+    std::vector<std::string> pops;
+    for (const auto& p : packed.populations) pops.push_back(p.name);
+    if (c.populations != pops || fs::path(c.output).filename() != fs::path(final_path).filename())
+      throw input_error("it is of another pack of points");
+    if (!fs::exists(staged + ".partial", ec) && !fs::exists(staged, ec) &&
+        !fs::exists(final_path, ec))
+      throw input_error("the output it continues is gone");
+    return c;
+  } catch (const error& e) {
+    std::cerr << "spikesim: " << prefix << "cannot resume from " << ckpt << " (" << e.what()
+              << "): its pack runs from the beginning\n";
+    fs::remove(ckpt, ec);
+    return std::nullopt;
+  }
 }
 
 // A file found where the sweep writes its packs: how it relates to this sweep.
@@ -330,6 +364,7 @@ task_plan plan_task(const sweep_args& a, const sweep_spec& s, const fs::path& di
   const uint64_t total = s.points();
   t.range = task_points(total, t.task, t.tasks);
   if (t.range.count == 0) return t;
+  checkpoint_interval_steps(a.checkpoint_every, 1.0);  // refuses a bad value before anything runs
   specs = task_specs(s, t.range);
   std::error_code ec;
   if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
@@ -515,18 +550,56 @@ void sweep_command(const sweep_args& a, mpi::session& comm) {
       interrupted = true;
       break;
     }
+    // An interrupted pack continues from its checkpoint, in its own file: the interrupted one
+    // (renamed back to the staged name, which the recorder continues), or the partial file of a
+    // process that was killed.
+    const std::string ckpt_path = final_path + ".ckpt";
+    std::optional<checkpoint> ck;
+    if (!a.redo) ck = pack_checkpoint(ckpt_path, packed, final_path, staged, rank_prefix);
     std::error_code ec;
-    fs::remove(staged, ec);  // left by a sweep that was killed while writing /sweep
-    hdf5_recorder rec(packed, staged);
+    std::unique_ptr<hdf5_recorder> rec;
+    if (ck) {
+      const bool from_final = !fs::exists(staged + ".partial", ec) && !fs::exists(staged, ec);
+      try {
+        if (from_final && std::rename(final_path.c_str(), staged.c_str()) != 0)
+          throw output_error("cannot rename '" + final_path + "' to '" + staged +
+                             "': " + std::strerror(errno));
+        rec = std::make_unique<hdf5_recorder>(packed, staged, &*ck);
+      } catch (const error& e) {
+        if (from_final) std::rename(staged.c_str(), final_path.c_str());
+        std::cerr << "spikesim: " << rank_prefix << "cannot resume from " << ckpt_path << " ("
+                  << e.what() << "): its pack runs from the beginning\n";
+        ck.reset();
+      }
+    }
+    if (!rec) {
+      fs::remove(ckpt_path, ec);  // of another run of the pack (--redo), or unusable
+      fs::remove(staged, ec);     // left by a sweep that was killed while writing /sweep
+      rec = std::make_unique<hdf5_recorder>(packed, staged);
+    }
     // One progress meter, rank 0's: several would garble each other's lines.
     progress_meter meter(!a.quiet && root, name);
     run_options ro;
     ro.stop = &stop_requested;
     ro.progress = [&](uint64_t d, uint64_t t) { meter(d, t); };
+    if (ck) {
+      b->restore_state(ck->state);
+      ro.start_step = ck->step;
+      ro.start_spikes = ck->spikes;
+      if (!a.quiet)
+        std::cerr << "spikesim: " << rank_prefix << name
+                  << " resumes at t = " << static_cast<double>(ck->step) * packed.run.dt
+                  << " ms from " << ckpt_path << "\n";
+    }
+    bool wrote_checkpoint = false;
+    ro.checkpoint_every = checkpoint_interval_steps(a.checkpoint_every, packed.run.dt);
+    ro.checkpoint = [&](uint64_t step, const std::vector<uint64_t>& spikes) {
+      wrote_checkpoint |= save_checkpoint(ckpt_path, step, spikes, packed, *b, *rec);
+    };
     const sweep_file_info info = sweep_info(s, part, part_idx, packed, plan.task, plan.tasks);
     run_summary sum;
     try {
-      sum = simulate(packed, *b, rec, ro);
+      sum = simulate(packed, *b, *rec, ro);
     } catch (const numerical_error&) {
       write_sweep_and_rename(staged, final_path, info);
       std::cerr << "spikesim: " << rank_prefix << "the output up to the failing chunk is kept in "
@@ -537,7 +610,8 @@ void sweep_command(const sweep_args& a, mpi::session& comm) {
     ++files;
     if (sum.status == run_status::complete) done_points += p.count;
     sim_wall += sum.wall_s;
-    neuron_steps += static_cast<double>(packed.total_neurons()) * static_cast<double>(sum.steps);
+    neuron_steps += static_cast<double>(packed.total_neurons()) *
+                    static_cast<double>(sum.steps - ro.start_step);
     // Written at once: the lines of several ranks must not interleave.
     std::ostringstream line;
     line << rank_prefix << name << ": " << p.count << " point" << (p.count == 1 ? "" : "s") << ", "
@@ -546,17 +620,20 @@ void sweep_command(const sweep_args& a, mpi::session& comm) {
          << sum.neuron_steps_per_s << " neuron-steps/s" << std::defaultfloat << " ("
          << to_string(sum.status) << ")\n";
     std::cout << line.str() << std::flush;
-    if (!rec.analysis_failure().empty())
+    if (!rec->analysis_failure().empty())
       std::cerr << "spikesim: warning: the spike-train statistics of " << final_path << " failed ("
-                << rec.analysis_failure() << "): `spikesim analyze " << final_path
+                << rec->analysis_failure() << "): `spikesim analyze " << final_path
                 << "` computes them\n";
     if (sum.status == run_status::interrupted) {
       interrupted = true;
-      interrupted_file = final_path;
+      interrupted_file = final_path + " is marked interrupted" +
+                         (wrote_checkpoint ? ", its checkpoint is " + ckpt_path : "");
+    } else if (sum.status == run_status::complete && (wrote_checkpoint || ck)) {
+      fs::remove(ckpt_path, ec);  // the pack is complete: its checkpoint has served
     }
   }
   if (spread && !interrupted_file.empty())
-    std::cerr << "spikesim: " << rank_prefix << interrupted_file << " is marked interrupted\n";
+    std::cerr << "spikesim: " << rank_prefix << interrupted_file << "\n";
 
   // The ranks end together, with one exit code: Open MPI's mpirun ends every rank as soon as one
   // exits with a code other than 0, which would kill ranks still writing their last chunk.
@@ -585,10 +662,10 @@ void sweep_command(const sweep_args& a, mpi::session& comm) {
     std::cerr << "spikesim: interrupted by a signal: "
               << (range.count - plan.kept_points - done_points) << " of " << range.count
               << " points of this task are not finished"
-              << (interrupted_file.empty() || spread
-                      ? std::string()
-                      : " (" + interrupted_file + " is marked interrupted)")
-              << "; the same command again runs them (complete files are kept)\n";
+              << (interrupted_file.empty() || spread ? std::string()
+                                                     : " (" + interrupted_file + ")")
+              << "; the same command again runs them (complete files are kept, an interrupted "
+                 "pack resumes from its checkpoint)\n";
   } else if (!a.quiet) {
     std::cerr << "spikesim: `spikesim merge " << dir.string()
               << "` tabulates the points once every task has run\n";
@@ -631,6 +708,9 @@ void add_sweep(CLI::App& app) {
   cmd->add_option("--threads", args->threads, "CPU threads (default: all)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("-q,--quiet", args->quiet, "no progress or notices");
+  cmd->add_option("--checkpoint-every", args->checkpoint_every,
+                  "write a checkpoint of the current pack every T ms of simulated time (and always "
+                  "on SIGINT, SIGTERM or SIGUSR1)");
   cmd->add_flag("--redo", args->redo,
                 "run every pack again, replacing its file even when complete or of another sweep");
   cmd->callback([args, device] {

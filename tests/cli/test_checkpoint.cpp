@@ -200,23 +200,6 @@ class checkpoint_cli : public ::testing::Test {
            " --set analysis.t_start=100 --threads 2";
   }
 
-  // Starts `spikesim ARGS` in the background; its output goes to LOG.
-  static pid_t start(const std::string& args, const std::string& log) {
-    const std::string cmd = std::string(SPIKESIM_EXE) + " " + args + " > " + log + " 2>&1";
-    const pid_t pid = fork();
-    if (pid == 0) {
-      execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    return pid;
-  }
-
-  // Waits until `file` exists and the run has written past its first chunks.
-  static void wait_for(const std::string& file, int extra_ms) {
-    for (int i = 0; i < 400 && !fs::exists(file); ++i) usleep(25000);
-    usleep(extra_ms * 1000);
-  }
-
   fs::path dir_;
 };
 
@@ -275,8 +258,9 @@ TEST_F(checkpoint_cli, signals_write_a_checkpoint_and_resume_gives_the_same_outp
   for (const int sig : {SIGUSR1, SIGTERM}) {
     SCOPED_TRACE(sig == SIGUSR1 ? "SIGUSR1" : "SIGTERM");
     const auto out = path("part" + std::to_string(k++) + ".h5");
-    const pid_t pid = start("run " + brunel("5000") + " -o " + out + " --quiet", path("log"));
-    wait_for(out + ".partial", 800);
+    const pid_t pid =
+        start_spikesim("run " + brunel("5000") + " -o " + out + " --quiet", path("log"));
+    wait_for_file(out + ".partial", 800);
     kill(pid, sig);
     int status = 0;
     waitpid(pid, &status, 0);
@@ -306,9 +290,9 @@ TEST_F(checkpoint_cli, sigkill_leaves_a_readable_file_that_resumes) {
   const auto t_full = read<double>(full, "spikes/exc/timestamps");
 
   const auto out = path("killed.h5");
-  const pid_t pid = start(
+  const pid_t pid = start_spikesim(
       "run " + brunel("5000") + " -o " + out + " --checkpoint-every 100 --quiet", path("log"));
-  wait_for(out + ".ckpt", 300);
+  wait_for_file(out + ".ckpt", 300);
   kill(pid, SIGKILL);
   int status = 0;
   waitpid(pid, &status, 0);
@@ -343,8 +327,9 @@ TEST_F(checkpoint_cli, sigkill_leaves_a_readable_file_that_resumes) {
 
 TEST_F(checkpoint_cli, refuses_other_config_other_version_and_other_files) {
   const auto out = path("p.h5");
-  const pid_t pid = start("run " + brunel("5000") + " -o " + out + " --quiet", path("log"));
-  wait_for(out + ".partial", 500);
+  const pid_t pid =
+      start_spikesim("run " + brunel("5000") + " -o " + out + " --quiet", path("log"));
+  wait_for_file(out + ".partial", 500);
   kill(pid, SIGINT);
   int status = 0;
   waitpid(pid, &status, 0);

@@ -11,8 +11,7 @@ A sweep under mpirun deals its packs round-robin to the ranks: on 2 ranks (and o
 without a pack) it writes the files of a sweep without mpirun, whose spikes, counts, /analysis and
 /sweep are compared bitwise, and which merge to the same table; rank r writes packs r, r + R, ....
 A rank that fails ends the job; a signal ends every rank with 75 and files marked interrupted, and
-the same command again runs only what is not complete.
-Exit 77 (skipped) without h5py.
+the same command again resumes the interrupted packs. Exit 77 (skipped) without h5py.
 
 usage: test_mpi.py SPIKESIM MPIRUN SOURCE_DIR WORK_DIR
 """
@@ -248,7 +247,7 @@ def sweep_group(path):
 
 
 def h5_names(d):
-    return sorted(n for n in os.listdir(d) if not n.endswith(".partial"))
+    return sorted(n for n in os.listdir(d) if n.endswith(".h5"))
 
 
 def merged(d):
@@ -308,10 +307,11 @@ print("a failing rank 1 ends the sweep:",
       next(line for line in p.stderr.splitlines() if "rank 1:" in line)[:120])
 
 # SIGUSR1 (what SLURM's --signal sends; mpirun forwards it): every rank ends its current pack,
-# keeps its file marked interrupted, starts no other, and the job exits with 75.
+# keeps its file marked interrupted beside a checkpoint, starts no other, and the job exits with
+# 75. The same command again resumes both packs.
 out = os.path.join(work, "sweep_signal")
 subprocess.run(["rm", "-rf", out], check=True)
-long_run = ["--pack", "2", "--set", "run.tstop=60000", "--set", "population.eif.size=300"]
+long_run = ["--pack", "2", "--set", "run.tstop=30000", "--set", "population.eif.size=300"]
 cmd = [mpirun, "--oversubscribe", "-np", "2", exe, "sweep", sweep_config, "--backend", "cpu",
        "--threads", "1", "-q", "-o", out, *long_run]
 proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -331,4 +331,15 @@ for n in h5_names(out):
     with h5py.File(os.path.join(out, n), "r") as f:
         status = f.attrs["status"]
         assert (status.decode() if isinstance(status, bytes) else status) == "interrupted", n
-print("SIGUSR1 on 2 ranks: exit 75, two files marked interrupted, the third pack not started")
+    assert os.path.exists(os.path.join(out, n + ".ckpt")), n + ": no checkpoint"
+print("SIGUSR1 on 2 ranks: exit 75, two files marked interrupted with their checkpoints, the third "
+      "pack not started")
+# The same command again: each rank resumes its interrupted pack from its checkpoint.
+sweep(2, out, *long_run)
+for n in ("points_0-1.h5", "points_2-3.h5"):
+    with h5py.File(os.path.join(out, n), "r") as f:
+        assert f.attrs["resumed_from_step"] > 0, n
+    assert not os.path.exists(os.path.join(out, n + ".ckpt")), n
+assert h5_names(out) == ["points_0-1.h5", "points_2-3.h5", "points_4-4.h5"], h5_names(out)
+merged(out)
+print("run again on 2 ranks: both interrupted packs resumed from their checkpoints, merged")

@@ -1,7 +1,8 @@
 // End to end: `spikesim sweep` and `spikesim merge` on real files: point counts, the split over
 // tasks, the merged table, refusals, a packed point against `spikesim run` of its own config,
-// `analyze` on a pack file, a clean stop on SIGTERM, and a task run again (complete files kept,
-// unfinished ones run again, files of another sweep refused, --redo).
+// `analyze` on a pack file, a clean stop on SIGTERM, a task run again (complete files kept,
+// unfinished ones run again, files of another sweep refused, --redo), and an interrupted pack
+// resumed from its checkpoint.
 #include <hdf5.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -14,6 +15,8 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+
+#include <spikesim/checkpoint.hpp>
 
 #include "io/h5.hpp"
 #include "io/sweep_file.hpp"
@@ -303,26 +306,20 @@ TEST_F(sweep_cli, sigterm_stops_after_the_current_pack_with_exit_75) {
   // One point per pack, each long enough to be caught running.
   const auto cfg = write("fI.toml", fI_sweep);
   const auto out = path("out");
-  const std::string cmd = std::string(SPIKESIM_EXE) + " sweep " + cfg + " -o " + out +
-                          " --pack 1 --backend cpu -q --set run.tstop=20000 --set " +
-                          "population.eif.size=2000 > " + path("log") + " 2>&1";
-  const pid_t pid = fork();
+  const pid_t pid = start_spikesim("sweep " + cfg + " -o " + out +
+                                       " --pack 1 --backend cpu -q --set run.tstop=20000 --set " +
+                                       "population.eif.size=2000",
+                                   path("log"));
   ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  const std::string first = out + "/points_0-0.h5.partial.partial";
-  for (int i = 0; i < 400 && !fs::exists(first); ++i) usleep(50000);
-  usleep(300000);
+  wait_for_file(out + "/points_0-0.h5.partial.partial", 300);
   kill(pid, SIGTERM);
   int status = 0;
   waitpid(pid, &status, 0);
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 75);
   const auto files = h5_files(out);
-  ASSERT_EQ(files.size(), 1u);  // the remaining packs were not started
-  EXPECT_EQ(files[0], out + "/points_0-0.h5");
+  // The remaining packs were not started; the interrupted one has its checkpoint.
+  ASSERT_EQ(files, (std::vector<std::string>{out + "/points_0-0.h5", out + "/points_0-0.h5.ckpt"}));
   h5::quiet_errors quiet;
   {
     auto f = h5::open_file(files[0], false);
@@ -470,6 +467,111 @@ TEST_F(sweep_cli, a_file_that_is_not_of_this_sweep_is_refused_unless_redo) {
     EXPECT_EQ(h5::read_attr_string(h, "status"), "complete") << f;
   }
   EXPECT_EQ(spikesim_cli("merge " + out).code, 0);
+}
+
+template <class T>
+std::vector<T> read(const std::string& file, const std::string& dataset) {
+  h5::quiet_errors quiet;
+  auto f = h5::open_file(file, false);
+  return h5::read_vector<T>(f, dataset);
+}
+
+// Spikes, counts, statistics and /sweep of every point of two files of the pack 0-6 agree.
+void expect_same_pack(const std::string& a, const std::string& b) {
+  for (int k = 0; k < 7; ++k) {
+    SCOPED_TRACE(b + ": point " + std::to_string(k));
+    const std::string pop = "eif@" + std::to_string(k);
+    const auto sa = spikes_of(a, pop), sb = spikes_of(b, pop);
+    EXPECT_GT(sa.t.size(), 1000u);
+    EXPECT_EQ(sa.t, sb.t);
+    EXPECT_EQ(sa.ids, sb.ids);
+    EXPECT_EQ(read<uint32_t>(a, "activity/" + pop + "/spikes_per_step"),
+              read<uint32_t>(b, "activity/" + pop + "/spikes_per_step"));
+    EXPECT_EQ(read<double>(a, "analysis/" + pop + "/rate_hz"),
+              read<double>(b, "analysis/" + pop + "/rate_hz"));
+  }
+  EXPECT_EQ(sweep_group(b).point, sweep_group(a).point);
+  EXPECT_EQ(sweep_group(b).config, sweep_group(a).config);
+  h5::quiet_errors quiet;
+  auto f = h5::open_file(b, false);
+  EXPECT_EQ(h5::read_attr_string(f, "status"), "complete");
+}
+
+TEST_F(sweep_cli, an_interrupted_pack_resumes_from_its_checkpoint) {
+  // One pack of 7 points, 20 s: long enough for a signal to reach it in the middle.
+  const auto cfg = write("fI.toml", fI_sweep);
+  const std::string args = " --pack 7 --set run.tstop=20000 --backend cpu --threads 2 -q";
+  const auto ref = path("ref");
+  auto r = spikesim_cli("sweep " + cfg + " -o " + ref + args);
+  ASSERT_EQ(r.code, 0) << r.out;
+  const std::string file = "/points_0-6.h5";
+  EXPECT_FALSE(fs::exists(ref + file + ".ckpt")) << "a complete pack leaves no checkpoint";
+
+  // SIGUSR1: the pack writes a checkpoint beside its file, marked interrupted.
+  const auto out = path("out");
+  pid_t pid = start_spikesim("sweep " + cfg + " -o " + out + args, path("log"));
+  wait_for_file(out + file + ".partial.partial", 400);
+  kill(pid, SIGUSR1);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_EQ(WEXITSTATUS(status), 75) << "the sweep ended before the signal: make it longer";
+  ASSERT_TRUE(fs::exists(out + file + ".ckpt"));
+  {
+    h5::quiet_errors quiet;
+    auto f = h5::open_file(out + file, false);
+    EXPECT_EQ(h5::read_attr_string(f, "status"), "interrupted");
+  }
+  const checkpoint c = read_checkpoint(out + file + ".ckpt");
+  EXPECT_GT(c.step, 0u);
+  EXPECT_LT(c.step, 200000u);
+  EXPECT_EQ(read<uint32_t>(out + file, "activity/eif@3/spikes_per_step").size(), c.step);
+  // A copy whose checkpoint is of another version cannot serve: its pack runs from the start.
+  const auto other = path("other");
+  fs::copy(out, other);
+  {
+    h5::quiet_errors quiet;
+    auto f = h5::open_file(other + file + ".ckpt", true);
+    h5::attr(f, "simulator_version", std::string("0.0.1"));
+  }
+
+  // The same command again continues the pack and writes the uninterrupted file.
+  r = spikesim_cli("sweep " + cfg + " -o " + out + args + " --quiet=false");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("resumes at t = "), std::string::npos) << r.out;
+  expect_same_pack(ref + file, out + file);
+  {
+    h5::quiet_errors quiet;
+    auto f = h5::open_file(out + file, false);
+    EXPECT_EQ(h5::read_attr_u64(f, "resumed_from_step"), c.step);
+  }
+  EXPECT_FALSE(fs::exists(out + file + ".ckpt")) << "the checkpoint outlived the complete pack";
+  EXPECT_EQ(h5_files(out), (std::vector<std::string>{out + file}));
+  EXPECT_EQ(spikesim_cli("merge " + out).code, 0);
+
+  r = spikesim_cli("sweep " + cfg + " -o " + other + args);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("0.0.1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("runs from the beginning"), std::string::npos) << r.out;
+  expect_same_pack(ref + file, other + file);
+  EXPECT_FALSE(fs::exists(other + file + ".ckpt"));
+
+  // Killed (SIGKILL) after a checkpoint of --checkpoint-every: the pack continues its partial
+  // file from the last checkpoint.
+  const auto killed = path("killed");
+  pid = start_spikesim("sweep " + cfg + " -o " + killed + args + " --checkpoint-every 500",
+                       path("log"));
+  wait_for_file(killed + file + ".ckpt", 200);
+  kill(pid, SIGKILL);
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the sweep ended before the kill: make it longer";
+  ASSERT_TRUE(fs::exists(killed + file + ".partial.partial"));
+  EXPECT_FALSE(fs::exists(killed + file));
+  r = spikesim_cli("sweep " + cfg + " -o " + killed + args + " --checkpoint-every 500");
+  ASSERT_EQ(r.code, 0) << r.out;
+  expect_same_pack(ref + file, killed + file);
+  EXPECT_FALSE(fs::exists(killed + file + ".ckpt"));
+  EXPECT_FALSE(fs::exists(killed + file + ".partial.partial"));
 }
 
 }  // namespace
