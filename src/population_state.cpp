@@ -3,7 +3,7 @@
 // every backend and thread count.
 #include "population_state.hpp"
 
-#include <algorithm>
+#include <utility>
 
 #include <spikesim/rng.hpp>
 
@@ -13,8 +13,7 @@ template <class T>
 population_state<T> make_population_state(const experiment_spec& spec, const population_spec& p,
                                           neuron_slice slice) {
   population_state<T> s;
-  slice.hi = std::min(slice.hi, p.size);
-  slice.lo = std::min(slice.lo, slice.hi);
+  slice = slice.clipped(p.size);
   s.id_offset = slice.lo;
   s.name = p.name;
   s.index = p.index;

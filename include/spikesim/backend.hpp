@@ -97,6 +97,11 @@ class backend {
 struct neuron_slice {
   uint64_t lo = 0, hi = 0;  // population-local ids
   uint64_t size() const { return hi - lo; }
+  // The part of the slice that lies in a population of n neurons.
+  neuron_slice clipped(uint64_t n) const {
+    const uint64_t h = hi < n ? hi : n;
+    return {lo < h ? lo : h, h};
+  }
 };
 std::vector<neuron_slice> partition_neurons(const experiment_spec& spec, int rank, int ranks);
 

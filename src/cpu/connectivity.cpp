@@ -164,8 +164,7 @@ csr_projection build_projection(const experiment_spec& spec, const projection_sp
   c.target = q.target;
   c.synapse = q.synapse;
   c.n_source = spec.populations[q.source].size;
-  targets.hi = std::min(targets.hi, spec.populations[q.target].size);
-  targets.lo = std::min(targets.lo, targets.hi);
+  targets = targets.clipped(spec.populations[q.target].size);
   c.n_target = targets.size();
   const uint64_t j0 = targets.lo;  // local target jj is target j0 + jj of the population
   c.min_delay = static_cast<uint16_t>(q.min_delay_steps(spec.run.dt));
