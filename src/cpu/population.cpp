@@ -8,6 +8,7 @@
 #include <cstring>
 #include <exception>
 #include <fstream>
+#include <memory>
 #include <mutex>
 #include <sstream>
 
@@ -15,6 +16,7 @@
 #include <spikesim/errors.hpp>
 #include <spikesim/rng.hpp>
 
+#include "chunk_exchange.hpp"
 #include "connectivity.hpp"
 #include "population_state.hpp"
 
@@ -22,12 +24,6 @@ namespace spikesim {
 namespace {
 
 constexpr uint64_t tile_size = 512;  // neurons: state, drive and four steps of deviates fit L1
-
-struct spike_rec {
-  uint64_t step;
-  uint64_t id;
-  bool operator<(const spike_rec& o) const { return step != o.step ? step < o.step : id < o.id; }
-};
 
 template <class T>
 struct tile_scratch {
@@ -61,7 +57,7 @@ struct synaptic_input {
 template <class T, model_kind kind, noise_kind noise, bool syn>
 void run_tile(population_state<T>& pop, synaptic_input<T>& in, uint64_t seed, uint64_t lo,
               uint64_t hi, uint64_t first, uint64_t steps, tile_scratch<T>& scratch,
-              std::vector<spike_rec>& spikes, population_chunk& out, uint64_t trace_first_step) {
+              std::vector<spike_record>& spikes, population_chunk& out, uint64_t trace_first_step) {
   // A local copy: stores through the uint8_t flags could alias a referenced struct, which would
   // make GCC reload the coefficients every iteration and give up on vectorising.
   const model_coeffs<T> c = pop.coeffs;
@@ -234,15 +230,7 @@ class cpu_backend final : public backend {
     stats_.construction_s =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     setup_inputs(spec);
-    if (exchange_) {
-      for (const auto& p : spec.populations)
-        if (p.size > spike_id_mask)
-          throw config_error("config error: population." + p.name + ".size = " +
-                             std::to_string(p.size) + " is too large for a run over several " +
-                             "ranks: at most " + std::to_string(spike_id_mask));
-      for (int r = 0; r < exchange_->ranks(); ++r)
-        rank_slices_.push_back(partition_neurons(spec, r, exchange_->ranks()));
-    }
+    if (exchange_) chunks_ = std::make_unique<chunk_exchange>(spec, *exchange_);
   }
 
   std::string name() const override { return "cpu"; }
@@ -294,7 +282,8 @@ class cpu_backend final : public backend {
       } catch (const numerical_error& e) {
         failure = e.what();
       }
-      exchange(first, steps, out, failure);
+      // The spikes of all ranks come back in spikes_, to be delivered below.
+      chunks_->exchange(first, steps, failure, spikes_, out.populations);
     } else {
       advance_populations(first, steps, out);
     }
@@ -485,101 +474,10 @@ class cpu_backend final : public backend {
     }
   }
 
-  // Makes the chunk of this rank's slice the chunk of the whole network, on every rank: the
-  // spikes of all ranks (delivered after this into the local rings, and recorded), the per-step
-  // counts and the traces. One allgather of spike records and one of trace samples per chunk.
-  // A rank whose chunk failed (`failure` is the message) sends the message instead of spikes,
-  // and every rank then throws it, naming the lowest failing rank.
-  void exchange(uint64_t first, uint64_t steps, chunk_output& out, const std::string& failure) {
-    if (steps > spike_step_mask)
-      throw config_error("config error: run.chunk_steps = " + std::to_string(steps) +
-                         " is too large for a run over several ranks: at most " +
-                         std::to_string(spike_step_mask));
-    const size_t n_pop = pops_.size();
-    // Per rank: a status word (0, or 1 + the length of a failure message that follows in place
-    // of the rest), the spike count of each population, then 8-byte records (step in the chunk
-    // in the high 24 bits, population-local id in the low 40), population by population.
-    std::vector<uint64_t> send{failure.size() + (failure.empty() ? 0 : 1)};
-    if (!failure.empty()) {
-      send.resize(1 + (failure.size() + 7) / 8, 0);
-      std::memcpy(send.data() + 1, failure.data(), failure.size());
-    } else {
-      for (size_t p = 0; p < n_pop; ++p) send.push_back(spikes_[p].size());
-      for (size_t p = 0; p < n_pop; ++p)
-        for (const auto& sp : spikes_[p])
-          send.push_back((sp.step - first) << spike_id_bits | sp.id);
-    }
-    std::vector<uint64_t> counts;
-    const std::vector<uint64_t> all = exchange_->allgather(send, counts);
-    uint64_t at = 0;
-    for (size_t r = 0; r < counts.size(); at += counts[r], ++r) {
-      if (all[at] == 0) continue;
-      std::string message(all[at] - 1, ' ');
-      std::memcpy(message.data(), all.data() + at + 1, message.size());
-      throw numerical_error("rank " + std::to_string(r) + ": " + message, true);
-    }
-    for (auto& sp : spikes_) sp.clear();
-    at = 0;
-    for (const uint64_t c : counts) {
-      uint64_t rec = at + 1 + n_pop;
-      for (size_t p = 0; p < n_pop; ++p)
-        for (uint64_t k = 0; k < all[at + 1 + p]; ++k, ++rec)
-          spikes_[p].push_back({first + (all[rec] >> spike_id_bits), all[rec] & spike_id_mask});
-      at += c;
-    }
-    for (size_t p = 0; p < n_pop; ++p) {
-      auto& sp = spikes_[p];
-      std::sort(sp.begin(), sp.end());
-      auto& o = out.populations[p];
-      o.total_spikes = sp.size();
-      o.counts.assign(steps, 0);
-      for (const auto& x : sp) ++o.counts[x.step - first];
-      o.spike_steps.clear();
-      o.spike_ids.clear();
-      if (pops_[p].record_spikes) {
-        for (const auto& x : sp) {
-          o.spike_steps.push_back(x.step);
-          o.spike_ids.push_back(x.id);
-        }
-      }
-    }
-
-    // Traces: each rank sends the columns of the recorded neurons in its slice.
-    auto columns = [&](int r, size_t p) {
-      const auto& tr = pops_[p].trace_ids;
-      const neuron_slice sl = rank_slices_[r][p];
-      return std::pair<uint64_t, uint64_t>(
-          std::lower_bound(tr.begin(), tr.end(), sl.lo) - tr.begin(),
-          std::lower_bound(tr.begin(), tr.end(), sl.hi) - tr.begin());
-    };
-    bool traces = false;
-    for (const auto& p : pops_) traces = traces || !p.trace_ids.empty();
-    if (!traces) return;
-    std::vector<float> tsend;
-    for (size_t p = 0; p < n_pop; ++p) {
-      const auto& o = out.populations[p];
-      const uint64_t n_tr = pops_[p].trace_ids.size();
-      const auto [k_lo, k_hi] = columns(exchange_->rank(), p);
-      for (uint64_t row = 0; row < o.trace_rows; ++row)
-        for (uint64_t k = k_lo; k < k_hi; ++k) tsend.push_back(o.traces[row * n_tr + k]);
-    }
-    std::vector<uint64_t> tcounts;
-    const std::vector<float> tall = exchange_->allgather(tsend, tcounts);
-    uint64_t pos = 0;
-    for (int r = 0; r < exchange_->ranks(); ++r) {
-      for (size_t p = 0; p < n_pop; ++p) {
-        auto& o = out.populations[p];
-        const uint64_t n_tr = pops_[p].trace_ids.size();
-        const auto [k_lo, k_hi] = columns(r, p);
-        for (uint64_t row = 0; row < o.trace_rows; ++row)
-          for (uint64_t k = k_lo; k < k_hi; ++k) o.traces[row * n_tr + k] = tall[pos++];
-      }
-    }
-  }
-
   template <model_kind kind, noise_kind noise, bool syn>
-  void advance_tiles(population_state<T>& pop, synaptic_input<T>& in, std::vector<spike_rec>& all,
-                     uint64_t first, uint64_t steps, population_chunk& out, uint64_t trace_first) {
+  void advance_tiles(population_state<T>& pop, synaptic_input<T>& in,
+                     std::vector<spike_record>& all, uint64_t first, uint64_t steps,
+                     population_chunk& out, uint64_t trace_first) {
     const uint64_t n = pop.u.size();
     const int64_t tiles = static_cast<int64_t>((n + tile_size - 1) / tile_size);
     all.clear();
@@ -590,7 +488,7 @@ class cpu_backend final : public backend {
 #pragma omp parallel num_threads(tile_threads_) reduction(min : bad)
     {
       tile_scratch<T> scratch;
-      std::vector<spike_rec> local;
+      std::vector<spike_record> local;
 #pragma omp for schedule(static)
       for (int64_t t = 0; t < tiles; ++t) {
         const uint64_t lo = static_cast<uint64_t>(t) * tile_size;
@@ -629,8 +527,9 @@ class cpu_backend final : public backend {
   }
 
   template <model_kind kind, bool syn>
-  void dispatch_noise(population_state<T>& pop, synaptic_input<T>& in, std::vector<spike_rec>& all,
-                      uint64_t first, uint64_t steps, population_chunk& out, uint64_t trace_first) {
+  void dispatch_noise(population_state<T>& pop, synaptic_input<T>& in,
+                      std::vector<spike_record>& all, uint64_t first, uint64_t steps,
+                      population_chunk& out, uint64_t trace_first) {
     switch (pop.noise) {
       case noise_kind::ou:
         return advance_tiles<kind, noise_kind::ou, syn>(pop, in, all, first, steps, out,
@@ -645,14 +544,15 @@ class cpu_backend final : public backend {
   }
 
   template <model_kind kind>
-  void dispatch_input(population_state<T>& pop, synaptic_input<T>& in, std::vector<spike_rec>& all,
-                      uint64_t first, uint64_t steps, population_chunk& out, uint64_t trace_first) {
+  void dispatch_input(population_state<T>& pop, synaptic_input<T>& in,
+                      std::vector<spike_record>& all, uint64_t first, uint64_t steps,
+                      population_chunk& out, uint64_t trace_first) {
     if (in.any()) return dispatch_noise<kind, true>(pop, in, all, first, steps, out, trace_first);
     return dispatch_noise<kind, false>(pop, in, all, first, steps, out, trace_first);
   }
 
   void advance_population(population_state<T>& pop, synaptic_input<T>& in,
-                          std::vector<spike_rec>& all, uint64_t first, uint64_t steps,
+                          std::vector<spike_record>& all, uint64_t first, uint64_t steps,
                           population_chunk& out) {
     out.spike_steps.clear();
     out.spike_ids.clear();
@@ -675,20 +575,16 @@ class cpu_backend final : public backend {
     }
   }
 
-  static constexpr int spike_id_bits = 40;
-  static constexpr uint64_t spike_id_mask = (uint64_t{1} << spike_id_bits) - 1;
-  static constexpr uint64_t spike_step_mask = (uint64_t{1} << (64 - spike_id_bits)) - 1;
-
   experiment_spec spec_;
   run_spec run_;
   int threads_;
   int tile_threads_ = 1;  // threads over the tiles of one population: threads_, or 1 (above)
-  rank_exchange* exchange_ = nullptr;  // null: the whole network in this process
-  std::vector<neuron_slice> slices_;   // per population: the neurons simulated here
-  std::vector<std::vector<neuron_slice>> rank_slices_;  // [rank][population], with exchange_
+  rank_exchange* exchange_ = nullptr;       // null: the whole network in this process
+  std::vector<neuron_slice> slices_;        // per population: the neurons simulated here
+  std::unique_ptr<chunk_exchange> chunks_;  // with exchange_
   std::vector<population_state<T>> pops_;
-  std::vector<synaptic_input<T>> inputs_;       // per population
-  std::vector<std::vector<spike_rec>> spikes_;  // per population: the last chunk's spikes
+  std::vector<synaptic_input<T>> inputs_;          // per population
+  std::vector<std::vector<spike_record>> spikes_;  // per population: the last chunk's spikes
   std::vector<csr_projection> projections_;
   uint64_t min_delay_ = 0;  // steps; 0 without projections
   network_stats stats_;
