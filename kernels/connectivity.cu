@@ -241,17 +241,20 @@ __device__ uint32_t table_first(const uint32_t* table, uint32_t bits, const uint
   }
 }
 
+// Targets are numbered from the first target built (population-local id j0), as the CPU's
+// build_projection() numbers a slice's: target jl draws as target j0 + jl of the population.
 struct generate_args {
   draw_spec d;
+  uint64_t j0;
   uint64_t ja, jb;      // targets of this batch
   const uint64_t* off;  // first synapse of each target, in target order
-  uint64_t off_base;    // off[ja]: batch positions are off[j] - off_base + k
+  uint64_t off_base;    // off[ja]: batch positions are off[jl] - off_base + k
   uint32_t* src;        // source of each synapse (Floyd: t_k first)
-  uint32_t* tgt;        // its target (Floyd: x_k first); scratch when !payload
+  uint32_t* tgt;        // its target jl (Floyd: x_k first); scratch when !payload
   int32_t* weights;     // or null when constant
   uint16_t* delays;     // or null when constant
   bool payload;         // targets, weights and delays too (the fill pass)
-  // fixed_probability targets built on the host: sorted ids, their pool indices
+  // fixed_probability targets built on the host: sorted target numbers jl, their pool indices
   const uint64_t* host_ids;
   const uint64_t* host_off;
   const uint32_t* host_x;
@@ -272,13 +275,14 @@ __global__ void generate_kernel(const __grid_constant__ generate_args a) {
   uint32_t* table = a.tables ? a.tables + warp_id * table_words
                              : shared_tables + (threadIdx.x / 32) * table_words;
 
-  for (uint64_t j = a.ja + warp_id; j < a.jb; j += warps) {
-    const uint64_t e0 = a.off[j] - a.off_base;
+  for (uint64_t jl = a.ja + warp_id; jl < a.jb; jl += warps) {
+    const uint64_t j = a.j0 + jl;  // the population-local id that keys the draws
+    const uint64_t e0 = a.off[jl] - a.off_base;
     auto emit = [&](uint64_t k, uint64_t x) {
       const uint64_t e = e0 + k;
       a.src[e] = static_cast<uint32_t>(connectivity::pool_to_source(x, j, d.skip));
       if (a.payload) {
-        a.tgt[e] = static_cast<uint32_t>(j);
+        a.tgt[e] = static_cast<uint32_t>(jl);
         if (a.weights) a.weights[e] = weight_at(d, j, k);
         if (a.delays) a.delays[e] = delay_at(d, j, k);
       }
@@ -334,12 +338,12 @@ __global__ void generate_kernel(const __grid_constant__ generate_args a) {
           uint64_t lo = 0, hi = a.n_host;
           while (lo < hi) {
             const uint64_t mid = (lo + hi) / 2;
-            if (a.host_ids[mid] < j)
+            if (a.host_ids[mid] < jl)
               lo = mid + 1;
             else
               hi = mid;
           }
-          if (lo < a.n_host && a.host_ids[lo] == j) {
+          if (lo < a.n_host && a.host_ids[lo] == jl) {
             const uint64_t b = a.host_off[lo], n = a.host_off[lo + 1] - b;
             for (uint64_t k = lane; k < n; k += 32) emit(k, a.host_x[b + k]);
             break;
@@ -360,9 +364,11 @@ __global__ void generate_kernel(const __grid_constant__ generate_args a) {
 }
 
 // fixed_probability: synapses per target, and the targets whose walk the device could not
-// decide (appended to `flagged`, counted beyond its capacity).
+// decide (appended to `flagged`, counted beyond its capacity). Targets are numbered from the
+// first target built, population-local id j0; the draws are keyed by the population-local id.
 struct count_args {
   draw_spec d;
+  uint64_t j0;
   uint64_t n_target;
   uint64_t* counts;
   unsigned long long* n_flagged;
@@ -375,14 +381,14 @@ __global__ void count_probability_kernel(const __grid_constant__ count_args a) {
   const unsigned lane = threadIdx.x & 31u;
   const uint64_t warp_id = (static_cast<uint64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
   const uint64_t warps = static_cast<uint64_t>(gridDim.x) * blockDim.x / 32;
-  for (uint64_t j = warp_id; j < a.n_target; j += warps) {
+  for (uint64_t jl = warp_id; jl < a.n_target; jl += warps) {
     bool ambiguous = false;
-    const uint64_t n = probability_walk(a.d, j, lane, ambiguous, [](uint64_t, uint64_t) {});
+    const uint64_t n = probability_walk(a.d, a.j0 + jl, lane, ambiguous, [](uint64_t, uint64_t) {});
     if (lane == 0) {
-      a.counts[j] = n;
+      a.counts[jl] = n;
       if (ambiguous || a.flag_all) {
         const unsigned long long idx = atomicAdd(a.n_flagged, 1ull);
-        if (idx < a.flag_capacity) a.flagged[idx] = j;
+        if (idx < a.flag_capacity) a.flagged[idx] = jl;
       }
     }
   }
@@ -565,14 +571,17 @@ uint64_t batch_end(const std::vector<uint64_t>& off, uint64_t ja, uint64_t cap) 
 }  // namespace
 
 device_projection build_device_projection(const experiment_spec& spec, const projection_spec& q,
-                                          cudaStream_t stream, const build_options& opt) {
+                                          neuron_slice targets, cudaStream_t stream,
+                                          const build_options& opt) {
   device_projection c;
   c.index = q.index;
   c.source = q.source;
   c.target = q.target;
   c.synapse = q.synapse;
   c.n_source = spec.populations[q.source].size;
-  c.n_target = spec.populations[q.target].size;
+  targets = targets.clipped(spec.populations[q.target].size);
+  c.n_target = targets.size();
+  const uint64_t j0 = targets.lo;
   c.min_delay = static_cast<uint16_t>(q.min_delay_steps(spec.run.dt));
   c.max_delay = static_cast<uint16_t>(q.max_delay_steps(spec.run.dt));
   const bool vary_w = !q.weight.constant(), vary_d = !q.delay.constant();
@@ -597,6 +606,7 @@ device_projection build_device_projection(const experiment_spec& spec, const pro
     for (;;) {
       SPIKESIM_CUDA_CHECK(cudaMemsetAsync(n_flagged.data(), 0, sizeof(unsigned long long), stream));
       count_args a{d,
+                   j0,
                    n_tgt,
                    counts.data(),
                    n_flagged.data(),
@@ -619,8 +629,8 @@ device_projection build_device_projection(const experiment_spec& spec, const pro
       std::sort(ids.begin(), ids.end());
       std::vector<uint64_t> offs{0};
       std::vector<uint32_t> xs;
-      for (uint64_t j : ids) {
-        const std::vector<uint32_t> w = host_probability_walk(d, j);
+      for (uint64_t jl : ids) {
+        const std::vector<uint32_t> w = host_probability_walk(d, j0 + jl);
         xs.insert(xs.end(), w.begin(), w.end());
         offs.push_back(xs.size());
       }
@@ -677,6 +687,7 @@ device_projection build_device_projection(const experiment_spec& spec, const pro
   auto generate = [&](uint64_t ja, uint64_t jb, bool payload) {
     generate_args a{};
     a.d = d;
+    a.j0 = j0;
     a.ja = ja;
     a.jb = jb;
     a.off = off.data();
@@ -745,10 +756,15 @@ device_projection build_device_projection(const experiment_spec& spec, const pro
   return c;
 }
 
-projection_bytes projection_device_bytes(const experiment_spec& spec, const projection_spec& q) {
+projection_bytes projection_device_bytes(const experiment_spec& spec, const projection_spec& q,
+                                         neuron_slice targets) {
   const connectivity_estimate e = estimate_connectivity(spec, q);
   const draw_spec d = make_draw_spec(spec, q);
-  const uint64_t n_tgt = spec.populations[q.target].size, n_src = spec.populations[q.source].size;
+  const uint64_t n_all = spec.populations[q.target].size, n_src = spec.populations[q.source].size;
+  const uint64_t n_tgt = targets.clipped(n_all).size();
+  // The slice's share of the synapses (all of them for the whole population).
+  const auto synapses = static_cast<uint64_t>(static_cast<unsigned __int128>(e.synapses) * n_tgt /
+                                              std::max<uint64_t>(1, n_all));
   uint64_t max_count = closed_form_count(d);
   if (is_probability_walk(d)) {
     // The largest binomial count among the targets, generously.
@@ -756,9 +772,9 @@ projection_bytes projection_device_bytes(const experiment_spec& spec, const proj
     max_count =
         std::min<uint64_t>(d.pool, static_cast<uint64_t>(mean + 10.0 * std::sqrt(mean) + 64.0));
   }
-  const uint64_t cap = batch_capacity(e.synapses, max_count);
+  const uint64_t cap = batch_capacity(synapses, max_count);
   projection_bytes b;
-  b.storage = e.bytes;
+  b.storage = synapses * synapse_bytes(q) + (n_src + 1) * 8;
   b.transient = 8 * (n_tgt + 1) + (is_probability_walk(d) ? 8 * (n_tgt + 1) + 4096 * 8 : 0) +
                 8 * n_src + cap * batch_bytes_per_synapse(q) +
                 std::max(sort_temp_bytes(cap, 32), scan_temp_bytes(std::max(n_src, n_tgt + 1))) +
@@ -768,15 +784,16 @@ projection_bytes projection_device_bytes(const experiment_spec& spec, const proj
 
 }  // namespace cuda
 
-// For tests: projection q built on `device` and copied back in the CPU backend's format.
+// For tests: projection q onto `targets` built on `device` and copied back in the CPU backend's
+// format.
 csr_projection cuda_build_projection(const experiment_spec& spec, uint32_t projection, int device,
-                                     bool host_fallback_all) {
+                                     bool host_fallback_all, neuron_slice targets) {
   SPIKESIM_CUDA_CHECK(cudaSetDevice(device));
   const projection_spec& q = spec.projections.at(projection);
   cuda::stream s;
   cuda::build_options opt;
   opt.host_fallback_all = host_fallback_all;
-  const cuda::device_projection d = cuda::build_device_projection(spec, q, s.get(), opt);
+  const cuda::device_projection d = cuda::build_device_projection(spec, q, targets, s.get(), opt);
   csr_projection c;
   c.index = d.index;
   c.source = d.source;

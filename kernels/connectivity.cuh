@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include <spikesim/backend.hpp>
 #include <spikesim/spec.hpp>
 
 #include "cuda_check.cuh"
@@ -39,18 +40,22 @@ struct build_options {
   bool host_fallback_all = false;
 };
 
-// Builds projection q on the current device, on `stream`, and waits for it. Throws
-// memory_error when the device cannot hold it.
+// Builds projection q on the current device, on `stream`, and waits for it: the synapses onto
+// targets [targets.lo, targets.hi) of the target population (all of them by default) from all
+// sources, target ids relative to targets.lo, each the synapse a build of the whole projection
+// holds (build_projection() on the CPU). Throws memory_error when the device cannot hold it.
 device_projection build_device_projection(const experiment_spec& spec, const projection_spec& q,
-                                          cudaStream_t stream, const build_options& opt = {});
+                                          neuron_slice targets, cudaStream_t stream,
+                                          const build_options& opt = {});
 
-// Device memory of projection q: what stays allocated, and what building it needs on top
-// (released afterwards). fixed_probability counts the expected number of synapses.
+// Device memory of projection q onto `targets`: what stays allocated, and what building it needs
+// on top (released afterwards). fixed_probability counts the expected number of synapses.
 struct projection_bytes {
   uint64_t storage = 0;
   uint64_t transient = 0;
 };
-projection_bytes projection_device_bytes(const experiment_spec& spec, const projection_spec& q);
+projection_bytes projection_device_bytes(const experiment_spec& spec, const projection_spec& q,
+                                         neuron_slice targets);
 
 // Adds the weights of the spikes in keys[0, n_keys) (the gather keys of the source population:
 // (step - first) << id_bits | id, in any order) into ring[slot][target] (int64 as unsigned 64-bit

@@ -407,7 +407,8 @@ uint64_t population_device_bytes(const experiment_spec& spec, const population_s
 uint64_t network_device_bytes(const experiment_spec& spec) {
   uint64_t storage = 0, transient = 0;
   for (const auto& q : spec.projections) {
-    const cuda::projection_bytes b = cuda::projection_device_bytes(spec, q);
+    const cuda::projection_bytes b =
+        cuda::projection_device_bytes(spec, q, {0, spec.populations[q.target].size});
     storage += b.storage;
     transient = std::max(transient, b.transient);
   }
@@ -748,7 +749,8 @@ class cuda_backend final : public backend {
     SPIKESIM_CUDA_CHECK(cudaDeviceSynchronize());
     const auto t0 = std::chrono::steady_clock::now();
     for (const auto& q : spec.projections) {
-      projections_.push_back(cuda::build_device_projection(spec, q, net_stream_.get()));
+      projections_.push_back(cuda::build_device_projection(
+          spec, q, {0, spec.populations[q.target].size}, net_stream_.get()));
       stats_.synapses += projections_.back().synapses;
       stats_.synapse_bytes += projections_.back().bytes();
     }

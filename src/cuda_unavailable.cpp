@@ -28,7 +28,7 @@ std::string cuda_build_description() {
 std::vector<std::string> cuda_devices() {
   return {};
 }
-csr_projection cuda_build_projection(const experiment_spec&, uint32_t, int, bool) {
+csr_projection cuda_build_projection(const experiment_spec&, uint32_t, int, bool, neuron_slice) {
   throw backend_error("this build of spikesim has no CUDA support");
 }
 }  // namespace spikesim

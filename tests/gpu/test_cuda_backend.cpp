@@ -30,11 +30,12 @@
 
 namespace spikesim {
 std::vector<std::string> cuda_devices();  // kernels/device.cu; one line per device
-// kernels/connectivity.cu: projection `projection` built on the device and copied back in the
-// CPU backend's format; host_fallback_all builds every fixed_probability target by the host path
-// that the device otherwise takes only for draws it cannot decide.
+// kernels/connectivity.cu: projection `projection` onto `targets` built on the device and copied
+// back in the CPU backend's format; host_fallback_all builds every fixed_probability target by
+// the host path that the device otherwise takes only for draws it cannot decide.
 csr_projection cuda_build_projection(const experiment_spec& spec, uint32_t projection, int device,
-                                     bool host_fallback_all);
+                                     bool host_fallback_all,
+                                     neuron_slice targets = {0, ~uint64_t{0}});
 }  // namespace spikesim
 
 namespace spikesim::testing {
@@ -294,14 +295,17 @@ std::string projection_config(uint64_t n_src, uint64_t n_tgt, const std::string&
   return o.str();
 }
 
-TEST_P(cuda_backend, connectivity_is_the_cpus_for_every_rule) {
-  struct rule_case {
-    uint64_t n_src, n_tgt;
-    std::string projection;
-  };
-  const std::string varying =
-      "weight = { normal = [0.1, 0.2] }\ndelay = { uniform = [0.5, 2.5] }\n";
-  const std::vector<rule_case> cases = {
+struct rule_case {
+  uint64_t n_src, n_tgt;
+  std::string projection;
+};
+
+const std::string varying = "weight = { normal = [0.1, 0.2] }\ndelay = { uniform = [0.5, 2.5] }\n";
+
+// Every connection rule, with and without autapses and multapses, constant and drawn weights and
+// delays.
+std::vector<rule_case> rule_cases() {
+  return {
       // multapses, no autapses: the pool skips the target
       {2000, 2000,
        "source = \"src\"\ntarget = \"src\"\nrule = \"fixed_indegree\"\nindegree = 100\n"
@@ -350,7 +354,10 @@ TEST_P(cuda_backend, connectivity_is_the_cpus_for_every_rule) {
        "source = \"src\"\ntarget = \"src\"\nrule = \"one_to_one\"\nautapses = false\n"
        "weight = 0.1\ndelay = 1.0\n"},
   };
-  for (const auto& c : cases) {
+}
+
+TEST_P(cuda_backend, connectivity_is_the_cpus_for_every_rule) {
+  for (const auto& c : rule_cases()) {
     SCOPED_TRACE(c.projection);
     const auto spec = spec_from(projection_config(c.n_src, c.n_tgt, c.projection));
     const csr_projection cpu = build_projection(spec, spec.projections[0], 2);
@@ -365,6 +372,31 @@ TEST_P(cuda_backend, connectivity_is_the_cpus_for_every_rule) {
           varying));
   expect_same_csr(build_projection(spec, spec.projections[0], 1),
                   cuda_build_projection(spec, 0, 0, true));
+}
+
+TEST_P(cuda_backend, connectivity_onto_a_slice_of_targets_is_the_cpus) {
+  // A rank's share of each projection: the synapses onto the middle third of the targets (the
+  // draws keyed by the population-local target id, target ids relative to the slice), and onto
+  // no target at all.
+  for (const auto& c : rule_cases()) {
+    SCOPED_TRACE(c.projection);
+    const auto spec = spec_from(projection_config(c.n_src, c.n_tgt, c.projection));
+    const uint64_t n = spec.populations[spec.projections[0].target].size;
+    for (const neuron_slice sl : {neuron_slice{n / 3, 2 * n / 3 + 1}, neuron_slice{n, n}}) {
+      SCOPED_TRACE(std::to_string(sl.lo) + " .. " + std::to_string(sl.hi));
+      const csr_projection cpu = build_projection(spec, spec.projections[0], 2, sl);
+      ASSERT_EQ(cpu.n_target, sl.size());
+      expect_same_csr(cpu, cuda_build_projection(spec, 0, 0, false, sl));
+    }
+  }
+  const auto spec = spec_from(projection_config(
+      2000, 2000,
+      "source = \"src\"\ntarget = \"src\"\nrule = \"fixed_probability\"\np = 0.05\n"
+      "autapses = false\n" +
+          varying));
+  const neuron_slice sl{700, 1300};
+  expect_same_csr(build_projection(spec, spec.projections[0], 1, sl),
+                  cuda_build_projection(spec, 0, 0, true, sl));
 }
 
 // Spikes (step and id), per-step counts, traces, final potentials and the network figures.
