@@ -26,6 +26,13 @@
 // pinned buffers) would make the pipelining explicit and let the sort and copies of chunk k
 // overlap the host too; with the present interface only the kernel overlaps.
 //
+// Over ranks (docs/scaling.md) a backend holds its rank's slice of each population: array
+// element i is neuron id_offset + i, the population-local id that keys its random numbers, its
+// trace column and its spike keys. Every population gathers its spikes then; after a chunk they
+// are sorted and copied to the host, exchanged with the other ranks (chunk_exchange, shared with
+// the CPU backend), and the spikes of all ranks are copied back to the device and delivered into
+// the local rings before the next chunk is launched, speculatively as above.
+//
 // Determinism: results do not depend on the launch shape. Every random number is a pure function
 // of (seed, stream, neuron id, step); spikes are gathered in arbitrary order and sorted by the
 // key (step << id_bits) | id, which is unique, so the sort order is total; the per-step counts
@@ -47,6 +54,7 @@
 #include <spikesim/rng.hpp>
 #include <spikesim/simulation.hpp>
 
+#include "chunk_exchange.hpp"
 #include "connectivity.cuh"
 #include "cuda_check.cuh"
 #include "population_state.hpp"
@@ -82,6 +90,7 @@ template <class T>
 struct kernel_args {
   model_coeffs<T> c;
   uint64_t n;
+  uint64_t id_offset;  // population-local id of neuron 0 of the arrays (a rank's slice)
   uint64_t seed;
   uint32_t noise_stream;
   uint64_t first;
@@ -103,7 +112,7 @@ struct kernel_args {
   uint64_t trace_first;
   float* traces;     // [rows][n_traces]
   uint32_t* counts;  // [steps]
-  uint64_t* keys;    // (step - first) << id_bits | id
+  uint64_t* keys;    // (step - first) << id_bits | population-local id
   uint64_t key_capacity;
   uint32_t id_bits;
   bool gather_spikes;  // recorded, or delivered to projections
@@ -184,6 +193,7 @@ __global__ void __launch_bounds__(max_block)
 
   const uint64_t i = static_cast<uint64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   const bool active = i < a.n;
+  const uint64_t id = a.id_offset + i;  // what draws, traces and spikes are keyed by
   const unsigned lane = threadIdx.x & 31u;
 
   neuron_vars<T> v{T(0), 0, T(0), T(0), T(0), T(0)};
@@ -207,12 +217,12 @@ __global__ void __launch_bounds__(max_block)
     uint32_t lo = 0, hi = a.n_traces;
     while (lo < hi) {
       const uint32_t mid = (lo + hi) / 2;
-      if (a.trace_ids[mid] < i)
+      if (a.trace_ids[mid] < id)
         lo = mid + 1;
       else
         hi = mid;
     }
-    if (lo < a.n_traces && a.trace_ids[lo] == i) slot = lo;
+    if (lo < a.n_traces && a.trace_ids[lo] == id) slot = lo;
   }
   if (threadIdx.x == 0) s_fill = 0;
   __syncthreads();
@@ -231,7 +241,7 @@ __global__ void __launch_bounds__(max_block)
     // Four steps of deviates per Philox call, the CPU's blocks: block s >> 2 serves steps
     // 4 (s >> 2) ... + 3, drawn at the block's first step or at the chunk's first step.
     if (noise != noise_kind::none && active && (s == a.first || (s & 3) == 0)) {
-      const rng::f32x4 q = rng::normal4(a.seed, a.noise_stream, i, s >> 2);
+      const rng::f32x4 q = rng::normal4(a.seed, a.noise_stream, id, s >> 2);
       z0 = q.v[0];
       z1 = q.v[1];
       z2 = q.v[2];
@@ -256,7 +266,7 @@ __global__ void __launch_bounds__(max_block)
         if (a.ring_delta)
           jump = static_cast<T>(a.ring_delta[at]) * static_cast<T>(fixed_point_resolution());
         if (a.poisson)
-          jump += static_cast<T>(rng::poisson_count(a.seed, a.poisson_stream, i, s,
+          jump += static_cast<T>(rng::poisson_count(a.seed, a.poisson_stream, id, s,
                                                     a.poisson_lambda, a.poisson_exp)) *
                   a.poisson_weight;
         if (a.ring_exp) {
@@ -281,7 +291,7 @@ __global__ void __launch_bounds__(max_block)
         if (static_cast<int>(lane) == leader) base = atomicAdd(&s_fill, __popc(mask));
         base = __shfl_sync(0xffffffffu, base, leader);
         if (spike)
-          s_keys[base + __popc(mask & ((1u << lane) - 1u))] = ((s - a.first) << a.id_bits) | i;
+          s_keys[base + __popc(mask & ((1u << lane) - 1u))] = ((s - a.first) << a.id_bits) | id;
       }
     }
     const int block_spikes = __syncthreads_count(spike);
@@ -311,7 +321,7 @@ __global__ void __launch_bounds__(max_block)
       a.gates_out[1][i] = v.h;
       a.gates_out[2][i] = v.n;
     }
-    if (!isfinite(v.u)) atomicMin(&a.flags->first_nonfinite, static_cast<unsigned long long>(i));
+    if (!isfinite(v.u)) atomicMin(&a.flags->first_nonfinite, static_cast<unsigned long long>(id));
   }
 }
 
@@ -350,21 +360,23 @@ size_t sort_temp_bytes(uint64_t items, int end_bit) {
   return bytes;
 }
 
-// What a population takes part in: spikes gathered (recorded or delivered) and the synaptic
+// What a population takes part in: spikes gathered (recorded, delivered, or over ranks always:
+// the exchange carries every spike), whether it is the source of a projection, and the synaptic
 // input it receives, as the backend sets them up. Ring slots: the longest delay onto the
 // population + 1, as on the CPU.
 struct population_roles {
   bool gather = false;
+  bool source = false;
   uint64_t slots = 1;
   bool delta = false, exp = false;
 };
 
-population_roles roles_of(const experiment_spec& spec, uint32_t p) {
+population_roles roles_of(const experiment_spec& spec, uint32_t p, bool ranks) {
   population_roles r;
-  r.gather = spec.populations[p].record.spikes;
+  r.gather = ranks || spec.populations[p].record.spikes;
   uint64_t max_delay = 0;
   for (const auto& q : spec.projections) {
-    if (q.source == p) r.gather = true;
+    if (q.source == p) r.gather = r.source = true;
     if (q.target != p) continue;
     max_delay = std::max<uint64_t>(max_delay, q.max_delay_steps(spec.run.dt));
     (q.synapse == synapse_kind::exp ? r.exp : r.delta) = true;
@@ -374,10 +386,10 @@ population_roles roles_of(const experiment_spec& spec, uint32_t p) {
 }
 
 // The device memory of one population, from its spec alone: the memory check runs before the
-// host state is built or anything is allocated, and counts what the backend then allocates.
+// host state is built or anything is allocated, and counts what the backend then allocates for
+// the n neurons it holds (all, or a rank's slice).
 uint64_t population_device_bytes(const experiment_spec& spec, const population_spec& p,
-                                 uint64_t steps) {
-  const uint64_t n = p.size;
+                                 uint64_t steps, uint64_t n, bool ranks) {
   const uint64_t real = spec.run.prec == precision::single ? 4 : 8;
   const bool ou = p.input.noise.tau_noise > 0.0;
   const uint64_t gates = std::holds_alternative<hh_params>(p.params) ? 3 : 0;
@@ -392,33 +404,38 @@ uint64_t population_device_bytes(const experiment_spec& spec, const population_s
   bytes +=
       n_traces * 8 + n_traces * 4 * ((steps + p.record.trace_every - 1) / p.record.trace_every);
   bytes += steps * 4 + sizeof(chunk_flags);
-  const population_roles r = roles_of(spec, p.index);
+  const population_roles r = roles_of(spec, p.index, ranks);
   if (r.gather) {
     const uint64_t cap = initial_key_capacity(n, steps, spec.run.dt);
-    bytes += 2 * cap * 8 + (p.record.spikes ? sort_temp_bytes(cap, 64) : 0);
+    bytes += 2 * cap * 8 + (p.record.spikes || ranks ? sort_temp_bytes(cap, 64) : 0);
   }
+  // Over ranks, the spikes of all ranks to deliver (the buffer grows when they do not fit).
+  if (ranks && r.source) bytes += initial_key_capacity(p.size, steps, spec.run.dt) * 8;
   bytes += (r.delta + r.exp) * r.slots * n * 8;  // rings
   if (r.exp) bytes += 2 * n * real;              // i_syn, double-buffered
   return bytes;
 }
 
-// The projections: all of their storage, plus the transient buffers of the largest build
-// (projections are built one after the other).
-uint64_t network_device_bytes(const experiment_spec& spec) {
+// The projections onto the neurons held here: all of their storage, plus the transient buffers
+// of the largest build (projections are built one after the other).
+uint64_t network_device_bytes(const experiment_spec& spec,
+                              const std::vector<neuron_slice>& slices) {
   uint64_t storage = 0, transient = 0;
   for (const auto& q : spec.projections) {
-    const cuda::projection_bytes b =
-        cuda::projection_device_bytes(spec, q, {0, spec.populations[q.target].size});
+    const cuda::projection_bytes b = cuda::projection_device_bytes(spec, q, slices[q.target]);
     storage += b.storage;
     transient = std::max(transient, b.transient);
   }
   return storage + transient + (spec.projections.empty() ? 0 : sizeof(unsigned long long));
 }
 
-uint64_t estimate_device_bytes(const experiment_spec& spec, uint64_t chunk_steps) {
+// `slices`: the neurons held here (partition_neurons()); `ranks`: the run is spread over ranks.
+uint64_t estimate_device_bytes(const experiment_spec& spec, uint64_t chunk_steps,
+                               const std::vector<neuron_slice>& slices, bool ranks) {
   uint64_t bytes = memory_reserve;
-  for (const auto& p : spec.populations) bytes += population_device_bytes(spec, p, chunk_steps);
-  return bytes + network_device_bytes(spec);
+  for (const auto& p : spec.populations)
+    bytes += population_device_bytes(spec, p, chunk_steps, slices[p.index].size(), ranks);
+  return bytes + network_device_bytes(spec, slices);
 }
 
 // Threads per block: 256 once there are plenty of neurons, fewer so that a small population is
@@ -482,11 +499,14 @@ struct device_population {
   model_kind model = model_kind::lif;
   noise_kind noise = noise_kind::none;
   model_coeffs<T> coeffs{};
-  uint64_t n = 0;
-  uint32_t id_bits = 1;
+  uint64_t n = 0;          // neurons held here: all, or a rank's slice
+  uint64_t id_offset = 0;  // population-local id of element 0 (a rank's slice)
+  uint32_t id_bits = 1;    // of the population-local ids of the whole population
   unsigned block = max_block;
   bool record = true;
-  bool gather = true;  // spike keys are collected: recorded, or delivered to projections
+  bool gather = true;   // spike keys are collected: recorded, delivered, or exchanged
+  bool to_host = true;  // the collected keys are sorted and copied to the host
+  bool source = false;  // the source of a projection
   uint64_t trace_every = 1;
   uint32_t n_traces = 0;
   uint32_t n_pulses = 0;
@@ -520,6 +540,10 @@ struct device_population {
   T poisson_weight = T(0);
   const uint64_t* delivery_keys = nullptr;  // the collected chunk's keys, for delivery
   uint64_t gathered_spikes = 0;
+  // Over ranks, for a source of projections: the keys of the spikes of all ranks, delivered in
+  // place of the gathered ones, and their pinned staging copy.
+  cuda::device_buffer<uint64_t> exchanged_keys;
+  cuda::pinned_buffer<uint64_t> exchanged_keys_host;
 
   cuda::pinned_buffer<chunk_flags> flags_host;
   cuda::pinned_buffer<uint64_t> keys_host;
@@ -534,16 +558,23 @@ struct device_population {
 template <class T>
 class cuda_backend final : public backend {
  public:
-  cuda_backend(const experiment_spec& spec, int device)
-      : device_(device),
+  // With `exchange` (more than one rank), the backend simulates its rank's slice.
+  cuda_backend(const experiment_spec& spec, int device, rank_exchange* exchange)
+      : spec_(spec),
+        device_(device),
         description_(cuda::describe_device(device)),
         dt_(spec.run.dt),
-        total_steps_(spec.run.steps()) {
+        total_steps_(spec.run.steps()),
+        exchange_(exchange) {
     SPIKESIM_CUDA_CHECK(cudaSetDevice(device_));
+    if (exchange_) chunks_ = std::make_unique<chunk_exchange>(spec, *exchange_);
+    slices_ = exchange_ ? partition_neurons(spec, exchange_->rank(), exchange_->ranks())
+                        : partition_neurons(spec, 0, 1);
     int sms = 0;
     SPIKESIM_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device_));
     const uint64_t chunk = chunk_steps_for(spec);
-    for (const auto& p : spec.populations) pops_.push_back(make_population(spec, p, chunk, sms));
+    for (const auto& p : spec.populations)
+      pops_.push_back(make_population(spec, p, slices_[p.index], exchange_ != nullptr, chunk, sms));
     setup_inputs(spec);
     // cudaMemcpy from pageable memory may return before its DMA has landed, and the populations'
     // non-blocking streams do not wait for the legacy stream that carried it.
@@ -606,12 +637,15 @@ class cuda_backend final : public backend {
     }
     st.push_back(state_array::of("network/synaptic_events",
                                  std::vector<uint64_t>{network().synaptic_events}));
-    return st;
+    // Over ranks: the whole network's state, as one process saves it, on rank 0.
+    return exchange_ ? gather_state(spec_, st, *exchange_) : st;
   }
 
   // Writes into the copy `cur`; a pending speculative launch, which started from the old state,
   // is dropped first.
-  void restore_state(const std::vector<state_array>& st) override {
+  void restore_state(const std::vector<state_array>& whole) override {
+    const std::vector<state_array> st =
+        exchange_ ? slice_state(spec_, whole, exchange_->rank(), exchange_->ranks()) : whole;
     SPIKESIM_CUDA_CHECK(cudaSetDevice(device_));
     for (const auto& p : pops_) p->stream.synchronize();
     net_stream_.synchronize();
@@ -661,10 +695,8 @@ class cuda_backend final : public backend {
   std::vector<double> potentials(uint32_t population) const override {
     SPIKESIM_CUDA_CHECK(cudaSetDevice(device_));
     const auto& p = *pops_.at(population);
-    std::vector<T> u(p.n);
     // The current copy is only read by a speculative launch, so this copy need not wait for it.
-    SPIKESIM_CUDA_CHECK(
-        cudaMemcpy(u.data(), p.u[p.cur].data(), p.n * sizeof(T), cudaMemcpyDeviceToHost));
+    const std::vector<T> u = download(p.u[p.cur], p.n);
     return std::vector<double>(u.begin(), u.end());
   }
 
@@ -693,6 +725,13 @@ class cuda_backend final : public backend {
  private:
   using population = device_population<T>;
 
+  // Allocates `count` elements set to 0 (nothing for 0), before any stream uses them.
+  template <class V>
+  static void zeroed(cuda::device_buffer<V>& d, uint64_t count) {
+    d.allocate(count);
+    if (count) SPIKESIM_CUDA_CHECK(cudaMemset(d.data(), 0, count * sizeof(V)));
+  }
+
   template <class V>
   static std::vector<V> download(const cuda::device_buffer<V>& d, uint64_t count) {
     std::vector<V> h(count);
@@ -707,20 +746,21 @@ class cuda_backend final : public backend {
   void setup_inputs(const experiment_spec& spec) {
     for (auto& pp : pops_) {
       population& p = *pp;
-      const population_roles r = roles_of(spec, p.index);
+      const population_roles r = roles_of(spec, p.index, exchange_ != nullptr);
       p.slots = r.slots;
+      // A rank that holds no neuron of the population allocates none of these (size 0), as the
+      // CPU backend's empty vectors.
       const uint64_t ring = r.slots * p.n;
-      if (r.delta) {
-        p.ring_delta.allocate(ring);
-        SPIKESIM_CUDA_CHECK(cudaMemset(p.ring_delta.data(), 0, ring * sizeof(int64_t)));
-      }
+      if (r.delta) zeroed(p.ring_delta, ring);
       if (r.exp) {
-        p.ring_exp.allocate(ring);
-        SPIKESIM_CUDA_CHECK(cudaMemset(p.ring_exp.data(), 0, ring * sizeof(int64_t)));
-        for (auto& b : p.i_syn) {
-          b.allocate(p.n);
-          SPIKESIM_CUDA_CHECK(cudaMemset(b.data(), 0, p.n * sizeof(T)));
-        }
+        zeroed(p.ring_exp, ring);
+        for (auto& b : p.i_syn) zeroed(b, p.n);
+      }
+      if (exchange_ && r.source) {
+        const uint64_t cap =
+            initial_key_capacity(spec.populations[p.index].size, chunk_steps_for(spec), dt_);
+        p.exchanged_keys.allocate(cap);
+        p.exchanged_keys_host.reserve(cap);
       }
       // The CPU keeps the decay of the last exp projection onto the population.
       for (const auto& q : spec.projections)
@@ -749,8 +789,8 @@ class cuda_backend final : public backend {
     SPIKESIM_CUDA_CHECK(cudaDeviceSynchronize());
     const auto t0 = std::chrono::steady_clock::now();
     for (const auto& q : spec.projections) {
-      projections_.push_back(cuda::build_device_projection(
-          spec, q, {0, spec.populations[q.target].size}, net_stream_.get()));
+      projections_.push_back(
+          cuda::build_device_projection(spec, q, slices_[q.target], net_stream_.get()));
       stats_.synapses += projections_.back().synapses;
       stats_.synapse_bytes += projections_.back().bytes();
     }
@@ -762,7 +802,10 @@ class cuda_backend final : public backend {
   // After a chunk [first, first + steps) is collected: clear the ring slots its steps read
   // (after its kernel, in each population's stream), then deliver its spikes on the network
   // stream, which waits for every population; the next launches wait for the deliveries.
-  void deliver_chunk(uint64_t first, uint64_t steps) {
+  // Over ranks, `all` holds the spikes of all ranks (chunk_exchange), delivered in place of the
+  // gathered ones.
+  void deliver_chunk(uint64_t first, uint64_t steps,
+                     const std::vector<std::vector<spike_record>>* all = nullptr) {
     const cudaStream_t net = net_stream_.get();
     for (auto& pp : pops_) {
       population& p = *pp;
@@ -781,6 +824,7 @@ class cuda_backend final : public backend {
       p.ready.record(s);
       p.ready.make_wait(net);
     }
+    if (all) upload_exchanged(first, *all);
     for (const auto& c : projections_) {
       const population& src = *pops_[c.source];
       population& tgt = *pops_[c.target];
@@ -792,13 +836,40 @@ class cuda_backend final : public backend {
     delivered_.record(net);
   }
 
+  // Over ranks: the spikes of all ranks as keys in the format of the gathered ones, copied on the
+  // network stream to the device for delivery. The pinned staging buffers are free: this chunk's
+  // kernels, collected before, waited for the last chunk's deliveries and so for its copies;
+  // synchronising the network stream states it.
+  void upload_exchanged(uint64_t first, const std::vector<std::vector<spike_record>>& all) {
+    net_stream_.synchronize();
+    for (auto& pp : pops_) {
+      population& p = *pp;
+      if (!p.source) continue;
+      const std::vector<spike_record>& sp = all[p.index];
+      const uint64_t m = sp.size();
+      if (m > p.exchanged_keys.size()) {
+        const uint64_t cap = m + m / 8;
+        p.exchanged_keys.allocate(cap);
+        p.exchanged_keys_host.reserve(cap);
+      }
+      uint64_t* keys = p.exchanged_keys_host.data();
+      for (uint64_t k = 0; k < m; ++k) keys[k] = (sp[k].step - first) << p.id_bits | sp[k].id;
+      if (m > 0)
+        SPIKESIM_CUDA_CHECK(cudaMemcpyAsync(p.exchanged_keys.data(), keys, m * sizeof(uint64_t),
+                                            cudaMemcpyHostToDevice, net_stream_.get()));
+      p.delivery_keys = p.exchanged_keys.data();
+      p.gathered_spikes = m;
+    }
+  }
+
+  // Population ps, or the neurons of it in `slice` (over ranks).
   static std::unique_ptr<population> make_population(const experiment_spec& spec,
-                                                     const population_spec& ps, uint64_t chunk,
-                                                     int sms) {
+                                                     const population_spec& ps, neuron_slice slice,
+                                                     bool ranks, uint64_t chunk, int sms) {
     auto d = std::make_unique<population>();
     {
       // The host state is the CPU backend's, built by the same function; it is freed once copied.
-      const population_state<T> s = make_population_state<T>(spec, ps);
+      const population_state<T> s = make_population_state<T>(spec, ps, slice);
       d->name = s.name;
       d->index = s.index;
       d->seed = s.seed;
@@ -807,13 +878,17 @@ class cuda_backend final : public backend {
       d->coeffs = s.coeffs;
       d->noise = s.noise;
       d->n = s.u.size();
-      d->id_bits = std::max<uint32_t>(1, bit_width(d->n - 1));
+      d->id_offset = s.id_offset;
+      d->id_bits = std::max<uint32_t>(1, bit_width(ps.size - 1));
       if (d->id_bits > max_id_bits)
-        throw backend_error("population '" + s.name + "': " + std::to_string(d->n) +
+        throw backend_error("population '" + s.name + "': " + std::to_string(ps.size) +
                             " neurons are more than the CUDA backend numbers (2^40)");
       d->block = block_for(d->n, sms);
       d->record = s.record_spikes;
-      d->gather = roles_of(spec, ps.index).gather;
+      const population_roles roles = roles_of(spec, ps.index, ranks);
+      d->gather = roles.gather;
+      d->to_host = s.record_spikes || ranks;
+      d->source = roles.source;
       d->trace_every = s.trace_every;
       d->n_traces = static_cast<uint32_t>(s.trace_ids.size());
       upload(d->u[d->cur], s.u);
@@ -834,7 +909,8 @@ class cuda_backend final : public backend {
       upload(d->I_base, s.I_base);
       std::vector<pulse_desc<T>> table;
       for (const auto& p : s.pulses) {
-        pulse_desc<T> q{p.start_step, p.stop_step, nullptr, p.amp[0]};
+        // A slice without neurons has no per-neuron amplitudes.
+        pulse_desc<T> q{p.start_step, p.stop_step, nullptr, p.amp.empty() ? T(0) : p.amp[0]};
         if (p.amp.size() > 1) {
           d->pulse_amp.emplace_back();
           upload(d->pulse_amp.back(), p.amp);
@@ -880,6 +956,7 @@ class cuda_backend final : public backend {
     kernel_args<T> a{};
     a.c = p.coeffs;
     a.n = p.n;
+    a.id_offset = p.id_offset;
     a.seed = p.seed;
     a.noise_stream = rng::stream_id(p.rng_stream, rng::noise);
     a.first = first;
@@ -949,7 +1026,7 @@ class cuda_backend final : public backend {
                             std::to_string(spikes) + " and then " + std::to_string(again) +
                             " spikes for the same chunk (the kernel is not deterministic)");
     }
-    p.collected_spikes = p.record ? spikes : 0;
+    p.collected_spikes = p.to_host ? spikes : 0;
     p.gathered_spikes = p.gather ? spikes : 0;
     p.delivery_keys = p.keys.data();
 
@@ -999,7 +1076,8 @@ class cuda_backend final : public backend {
     }
   }
 
-  // Turns the pinned copies of a collected launch into the caller's chunk.
+  // Turns the pinned copies of a collected launch into the caller's chunk. Over ranks the spikes
+  // are left out: the exchange puts in those of all ranks.
   void decode(const population& p, uint64_t first, uint64_t steps, population_chunk& out) const {
     out.counts.assign(p.counts_host.data(), p.counts_host.data() + steps);
     out.trace_rows = trace_rows(first, steps, p.trace_every);
@@ -1007,7 +1085,7 @@ class cuda_backend final : public backend {
     out.traces.assign(p.traces_host.data(), p.traces_host.data() + trace_values);
     out.spike_steps.clear();
     out.spike_ids.clear();
-    if (!p.record) {
+    if (!p.record || exchange_) {
       out.total_spikes = 0;
       for (uint32_t c : out.counts) out.total_spikes += c;
       return;
@@ -1017,15 +1095,19 @@ class cuda_backend final : public backend {
     out.spike_steps.resize(m);
     out.spike_ids.resize(m);
     const uint64_t* keys = p.keys_host.data();
-    const uint32_t shift = p.id_bits;
-    const uint64_t mask = (uint64_t{1} << shift) - 1;
     uint64_t* steps_out = out.spike_steps.data();
     uint64_t* ids_out = out.spike_ids.data();
 #pragma omp parallel for schedule(static) if (m > (int64_t{1} << 18))
     for (int64_t k = 0; k < m; ++k) {
-      steps_out[k] = first + (keys[k] >> shift);
-      ids_out[k] = keys[k] & mask;
+      const spike_record r = key_spike(keys[k], p.id_bits, first);
+      steps_out[k] = r.step;
+      ids_out[k] = r.id;
     }
+  }
+
+  // The spike of a gathered key of a launch that started at step `first`.
+  static spike_record key_spike(uint64_t key, uint32_t id_bits, uint64_t first) {
+    return {first + (key >> id_bits), key & ((uint64_t{1} << id_bits) - 1)};
   }
 
   // One launch's worth of steps for every population, with the next chunk started before the
@@ -1043,8 +1125,12 @@ class cuda_backend final : public backend {
     pending_ = false;
     if (!hit)
       for (auto& p : pops_) launch(*p, first, steps);
-    for (auto& p : pops_) collect(*p, first, steps);
-    if (network_) deliver_chunk(first, steps);
+    if (chunks_) {
+      exchange_chunk(first, steps, outs);
+    } else {
+      for (auto& p : pops_) collect(*p, first, steps);
+      if (network_) deliver_chunk(first, steps);
+    }
     for (auto& p : pops_) {
       p->stream.synchronize();
       p->cur = 1 - p->cur;
@@ -1056,13 +1142,47 @@ class cuda_backend final : public backend {
       for (auto& p : pops_) launch(*p, pending_first_, pending_steps_);
       pending_ = true;
     }
-    for (size_t k = 0; k < pops_.size(); ++k) decode(*pops_[k], first, steps, outs[k]);
+    if (!chunks_)
+      for (size_t k = 0; k < pops_.size(); ++k) decode(*pops_[k], first, steps, outs[k]);
   }
 
+  // Over ranks, in place of collecting and delivering: the chunk is collected and decoded, its
+  // spikes go to every rank and those of all ranks come back (chunk_exchange), and these are
+  // delivered. A numerical failure is sent in the exchange, and every rank throws it there: a
+  // rank that threw here would leave the others waiting in it.
+  void exchange_chunk(uint64_t first, uint64_t steps, std::vector<population_chunk>& outs) {
+    std::string failure;
+    try {
+      for (auto& p : pops_) collect(*p, first, steps);
+    } catch (const numerical_error& e) {
+      failure = e.what();
+    }
+    exchanged_.resize(pops_.size());
+    for (size_t k = 0; k < pops_.size(); ++k) {
+      population& p = *pops_[k];
+      exchanged_[k].clear();
+      if (!failure.empty()) continue;
+      p.stream.synchronize();
+      decode(p, first, steps, outs[k]);
+      const uint64_t* keys = p.keys_host.data();
+      for (uint64_t j = 0; j < p.collected_spikes; ++j)
+        exchanged_[k].push_back(key_spike(keys[j], p.id_bits, first));
+    }
+    chunks_->exchange(first, steps, failure, exchanged_, outs);
+    if (network_) deliver_chunk(first, steps, &exchanged_);
+  }
+
+  experiment_spec spec_;
   int device_;
   std::string description_;
   double dt_;
   uint64_t total_steps_;
+  // Over ranks: the exchange, the neurons held here, and the spikes of all ranks in the last
+  // chunk, per population. Without ranks: null, every neuron, unused.
+  rank_exchange* exchange_ = nullptr;
+  std::unique_ptr<chunk_exchange> chunks_;
+  std::vector<neuron_slice> slices_;
+  std::vector<std::vector<spike_record>> exchanged_;
   std::vector<std::unique_ptr<population>> pops_;
   // Networks: the projections, the stream of their deliveries and the event the next launches
   // wait for, synaptic events delivered (on the device), the shortest delay in steps.
@@ -1080,7 +1200,9 @@ class cuda_backend final : public backend {
 
 }  // namespace
 
-std::unique_ptr<backend> make_cuda_backend(const experiment_spec& spec, int device) {
+std::unique_ptr<backend> make_cuda_backend(const experiment_spec& spec, int device,
+                                           rank_exchange* exchange) {
+  if (exchange && exchange->ranks() <= 1) exchange = nullptr;
   int count = 0;
   const cudaError_t e = cudaGetDeviceCount(&count);
   if (e != cudaSuccess) {
@@ -1098,11 +1220,17 @@ std::unique_ptr<backend> make_cuda_backend(const experiment_spec& spec, int devi
   size_t free_bytes = 0, total_bytes = 0;
   SPIKESIM_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
   const uint64_t chunk = chunk_steps_for(spec);
-  const uint64_t need = estimate_device_bytes(spec, chunk);
+  const std::vector<neuron_slice> slices =
+      exchange ? partition_neurons(spec, exchange->rank(), exchange->ranks())
+               : partition_neurons(spec, 0, 1);
+  const uint64_t need = estimate_device_bytes(spec, chunk, slices, exchange != nullptr);
   if (need > free_bytes) {
+    uint64_t neurons = 0;
+    for (const auto& sl : slices) neurons += sl.size();
     std::ostringstream o;
-    o << "out of device memory: " << spec.total_neurons() << " neurons in "
-      << (spec.run.prec == precision::single ? "float" : "double") << " precision need "
+    o << "out of device memory: " << neurons << " neurons"
+      << (exchange ? " (rank " + std::to_string(exchange->rank()) + "'s share)" : std::string())
+      << " in " << (spec.run.prec == precision::single ? "float" : "double") << " precision need "
       << cuda::format_bytes(need) << " of device memory (state, inputs"
       << (spec.projections.empty() ? "" : ", synapses and their construction, ring buffers")
       << " and the output buffers of a " << chunk << "-step chunk) but device " << device << ", "
@@ -1112,8 +1240,8 @@ std::unique_ptr<backend> make_cuda_backend(const experiment_spec& spec, int devi
     throw memory_error(o.str());
   }
   if (spec.run.prec == precision::single)
-    return std::make_unique<cuda_backend<float>>(spec, device);
-  return std::make_unique<cuda_backend<double>>(spec, device);
+    return std::make_unique<cuda_backend<float>>(spec, device, exchange);
+  return std::make_unique<cuda_backend<double>>(spec, device, exchange);
 }
 
 }  // namespace spikesim

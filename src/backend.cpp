@@ -236,24 +236,31 @@ std::vector<state_array> slice_state(const experiment_spec& spec,
 
 std::unique_ptr<backend> make_backend(const experiment_spec& spec, const backend_options& opt,
                                       std::string* notice) {
-  const bool ranks = opt.exchange && opt.exchange->ranks() > 1;
-  if (opt.kind == "cpu") return make_cpu_backend(spec, opt.threads, opt.exchange);
-  if (opt.kind == "cuda") {
-    if (ranks)
-      throw backend_error(
-          "--backend cuda: the CUDA backend does not yet simulate a slice of a "
-          "network spread over " +
-          std::to_string(opt.exchange->ranks()) + " ranks; use --backend cpu, or one rank");
-    return make_cuda_backend(spec, opt.device);
-  }
+  rank_exchange* x = opt.exchange && opt.exchange->ranks() > 1 ? opt.exchange : nullptr;
+  if (opt.kind == "cpu") return make_cpu_backend(spec, opt.threads, x);
+  if (opt.kind == "cuda") return make_cuda_backend(spec, opt.device, x);
   if (opt.kind != "auto")
     throw config_error("--backend " + opt.kind + ": expected auto, cpu or cuda");
-  if (!ranks && cuda_built() && cuda_device_count() > 0) return make_cuda_backend(spec, opt.device);
+  // Over ranks every rank runs the same backend: CUDA when every rank has its device (a
+  // collective call on every rank).
+  int without = -1;  // the first rank without a usable device
+  if (x && cuda_built()) {
+    const bool usable = opt.device >= 0 && opt.device < cuda_device_count();
+    std::vector<uint64_t> counts;
+    const std::vector<uint64_t> mine{usable ? uint64_t{1} : uint64_t{0}};
+    const std::vector<uint64_t> all = x->allgather(mine, counts);
+    for (size_t r = all.size(); r-- > 0;)
+      if (!all[r]) without = static_cast<int>(r);
+    if (without < 0) return make_cuda_backend(spec, opt.device, x);
+  } else if (!x && cuda_built() && cuda_device_count() > 0) {
+    return make_cuda_backend(spec, opt.device);
+  }
   if (notice)
-    *notice = ranks          ? "a run over several ranks runs on the CPU backend"
-              : cuda_built() ? "no CUDA device found: running on the CPU backend"
-                             : "this build has no CUDA support: running on the CPU backend";
-  return make_cpu_backend(spec, opt.threads, opt.exchange);
+    *notice = !cuda_built()  ? "this build has no CUDA support: running on the CPU backend"
+              : without >= 0 ? "rank " + std::to_string(without) +
+                                   " has no usable CUDA device: every rank runs on the CPU backend"
+                             : "no CUDA device found: running on the CPU backend";
+  return make_cpu_backend(spec, opt.threads, x);
 }
 
 }  // namespace spikesim

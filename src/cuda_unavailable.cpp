@@ -13,7 +13,7 @@ int cuda_device_count() {
   return 0;
 }
 
-std::unique_ptr<backend> make_cuda_backend(const experiment_spec&, int) {
+std::unique_ptr<backend> make_cuda_backend(const experiment_spec&, int, rank_exchange*) {
   throw backend_error(
       "--backend cuda: this build of spikesim has no CUDA support (configure with "
       "-DSPIKESIM_CUDA=ON on a machine with the CUDA toolkit)");

@@ -1,6 +1,7 @@
 // The tests of a network spread over ranks, written once for both backends: R backends of one
 // kind in R threads, joined by thread_exchange, against one process of the CPU backend (the
-// reference) and of the same kind. validation/test_ranks.cpp runs them on the CPU backend.
+// reference) and of the same kind. validation/test_ranks.cpp runs them on the CPU backend,
+// gpu/test_cuda_ranks.cpp on the CUDA backend.
 #pragma once
 
 #include <cstring>

@@ -2,7 +2,8 @@
 # Every GPU check of spikesim in one call, for a machine with a GPU and a bundle made by
 # ../shared/tools/gpu-bundle.sh (run from the repository root):
 #   1. the device and the build (`spikesim info`),
-#   2. the GPU-labelled tests (every backend test's /cuda instance and tests/gpu),
+#   2. the GPU-labelled tests (every backend test's /cuda instance and tests/gpu, the CUDA
+#      backend over ranks in threads included: Gpu/cuda_ranks.*),
 #   3. compute-sanitizer memcheck and racecheck on the CUDA backend tests,
 #   4. benchmarks/gpu_populations.sh (neuron-steps/s, N = 1e5 ... 1e8),
 #   5. benchmarks/gpu_network.sh (Brunel's model A, and N = 1e4 ... 1e6 with K = 1e3 and 1e4),
@@ -37,7 +38,7 @@ step info "$bin/spikesim" info
 step gpu_tests "$bin/spikesim_tests" --gtest_filter="$gpu_filter" --gtest_output="xml:$out/gpu_tests.xml"
 if command -v compute-sanitizer >/dev/null; then
   step memcheck compute-sanitizer --tool memcheck --error-exitcode 1 \
-    "$bin/spikesim_tests" --gtest_filter='Gpu/cuda_backend.*'
+    "$bin/spikesim_tests" --gtest_filter='Gpu/cuda_backend.*:Gpu/cuda_ranks.*'
   step racecheck compute-sanitizer --tool racecheck --error-exitcode 1 \
     "$bin/spikesim_tests" --gtest_filter='Gpu/cuda_backend.inputs_traces*:Gpu/cuda_backend.spike_buffer*'
   # The network kernels' shared memory: Floyd's hash tables, the delivery's block count, the

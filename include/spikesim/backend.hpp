@@ -157,8 +157,10 @@ uint64_t estimate_state_bytes(const experiment_spec& spec, uint64_t chunk_steps)
 // With `exchange`, the backend simulates the slice partition_neurons() gives its rank.
 std::unique_ptr<backend> make_cpu_backend(const experiment_spec& spec, int threads,
                                           rank_exchange* exchange = nullptr);
-// Throws backend_error when CUDA support is not built or no device is usable.
-std::unique_ptr<backend> make_cuda_backend(const experiment_spec& spec, int device);
+// Throws backend_error when CUDA support is not built or no device is usable. With `exchange`,
+// as make_cpu_backend.
+std::unique_ptr<backend> make_cuda_backend(const experiment_spec& spec, int device,
+                                           rank_exchange* exchange = nullptr);
 bool cuda_built();
 int cuda_device_count();  // 0 without CUDA support or devices
 

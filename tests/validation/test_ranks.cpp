@@ -91,5 +91,31 @@ TEST(ranks, a_numerical_failure_on_one_rank_is_thrown_on_every_rank_with_its_ran
   expect_failure_on_every_rank("cpu");
 }
 
+TEST(ranks, auto_runs_every_rank_on_the_same_backend) {
+  // The CUDA backend when every rank has its device, else the CPU on every rank: here a rank 1
+  // whose device ordinal does not exist keeps rank 0 off its device too.
+  const auto spec = spec_from(ranks_brunel);
+  const bool device = cuda_built() && cuda_device_count() > 0;
+  for (bool second_without : {false, true}) {
+    std::vector<std::string> names(2), notices(2);
+    on_ranks(2, [&](int r, rank_exchange& x) {
+      backend_options opt;
+      opt.kind = "auto";
+      opt.threads = 1;
+      opt.device = second_without && r == 1 ? 1000 : 0;
+      opt.exchange = &x;
+      names[r] = make_backend(spec, opt, &notices[r])->name();
+    });
+    const bool cuda = device && !second_without;
+    for (int r = 0; r < 2; ++r) {
+      EXPECT_EQ(names[r], cuda ? "cuda" : "cpu") << "rank " << r;
+      EXPECT_EQ(notices[r].empty(), cuda) << "rank " << r << ": " << notices[r];
+      // The first rank without a device is named: rank 0 when there is no device at all.
+      if (cuda_built() && !cuda)
+        EXPECT_NE(notices[r].find(device ? "rank 1 " : "rank 0 "), std::string::npos) << notices[r];
+    }
+  }
+}
+
 }  // namespace
 }  // namespace spikesim::testing
