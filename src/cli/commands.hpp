@@ -57,6 +57,14 @@ bool save_checkpoint(const std::string& path, uint64_t step, const std::vector<u
                      const experiment_spec& spec, const backend& b, hdf5_recorder& rec,
                      int ranks = 1);
 
+// Under mpirun, the defaults that share a node between its ranks. The GPU: the rank's node-local
+// rank modulo the devices it sees (with one visible device per rank, that one). CPU threads,
+// when --threads is not given: the cores the rank may use divided among the node's ranks when
+// every rank may use all of them (mpirun --bind-to none), else 0 (OpenMP's default: the cores
+// the rank is bound to, or OMP_NUM_THREADS when set).
+int rank_default_device(const mpi::session& comm);
+int rank_default_threads(const mpi::session& comm);
+
 // Runs a subcommand on this rank. Over several ranks an error ends the whole job with this rank's
 // message and the error's exit code (mpi::session::abort): the other ranks would otherwise wait
 // for this one for ever. With one rank errors reach main() as usual.

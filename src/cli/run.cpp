@@ -1,14 +1,17 @@
 // `spikesim run`: config -> simulation -> HDF5 file, with progress, a summary table, and a clean
 // stop on SIGINT/SIGTERM (the file is kept, marked interrupted, exit code 75). Under mpirun the
 // network is spread over the ranks and rank 0 writes the file (docs/scaling.md).
+#include <sched.h>
 #include <sys/sysinfo.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <fstream>
 #include <iomanip>
@@ -181,6 +184,20 @@ bool save_checkpoint(const std::string& path, uint64_t step, const std::vector<u
   }
 }
 
+int rank_default_device(const mpi::session& comm) {
+  return comm.ranks() > 1 ? comm.local_rank() % std::max(1, cuda_device_count()) : 0;
+}
+
+int rank_default_threads(const mpi::session& comm) {
+  if (comm.local_ranks() <= 1 || std::getenv("OMP_NUM_THREADS")) return 0;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return 0;
+  const long usable = CPU_COUNT(&set), online = sysconf(_SC_NPROCESSORS_ONLN);
+  if (usable < online) return 0;  // bound by the launcher: OpenMP uses those cores
+  return static_cast<int>(std::max<long>(1, usable / comm.local_ranks()));
+}
+
 void on_every_rank(mpi::session& comm, const std::function<void()>& command) {
   if (comm.ranks() == 1) return command();
   try {
@@ -242,9 +259,9 @@ void run_command(const run_args& a, mpi::session& comm) {
   recorder& rec = file_rec ? static_cast<recorder&>(*file_rec) : no_file;
   backend_options opt;
   opt.kind = a.backend;
-  opt.threads = a.threads;
+  opt.threads = a.threads > 0 ? a.threads : rank_default_threads(comm);
   // One GPU per rank of a node unless --device says otherwise.
-  opt.device = spread && !a.device_given ? comm.local_rank() : a.device;
+  opt.device = spread && !a.device_given ? rank_default_device(comm) : a.device;
   opt.quiet = quiet;
   opt.exchange = spread ? &comm : nullptr;
   std::string notice;
@@ -369,9 +386,11 @@ void add_run(CLI::App& app) {
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   auto* device = cmd->add_option("--device", args->device,
                                  "CUDA device ordinal (default 0; under mpirun, the rank's rank "
-                                 "on its node)")
+                                 "on its node modulo the devices it sees)")
                      ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--threads", args->threads, "CPU threads (default: all)")
+  cmd->add_option("--threads", args->threads,
+                  "CPU threads (default: all; under mpirun without binding, the "
+                  "node's cores shared among its ranks)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("-q,--quiet", args->quiet, "no progress or notices");
   cmd->add_option("--checkpoint-every", args->checkpoint_every,

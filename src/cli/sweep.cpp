@@ -499,9 +499,9 @@ void sweep_command(const sweep_args& a, mpi::session& comm) {
     packs.push_back(plan.packs[i]);
   backend_options opt;
   opt.kind = a.backend;
-  opt.threads = a.threads;
+  opt.threads = a.threads > 0 ? a.threads : rank_default_threads(comm);
   // One GPU per rank of a node unless --device says otherwise.
-  opt.device = spread && !a.device_given ? comm.local_rank() : a.device;
+  opt.device = spread && !a.device_given ? rank_default_device(comm) : a.device;
   opt.quiet = a.quiet || !root;
   uint64_t done_points = 0, files = 0;
   double neuron_steps = 0, sim_wall = 0;
@@ -703,9 +703,11 @@ void add_sweep(CLI::App& app) {
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   auto* device = cmd->add_option("--device", args->device,
                                  "CUDA device ordinal (default 0; under mpirun, the rank's rank "
-                                 "on its node)")
+                                 "on its node modulo the devices it sees)")
                      ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--threads", args->threads, "CPU threads (default: all)")
+  cmd->add_option("--threads", args->threads,
+                  "CPU threads (default: all; under mpirun without binding, the "
+                  "node's cores shared among its ranks)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("-q,--quiet", args->quiet, "no progress or notices");
   cmd->add_option("--checkpoint-every", args->checkpoint_every,

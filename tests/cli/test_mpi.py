@@ -195,6 +195,19 @@ with h5py.File(out, "r") as f:
     assert rows == 200, f"{rows} steps recorded: the 4 chunks before the failing one expected"
 print("a numerical failure on rank 1: exit 6, file marked failed with the 200 steps before it")
 
+# Without --threads, ranks that mpirun does not bind share the node's cores instead of each
+# starting a thread per core.
+cmd = [mpirun, "--oversubscribe", "--bind-to", "none", "-np", "2", exe, "run", *BRUNEL, "--set",
+       "run.tstop=50.0", "--set", "analysis.t_start=0.0", "--backend", "cpu", "-q", "-o",
+       os.path.join(work, "threads.h5")]
+p = subprocess.run(cmd, env={k: v for k, v in env.items() if k != "OMP_NUM_THREADS"},
+                   capture_output=True, text=True, timeout=600)
+assert p.returncode == 0, p.stdout + p.stderr
+cores = len(os.sched_getaffinity(0))
+want = max(1, cores // 2)
+assert f", {want} thread{'s' if want > 1 else ''})" in p.stdout, (want, p.stdout)
+print(f"2 unbound ranks on {cores} cores: {want} thread(s) each")
+
 # Sweeps: packs dealt round-robin to the ranks.
 SWEEP = """
 [run]
