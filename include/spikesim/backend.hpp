@@ -106,7 +106,7 @@ struct neuron_slice {
 std::vector<neuron_slice> partition_neurons(const experiment_spec& spec, int rank, int ranks);
 
 // The collectives a backend spread over ranks needs, once per chunk of steps (at most the
-// shortest delay long). Implemented on MPI by src/mpi/comm.cpp; the calls are collective: every
+// shortest delay long). Implemented on MPI by src/mpi/comm_mpi.cpp; the calls are collective: every
 // rank makes them in the same order.
 class rank_exchange {
  public:

@@ -52,7 +52,8 @@ uint64_t checkpoint_interval_steps(double every_ms, double dt);
 // `path` after `rec` is flushed, so that the file holds every row the checkpoint counts (a failure
 // of the output fails the run); `rec` then keeps its partial file whatever ends the run. A
 // checkpoint that cannot be written is reported and the run goes on: returns whether it was.
-// Over `ranks` > 1 this is rank 0's part; the other ranks call b.save_state() (collective).
+// Over `ranks` > 1 this is rank 0's part; the other ranks call b.save_state() (collective), and
+// a failure to gather the state is thrown (it ends the job) rather than reported.
 bool save_checkpoint(const std::string& path, uint64_t step, const std::vector<uint64_t>& spikes,
                      const experiment_spec& spec, const backend& b, hdf5_recorder& rec,
                      int ranks = 1);

@@ -160,10 +160,13 @@ uint64_t checkpoint_interval_steps(double every_ms, double dt) {
 bool save_checkpoint(const std::string& path, uint64_t step, const std::vector<uint64_t>& spikes,
                      const experiment_spec& spec, const backend& b, hdf5_recorder& rec, int ranks) {
   rec.flush();
+  checkpoint c;
+  // Over ranks the state is gathered collectively: a failure there (memory on rank 0) must end
+  // the job (the exception goes to on_every_rank's MPI_Abort) instead of leaving the other ranks
+  // waiting in the gather. In one process the run goes on without this checkpoint.
+  if (ranks > 1) c.state = b.save_state();
   try {
-    checkpoint c;
-    // First: over ranks it is collective, and the other ranks are in it already.
-    c.state = b.save_state();
+    if (ranks == 1) c.state = b.save_state();
     c.step = step;
     c.config_text = spec.config_text;
     c.simulator_version = simulator_version();
@@ -275,6 +278,7 @@ void run_command(const run_args& a, mpi::session& comm) {
               << human_bytes(static_cast<double>(e.peak_bytes)) << " while building)\n";
   }
   auto b = make_backend(spec, opt, &notice);
+  comm.reset_stats();  // --backend auto asked every rank: not a spike exchange
   if (!notice.empty() && !quiet) std::cerr << "spikesim: " << notice << "\n";
   if (resuming) {
     b->restore_state(ck.state);
@@ -316,6 +320,7 @@ void run_command(const run_args& a, mpi::session& comm) {
     }
     wrote_checkpoint |= save_checkpoint(ckpt_path, step, spikes, spec, *b, *file_rec, comm.ranks());
   };
+  const uint64_t events_before = b->network().synaptic_events;  // restored from a checkpoint
   run_summary s;
   try {
     s = simulate(spec, *b, rec, ro);
@@ -327,12 +332,13 @@ void run_command(const run_args& a, mpi::session& comm) {
   }
   if (spread) {
     // Synapses and synaptic events are those of each rank's slice: summed over the ranks.
-    std::vector<uint64_t> net{s.synapses, s.synapse_bytes, s.synaptic_events};
+    std::vector<uint64_t> net{s.synapses, s.synapse_bytes, s.synaptic_events, events_before};
     comm.sum(net);
     s.synapses = net[0];
     s.synapse_bytes = net[1];
     s.synaptic_events = net[2];
-    s.synaptic_events_per_s = s.wall_s > 0 ? static_cast<double>(net[2]) / s.wall_s : 0.0;
+    // Those of this run: a resumed run does not count the events before its checkpoint.
+    s.synaptic_events_per_s = s.wall_s > 0 ? static_cast<double>(net[2] - net[3]) / s.wall_s : 0.0;
     s.construction_s = comm.max(s.construction_s);
     const mpi::exchange_stats& x = comm.stats();
     std::vector<uint64_t> bytes{x.bytes_sent};

@@ -19,6 +19,7 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <tuple>
 
@@ -408,17 +409,28 @@ task_plan plan_task(const sweep_args& a, const sweep_spec& s, const fs::path& di
                          "replace it");
     found.erase(name);
   }
-  // Files that no pack replaces and that are not complete files of this sweep make the directory
-  // one that `spikesim merge` refuses.
+  // Unfinished files of this sweep that no pack replaces come from another pack layout (the plan
+  // depends on the memory available and on the ranks per node): their points run again in this
+  // plan's packs, so they are removed, with their checkpoints, rather than left for `spikesim
+  // merge` to refuse. Other files that are not complete files of this sweep are reported.
   std::vector<std::string> stray;
-  for (const auto& [name, f] : found)
-    if (f.kind != found_file::complete) stray.push_back(name);
+  for (const auto& [name, f] : found) {
+    if (f.kind == found_file::unfinished) {
+      std::cerr << "spikesim: " << (dir / name).string()
+                << ": an unfinished file of this sweep from another pack layout; its points run "
+                   "again in this run's packs: removed\n";
+      fs::remove(dir / name, ec);
+      fs::remove(dir / (name + ".ckpt"), ec);
+    } else if (f.kind != found_file::complete) {
+      stray.push_back(name);
+    }
+  }
   if (!stray.empty())
     std::cerr << "spikesim: warning: " << dir.string() << "/ holds " << stray.size()
               << " file(s) of points of this task that this run neither keeps nor replaces ("
               << stray.front() << (stray.size() > 1 ? ", ..." : "")
-              << "): files of another sweep, or unfinished ones of another pack layout, which "
-                 "`spikesim merge` refuses; remove them, or use a fresh -o\n";
+              << "): files of another sweep, which `spikesim merge` refuses; remove them, or use a "
+                 "fresh -o\n";
   fs::create_directories(dir, ec);
   if (ec || access(dir.c_str(), W_OK) != 0)
     throw output_error("cannot create or write the output directory '" + dir.string() + "'" +
@@ -497,6 +509,9 @@ void sweep_command(const sweep_args& a, mpi::session& comm) {
   std::vector<pack_plan> packs;  // this rank's
   for (size_t i = comm.rank(); i < plan.packs.size(); i += comm.ranks())
     packs.push_back(plan.packs[i]);
+  // The names whose existing files plan_task vetted; a pack split for memory gets other names.
+  std::set<std::string> vetted;
+  for (const auto& p : plan.packs) vetted.insert(pack_file(p.first, p.first + p.count - 1, total));
   backend_options opt;
   opt.kind = a.backend;
   opt.threads = a.threads > 0 ? a.threads : rank_default_threads(comm);
@@ -525,6 +540,19 @@ void sweep_command(const sweep_args& a, mpi::session& comm) {
     const std::string final_path = (dir / name).string();
     const std::string staged = final_path + ".partial";
     packed.output.file = final_path;
+    std::error_code exists_ec;
+    if (!vetted.count(name) && fs::exists(final_path, exists_ec)) {
+      // A pack split for memory: its file name was not looked at when the task was planned.
+      if (!part.front().output.overwrite)
+        throw output_error("output '" + final_path +
+                           "' exists and output.overwrite = false; remove it or choose another -o");
+      const found_file f = examine(final_path, s, range, specs);
+      if (!a.redo && f.kind == found_file::foreign)
+        throw output_error("output '" + final_path +
+                           "' exists and is not a file of this sweep: " + f.why +
+                           "; it is not replaced: remove it, choose another -o, or give --redo "
+                           "to replace it");
+    }
 
     std::unique_ptr<backend> b;
     std::string notice;

@@ -53,6 +53,7 @@ class session final : public rank_exchange {
   // Prints "spikesim: rank R: message" to stderr and ends every rank of the job with `code`.
   [[noreturn]] void abort(const std::string& message, int code);
   const exchange_stats& stats() const { return stats_; }
+  void reset_stats() { stats_ = {}; }  // after setting up, so that stats() counts the run's
 
  private:
   int rank_ = 0, ranks_ = 1, local_rank_ = 0, local_ranks_ = 1;

@@ -415,6 +415,31 @@ TEST_F(sweep_cli, a_task_run_again_keeps_its_complete_files) {
   EXPECT_NE(r.out.find("hold 7 of the 7 points"), std::string::npos) << r.out;
   EXPECT_EQ(identities(out), before);
 
+  // An unfinished file of another packing (the plan depends on the memory available): its points
+  // run again in this packing's packs, and it goes, with its checkpoint, so that merge accepts
+  // the directory.
+  set_root_attr(out + "/points_3-5.h5", "status", "interrupted");
+  std::ofstream(out + "/points_3-5.h5.ckpt") << "stale";
+  before = identities(out);
+  r = spikesim_cli("sweep " + cfg + " -o " + out + " --pack 2 --set run.tstop=50 --backend cpu");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("points_3-5.h5: an unfinished file of this sweep from another pack layout"),
+            std::string::npos)
+      << r.out;
+  after = identities(out);
+  EXPECT_FALSE(after.count("points_3-5.h5"));
+  EXPECT_FALSE(fs::exists(out + "/points_3-5.h5.ckpt"));
+  EXPECT_EQ(after["points_0-2.h5"], before["points_0-2.h5"]);
+  EXPECT_EQ(after["points_6-6.h5"], before["points_6-6.h5"]);
+  EXPECT_EQ(sweep_group(out + "/points_3-4.h5").point, (std::vector<uint64_t>{3, 4}));
+  EXPECT_EQ(sweep_group(out + "/points_5-5.h5").point, (std::vector<uint64_t>{5}));
+  EXPECT_EQ(spikesim_cli("merge " + out).code, 0);
+  fs::remove(out + "/points_3-4.h5");
+  fs::remove(out + "/points_5-5.h5");
+  r = spikesim_cli(cmd);
+  ASSERT_EQ(r.code, 0) << r.out;
+  before = identities(out);
+
   // --redo runs and replaces every pack.
   r = spikesim_cli(cmd + " --redo");
   ASSERT_EQ(r.code, 0) << r.out;
