@@ -64,6 +64,9 @@ bool save_checkpoint(const std::string& path, uint64_t step, const std::vector<u
 // every rank may use all of them (mpirun --bind-to none), else 0 (OpenMP's default: the cores
 // the rank is bound to, or OMP_NUM_THREADS when set).
 int rank_default_device(const mpi::session& comm);
+// --backend, --device, --threads and -q of run and sweep; returns --device (to see if given).
+CLI::Option* add_backend_options(CLI::App* cmd, std::string& backend, int& device, int& threads,
+                                 bool& quiet);
 int rank_default_threads(const mpi::session& comm);
 
 // Runs a subcommand on this rank. Over several ranks an error ends the whole job with this rank's

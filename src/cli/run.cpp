@@ -187,6 +187,22 @@ bool save_checkpoint(const std::string& path, uint64_t step, const std::vector<u
   }
 }
 
+CLI::Option* add_backend_options(CLI::App* cmd, std::string& backend, int& device, int& threads,
+                                 bool& quiet) {
+  cmd->add_option("--backend", backend, "auto | cpu | cuda")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  auto* d = cmd->add_option("--device", device,
+                            "CUDA device ordinal (default 0; under mpirun, the rank's rank on its "
+                            "node modulo the devices it sees)")
+                ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--threads", threads,
+                  "CPU threads (default: all; under mpirun without binding, the node's cores "
+                  "shared among its ranks)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_flag("-q,--quiet", quiet, "no progress or notices");
+  return d;
+}
+
 int rank_default_device(const mpi::session& comm) {
   return comm.ranks() > 1 ? comm.local_rank() % std::max(1, cuda_device_count()) : 0;
 }
@@ -388,17 +404,7 @@ void add_run(CLI::App& app) {
   cmd->add_option("--set", args->sets, "override a config key: key.path=value (repeatable)")
       ->take_all()
       ->allow_extra_args(false);
-  cmd->add_option("--backend", args->backend, "auto | cpu | cuda")
-      ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
-  auto* device = cmd->add_option("--device", args->device,
-                                 "CUDA device ordinal (default 0; under mpirun, the rank's rank "
-                                 "on its node modulo the devices it sees)")
-                     ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--threads", args->threads,
-                  "CPU threads (default: all; under mpirun without binding, the "
-                  "node's cores shared among its ranks)")
-      ->check(CLI::NonNegativeNumber);
-  cmd->add_flag("-q,--quiet", args->quiet, "no progress or notices");
+  auto* device = add_backend_options(cmd, args->backend, args->device, args->threads, args->quiet);
   cmd->add_option("--checkpoint-every", args->checkpoint_every,
                   "write a checkpoint every T ms of simulated time (and always on SIGINT, SIGTERM "
                   "or SIGUSR1)");

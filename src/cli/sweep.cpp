@@ -727,17 +727,7 @@ void add_sweep(CLI::App& app) {
   cmd->add_option("--pack", args->pack,
                   "at most this many points per simulation (default: as many as fit in memory)")
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--backend", args->backend, "auto | cpu | cuda")
-      ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
-  auto* device = cmd->add_option("--device", args->device,
-                                 "CUDA device ordinal (default 0; under mpirun, the rank's rank "
-                                 "on its node modulo the devices it sees)")
-                     ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--threads", args->threads,
-                  "CPU threads (default: all; under mpirun without binding, the "
-                  "node's cores shared among its ranks)")
-      ->check(CLI::NonNegativeNumber);
-  cmd->add_flag("-q,--quiet", args->quiet, "no progress or notices");
+  auto* device = add_backend_options(cmd, args->backend, args->device, args->threads, args->quiet);
   cmd->add_option("--checkpoint-every", args->checkpoint_every,
                   "write a checkpoint of the current pack every T ms of simulated time (and always "
                   "on SIGINT, SIGTERM or SIGUSR1)");
