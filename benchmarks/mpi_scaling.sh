@@ -37,12 +37,15 @@ rec = {"benchmark": "mpi_scaling", "scaling": kind, "ranks": int(n),
        "neurons": int(exc) + int(inh), "tstop_ms": float(tstop), "wall_s": wall,
        "real_time_factor": wall / (float(tstop) / 1000)}
 m = re.search(r"ranks \d+: (\d+) exchanges, ([0-9.e+-]+) s in them.*the quickest ([0-9.e+-]+) us; "
-              r"per exchange (\d+) bytes sent by all ranks, (\d+) received by each", text)
+              r"per exchange (\d+) bytes sent by all ranks, (\d+) received by each"
+              r"(?:; (\d+) exceeded)?", text)
 if m:
     rec.update(exchanges=int(m.group(1)), exchange_s=float(m.group(2)),
                exchange_us_per_interval=1e6 * float(m.group(2)) / int(m.group(1)),
                quickest_exchange_us=float(m.group(3)), bytes_sent_per_exchange=int(m.group(4)),
                bytes_received_per_rank_per_exchange=int(m.group(5)))
+    if m.group(6):
+        rec["exchanges_over_capacity"] = int(m.group(6))
 rec["spikes"] = spikes
 if "exchanges" in rec:
     rec["spikes_per_exchange"] = spikes / rec["exchanges"]

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <map>
+#include <utility>
 
 #include <spikesim/connectivity.hpp>
 #include <spikesim/errors.hpp>
@@ -16,6 +17,19 @@ void append(population_chunk& to, const population_chunk& from) {
   to.traces.insert(to.traces.end(), from.traces.begin(), from.traces.end());
   to.trace_rows += from.trace_rows;
   to.total_spikes += from.total_spikes;
+}
+
+uint64_t backend::max_chunk_steps(const experiment_spec& spec) const {
+  return spec.min_delay_steps() > 0 ? spec.min_delay_steps() : ~uint64_t{0};
+}
+
+void rank_exchange::start_allgather(const std::vector<uint64_t>& local) {
+  started_ = allgather(local, started_counts_);
+}
+
+std::vector<uint64_t> rank_exchange::finish_allgather(std::vector<uint64_t>& counts) {
+  counts = std::move(started_counts_);
+  return std::move(started_);
 }
 
 uint64_t estimate_state_bytes(const experiment_spec& spec, uint64_t chunk_steps) {

@@ -34,10 +34,19 @@ chunk_exchange::chunk_exchange(const experiment_spec& spec, rank_exchange& x) : 
 void chunk_exchange::exchange(uint64_t first, uint64_t steps, const std::string& failure,
                               std::vector<std::vector<spike_record>>& spikes,
                               std::vector<population_chunk>& out) {
+  start(first, steps, failure, spikes);
+  finish(spikes, out);
+  exchange_traces(out);
+}
+
+void chunk_exchange::start(uint64_t first, uint64_t steps, const std::string& failure,
+                           const std::vector<std::vector<spike_record>>& spikes) {
   if (steps > spike_step_mask)
     throw config_error("config error: run.chunk_steps = " + std::to_string(steps) +
                        " is too large for a run over several ranks: at most " +
                        std::to_string(spike_step_mask));
+  first_ = first;
+  steps_ = steps;
   const size_t n_pop = spikes.size();
   // Per rank: a status word (0, or 1 + the length of a failure message that follows in place of
   // the rest), the spike count of each population, then the records, population by population.
@@ -50,8 +59,15 @@ void chunk_exchange::exchange(uint64_t first, uint64_t steps, const std::string&
     for (size_t p = 0; p < n_pop; ++p)
       for (const auto& sp : spikes[p]) send.push_back((sp.step - first) << spike_id_bits | sp.id);
   }
+  x_.start_allgather(send);
+}
+
+void chunk_exchange::finish(std::vector<std::vector<spike_record>>& spikes,
+                            std::vector<population_chunk>& out) {
+  const uint64_t first = first_, steps = steps_;
+  const size_t n_pop = spikes.size();
   std::vector<uint64_t> counts;
-  const std::vector<uint64_t> all = x_.allgather(send, counts);
+  const std::vector<uint64_t> all = x_.finish_allgather(counts);
   uint64_t at = 0;
   for (size_t r = 0; r < counts.size(); at += counts[r], ++r) {
     if (all[at] == 0) continue;
@@ -84,7 +100,6 @@ void chunk_exchange::exchange(uint64_t first, uint64_t steps, const std::string&
       }
     }
   }
-  exchange_traces(out);
 }
 
 // Each rank sends the columns of the recorded neurons in its slice.

@@ -277,9 +277,9 @@ inline void expect_checkpoints_over_ranks(const std::string& kind) {
 
 // The rate units of "z" (all on the last of 2 ranks) overflow when the pulse starts at 20 ms:
 // every rank throws the failure after the same chunk, naming rank 1, with all_ranks set, and
-// has recorded the chunks before it.
-inline void expect_failure_on_every_rank(const std::string& kind) {
-  const auto spec = spec_from(R"(
+// has recorded the chunks before it. `more` is added to the config.
+inline void expect_failure_on_every_rank(const std::string& kind, const std::string& more = "") {
+  const auto spec = spec_from(std::string(R"(
 [run]
 dt = 0.1
 tstop = 50.0
@@ -294,7 +294,7 @@ size = 10
 model = "rate"
 params = { gain = 1e300, I_max = 1e300 }
 input = { I = 0.0, pulses = [ { start = 20.0, stop = 30.0, amplitude = 1e300 } ] }
-)");
+)") + more);
   std::vector<std::string> what(2);
   std::vector<uint64_t> steps(2, 0);
   std::vector<int> all_ranks(2, -1);

@@ -74,6 +74,10 @@ class backend {
   // Advances all populations from step `first_step` by `steps` steps. Steps are taken in order;
   // first_step must continue where the previous call ended.
   virtual void advance(uint64_t first_step, uint64_t steps, chunk_output& out) = 0;
+  // The longest chunk advance() takes for `spec`, the spec the backend was built from. The
+  // default is the shortest delay in steps (unbounded without projections): the spikes of a chunk
+  // are delivered after it and must arrive in a later chunk. simulate() cuts its chunks to it.
+  virtual uint64_t max_chunk_steps(const experiment_spec& spec) const;
   // Current membrane potentials of a population (for checks and checkpoints), in mV.
   virtual std::vector<double> potentials(uint32_t population) const = 0;
   // Connectivity figures; zero for a run without projections.
@@ -105,9 +109,9 @@ struct neuron_slice {
 };
 std::vector<neuron_slice> partition_neurons(const experiment_spec& spec, int rank, int ranks);
 
-// The collectives a backend spread over ranks needs, once per chunk of steps (at most the
-// shortest delay long). Implemented on MPI by src/mpi/comm_mpi.cpp; the calls are collective: every
-// rank makes them in the same order.
+// The collectives a backend spread over ranks needs, once per exchange interval (at most the
+// shortest delay long). Implemented on MPI by src/mpi/comm_mpi.cpp; the calls are collective:
+// every rank makes them in the same order.
 class rank_exchange {
  public:
   virtual ~rank_exchange() = default;
@@ -119,10 +123,22 @@ class rank_exchange {
                                           std::vector<uint64_t>& counts) = 0;
   virtual std::vector<float> allgather(const std::vector<float>& local,
                                        std::vector<uint64_t>& counts) = 0;
+  // allgather() in two halves, so that a rank computes while the values travel:
+  // start_allgather() sends `local`, finish_allgather() returns what allgather() would have. One
+  // is started at a time, and no other collective comes between the two halves. progress() lets
+  // a started allgather advance; it may be called from any thread, and does nothing on a thread
+  // that does not make the collectives. The defaults make the whole allgather in
+  // start_allgather().
+  virtual void start_allgather(const std::vector<uint64_t>& local);
+  virtual std::vector<uint64_t> finish_allgather(std::vector<uint64_t>& counts);
+  virtual void progress() {}
   // Every rank's `local` concatenated in rank order, on rank 0 only (empty on the others); every
   // rank receives `counts`. For checkpoints, not for the per-chunk exchange.
   virtual std::vector<unsigned char> gather(const std::vector<unsigned char>& local,
                                             std::vector<uint64_t>& counts) = 0;
+
+ private:
+  std::vector<uint64_t> started_, started_counts_;  // the defaults' finished allgather
 };
 
 // Checkpoints of a network spread over ranks are those of one process, so that a run can resume

@@ -76,8 +76,10 @@ struct run_options {
   std::function<void(uint64_t, const std::vector<uint64_t>&)> checkpoint;
 };
 
-// Chunk length: the spec's run.chunk_steps or one that bounds the spike buffers of a chunk; with
-// projections, at most the shortest delay in steps.
+// Chunk length: the spec's run.chunk_steps or one that bounds the spike buffers of a chunk, at
+// most `longest` steps (simulate() passes its backend's max_chunk_steps()).
+uint64_t chunk_steps_for(const experiment_spec& spec, uint64_t longest);
+// The same with the default bound: with projections, at most the shortest delay in steps.
 uint64_t chunk_steps_for(const experiment_spec& spec);
 
 run_summary simulate(const experiment_spec& spec, backend& b, recorder& rec,

@@ -369,7 +369,8 @@ void run_command(const run_args& a, mpi::session& comm) {
                 << x_fastest * 1e6 << " us; per exchange " << std::fixed << std::setprecision(0)
                 << static_cast<double>(bytes[0]) / intervals << " bytes sent by all ranks, "
                 << static_cast<double>(x.bytes_received) / intervals << " received by each"
-                << std::defaultfloat << "\n";
+                << std::defaultfloat << "; " << x.overflows
+                << " exceeded the started exchange's capacity\n";
     }
   } else {
     print_summary(s, spec.output.file);

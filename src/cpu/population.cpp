@@ -221,6 +221,7 @@ class cpu_backend final : public backend {
       pops_.push_back(make_population_state<T>(spec, p, slices_[p.index]));
     inputs_.resize(pops_.size());
     spikes_.resize(pops_.size());
+    received_.resize(pops_.size());
     const auto t0 = std::chrono::steady_clock::now();
     for (const auto& q : spec.projections) {
       projections_.push_back(build_projection(spec, q, threads_, slices_[q.target]));
@@ -253,7 +254,15 @@ class cpu_backend final : public backend {
     return std::vector<double>(pops_[p].u.begin(), pops_[p].u.end());
   }
 
+  uint64_t max_chunk_steps(const experiment_spec& spec) const override {
+    // Over ranks a chunk is integrated in overlapped pieces (advance_overlapped), whatever its
+    // length; a long chunk leaves one exchange in many exposed.
+    if (overlapped()) return ~uint64_t{0};
+    return backend::max_chunk_steps(spec);
+  }
+
   void advance(uint64_t first, uint64_t steps, chunk_output& out) override {
+    if (overlapped()) return advance_overlapped(first, steps, out);
     if (min_delay_ > 0 && steps > min_delay_) {
       // A chunk longer than the shortest delay would need spikes of this chunk within it.
       for (uint64_t done = 0; done < steps;) {
@@ -287,8 +296,57 @@ class cpu_backend final : public backend {
     } else {
       advance_populations(first, steps, out);
     }
-    for (const auto& c : projections_) deliver(c);
+    for (const auto& c : projections_) deliver(c, spikes_[c.source]);
   }
+
+  // Over ranks with a shortest delay D >= 2, in pieces of at most D / 2 steps: a spike of piece j
+  // arrives in piece j + 2 at the earliest, so piece j's exchange runs while piece j + 1 is
+  // integrated, and its spikes are delivered after j + 1 and before j + 2. They land in the slots
+  // of steps from j + 2 on, which j + 1 has not read, and no slot of a step still to be read is
+  // reused (max_delay + 1 slots; setup_inputs). Only the last piece's exchange is waited for with
+  // nothing to integrate.
+  void advance_overlapped(uint64_t first, uint64_t steps, chunk_output& out) {
+    const uint64_t piece = min_delay_ / 2;
+    chunk_output sent;  // the piece whose exchange is under way
+    bool started = false;
+    out.first_step = first;
+    out.steps = 0;
+    out.populations.assign(pops_.size(), {});
+    for (uint64_t done = 0; done < steps;) {
+      const uint64_t n = std::min(piece, steps - done);
+      chunk_output part;
+      part.first_step = first + done;
+      part.steps = n;
+      part.populations.resize(pops_.size());
+      // A rank that fails sends its failure and integrates no further; every rank throws it
+      // when that piece's exchange finishes, after the same piece.
+      std::string failure;
+      try {
+        advance_populations(first + done, n, part);
+      } catch (const numerical_error& e) {
+        failure = e.what();
+      }
+      if (started) chunks_->finish(received_, sent.populations);
+      chunks_->start(first + done, n, failure, spikes_);
+      if (started) deliver_and_append(sent, out);
+      sent = std::move(part);
+      started = true;
+      done += n;
+      if (!failure.empty()) break;
+    }
+    if (!started) return;
+    chunks_->finish(received_, sent.populations);
+    deliver_and_append(sent, out);
+    chunks_->exchange_traces(out.populations);
+  }
+
+  void deliver_and_append(const chunk_output& part, chunk_output& out) {
+    for (const auto& c : projections_) deliver(c, received_[c.source]);
+    out.steps += part.steps;
+    for (size_t p = 0; p < pops_.size(); ++p) append(out.populations[p], part.populations[p]);
+  }
+
+  bool overlapped() const { return exchange_ && min_delay_ >= 2; }
 
   void advance_populations(uint64_t first, uint64_t steps, chunk_output& out) {
     if (across_populations()) {
@@ -302,6 +360,7 @@ class cpu_backend final : public backend {
       for (int64_t p = 0; p < n; ++p) {
         try {
           advance_population(pops_[p], inputs_[p], spikes_[p], first, steps, out.populations[p]);
+          if (exchange_) exchange_->progress();
         } catch (...) {
           failed[p] = std::current_exception();
         }
@@ -430,11 +489,10 @@ class cpu_backend final : public backend {
     }
   }
 
-  // Adds the weights of this chunk's spikes of c's source into the ring slots of their arrival
+  // Adds the weights of the spikes `sp` of c's source into the ring slots of their arrival
   // steps. Threads own disjoint ranges of target neurons (rows are sorted by target), so there
   // are no atomics; integer sums make the order irrelevant anyway.
-  void deliver(const csr_projection& c) {
-    const auto& sp = spikes_[c.source];
+  void deliver(const csr_projection& c, const std::vector<spike_record>& sp) {
     if (sp.empty()) return;
     auto& in = inputs_[c.target];
     int64_t* ring = (c.synapse == synapse_kind::exp ? in.ring_exp : in.ring_delta).data();
@@ -495,6 +553,7 @@ class cpu_backend final : public backend {
         const uint64_t hi = std::min(n, lo + tile_size);
         run_tile<T, kind, noise, syn>(pop, in, pop.seed, lo, hi, first, steps, scratch, local, out,
                                       trace_first);
+        if (exchange_) exchange_->progress();  // a started exchange advances between tiles
         for (uint64_t i = lo; i < hi; ++i) {
           if (!std::isfinite(pop.u[i])) {
             bad = std::min(bad, i);
@@ -585,6 +644,8 @@ class cpu_backend final : public backend {
   std::vector<population_state<T>> pops_;
   std::vector<synaptic_input<T>> inputs_;          // per population
   std::vector<std::vector<spike_record>> spikes_;  // per population: the last chunk's spikes
+  // Over ranks, per population: the spikes of all ranks in the piece being delivered.
+  std::vector<std::vector<spike_record>> received_;
   std::vector<csr_projection> projections_;
   uint64_t min_delay_ = 0;  // steps; 0 without projections
   network_stats stats_;

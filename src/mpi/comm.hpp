@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <spikesim/backend.hpp>
@@ -15,11 +17,13 @@ bool built();  // true when MPI support is compiled in
 
 // What the exchange between ranks cost so far, on this rank.
 struct exchange_stats {
-  uint64_t intervals = 0;       // spike exchanges (one per chunk of steps)
-  double seconds = 0.0;         // wall time inside the collectives (waiting for ranks included)
+  uint64_t intervals = 0;       // spike exchanges (one per exchange interval)
+  double seconds = 0.0;         // wall time inside the collectives (waiting for ranks included;
+                                // for a started exchange, its start and its wait)
   double fastest_s = 0.0;       // the quickest spike exchange: the cost without waiting
-  uint64_t bytes_sent = 0;      // by this rank
+  uint64_t bytes_sent = 0;      // by this rank (a started exchange: its capacity, padding included)
   uint64_t bytes_received = 0;  // by this rank: the data of all ranks, its own included
+  uint64_t overflows = 0;       // started exchanges that needed a second collective
 };
 
 class session final : public rank_exchange {
@@ -39,6 +43,17 @@ class session final : public rank_exchange {
                                   std::vector<uint64_t>& counts) override;
   std::vector<float> allgather(const std::vector<float>& local,
                                std::vector<uint64_t>& counts) override;
+  // MPI_Iallgather of a fixed capacity of words per rank: a rank's length, then as many of its
+  // words as fit. Every rank reads every length, so the words that did not fit follow in one
+  // MPI_Allgatherv without a size exchange (rare), and every rank sets the next capacity from the
+  // same lengths: twice the longest, rounded up to a power of two, at least 64 words. The
+  // environment variable SPIKESIM_EXCHANGE_WORDS fixes the capacity instead (a test knob: a
+  // small value sends most words through the second collective).
+  void start_allgather(const std::vector<uint64_t>& local) override;
+  std::vector<uint64_t> finish_allgather(std::vector<uint64_t>& counts) override;
+  // MPI_Test of the started allgather, on the thread that initialised MPI only (the MPI library
+  // is initialised MPI_THREAD_FUNNELED).
+  void progress() override;
   std::vector<unsigned char> gather(const std::vector<unsigned char>& local,
                                     std::vector<uint64_t>& counts) override;
   bool any(bool flag);                       // true on every rank when it is true on one
@@ -56,8 +71,11 @@ class session final : public rank_exchange {
   void reset_stats() { stats_ = {}; }  // after setting up, so that stats() counts the run's
 
  private:
+  struct started;  // the started allgather and the capacity of the next (comm_mpi.cpp)
   int rank_ = 0, ranks_ = 1, local_rank_ = 0, local_ranks_ = 1;
   bool initialised_ = false;
+  std::thread::id main_thread_ = std::this_thread::get_id();
+  std::unique_ptr<started> started_;
   exchange_stats stats_;
 };
 

@@ -43,24 +43,20 @@ MPI_Datatype type_of<float>() {
   return MPI_FLOAT;
 }
 
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// MPI_Allgatherv of parts whose lengths every rank knows: `counts`, in rank order.
 template <class V>
-std::vector<V> allgather_v(const std::vector<V>& local, std::vector<uint64_t>& counts, int ranks,
-                           exchange_stats& st) {
-  const auto t0 = std::chrono::steady_clock::now();
-  // MPI counts are int: each rank's part and the whole must fit.
-  if (local.size() > static_cast<uint64_t>(INT_MAX))
-    throw error("exchange between ranks: " + std::to_string(local.size()) +
-                    " values in one chunk exceed MPI's int count; lower run.chunk_steps",
-                exit_internal);
-  uint64_t n = local.size();
-  counts.assign(ranks, 0);
-  check(MPI_Allgather(&n, 1, MPI_UINT64_T, counts.data(), 1, MPI_UINT64_T, MPI_COMM_WORLD),
-        "MPI_Allgather");
+std::vector<V> allgatherv_known(const std::vector<V>& local, const std::vector<uint64_t>& counts,
+                                int ranks) {
+  // MPI counts and displacements are int: each rank's part and the whole must fit.
   std::vector<int> cnt(ranks), displ(ranks);
   uint64_t total = 0;
   for (int r = 0; r < ranks; ++r) {
-    if (total > static_cast<uint64_t>(INT_MAX))
-      throw error("exchange between ranks: " + std::to_string(total) +
+    if (counts[r] > static_cast<uint64_t>(INT_MAX) || total > static_cast<uint64_t>(INT_MAX))
+      throw error("exchange between ranks: " + std::to_string(total + counts[r]) +
                       " values in one chunk exceed MPI's int count; lower run.chunk_steps",
                   exit_internal);
     cnt[r] = static_cast<int>(counts[r]);
@@ -68,16 +64,39 @@ std::vector<V> allgather_v(const std::vector<V>& local, std::vector<uint64_t>& c
     total += counts[r];
   }
   std::vector<V> all(total);
-  check(MPI_Allgatherv(local.data(), static_cast<int>(n), type_of<V>(), all.data(), cnt.data(),
-                       displ.data(), type_of<V>(), MPI_COMM_WORLD),
+  check(MPI_Allgatherv(local.data(), static_cast<int>(local.size()), type_of<V>(), all.data(),
+                       cnt.data(), displ.data(), type_of<V>(), MPI_COMM_WORLD),
         "MPI_Allgatherv");
-  st.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  st.bytes_sent += n * sizeof(V) + sizeof(uint64_t);
-  st.bytes_received += total * sizeof(V) + ranks * sizeof(uint64_t);
   return all;
 }
 
+template <class V>
+std::vector<V> allgather_v(const std::vector<V>& local, std::vector<uint64_t>& counts, int ranks,
+                           exchange_stats& st) {
+  const auto t0 = std::chrono::steady_clock::now();
+  uint64_t n = local.size();
+  counts.assign(ranks, 0);
+  check(MPI_Allgather(&n, 1, MPI_UINT64_T, counts.data(), 1, MPI_UINT64_T, MPI_COMM_WORLD),
+        "MPI_Allgather");
+  std::vector<V> all = allgatherv_known(local, counts, ranks);
+  st.seconds += seconds_since(t0);
+  st.bytes_sent += n * sizeof(V) + sizeof(uint64_t);
+  st.bytes_received += all.size() * sizeof(V) + ranks * sizeof(uint64_t);
+  return all;
+}
+
+constexpr uint64_t least_capacity = 64;  // words per rank of a started allgather
+
 }  // namespace
+
+struct session::started {
+  MPI_Request request = MPI_REQUEST_NULL;
+  uint64_t capacity = least_capacity;  // words per rank, the same on every rank
+  bool fixed = false;                  // SPIKESIM_EXCHANGE_WORDS
+  std::vector<uint64_t> send, received;
+  std::vector<uint64_t> rest;  // this rank's words beyond the capacity
+  double seconds = 0.0;        // spent in the start
+};
 
 bool built() {
   return true;
@@ -100,6 +119,11 @@ session::session() {
   MPI_Comm_rank(node, &local_rank_);
   MPI_Comm_size(node, &local_ranks_);
   MPI_Comm_free(&node);
+  started_ = std::make_unique<started>();
+  if (const char* words = std::getenv("SPIKESIM_EXCHANGE_WORDS")) {
+    started_->capacity = std::max<uint64_t>(1, std::strtoull(words, nullptr, 10));
+    started_->fixed = true;
+  }
 }
 
 session::~session() {
@@ -127,6 +151,78 @@ std::vector<float> session::allgather(const std::vector<float>& local,
     return local;
   }
   return allgather_v(local, counts, ranks_, stats_);
+}
+
+void session::start_allgather(const std::vector<uint64_t>& local) {
+  if (!initialised_) return rank_exchange::start_allgather(local);
+  const auto t0 = std::chrono::steady_clock::now();
+  started& x = *started_;
+  const uint64_t cap = x.capacity;
+  const uint64_t fit = std::min<uint64_t>(local.size(), cap - 1);
+  x.send.assign(cap, 0);
+  x.send[0] = local.size();
+  std::copy(local.begin(), local.begin() + fit, x.send.begin() + 1);
+  x.rest.assign(local.begin() + fit, local.end());
+  x.received.resize(cap * ranks_);
+  check(MPI_Iallgather(x.send.data(), static_cast<int>(cap), MPI_UINT64_T, x.received.data(),
+                       static_cast<int>(cap), MPI_UINT64_T, MPI_COMM_WORLD, &x.request),
+        "MPI_Iallgather");
+  x.seconds = seconds_since(t0);
+}
+
+void session::progress() {
+  // Threads other than the one that initialised MPI return before touching the request.
+  if (std::this_thread::get_id() != main_thread_ || !initialised_) return;
+  started& x = *started_;
+  if (x.request == MPI_REQUEST_NULL) return;
+  int done = 0;
+  // Called inside OpenMP regions, where an exception may not escape: an error shows again at
+  // the wait in finish_allgather().
+  MPI_Test(&x.request, &done, MPI_STATUS_IGNORE);
+}
+
+std::vector<uint64_t> session::finish_allgather(std::vector<uint64_t>& counts) {
+  if (!initialised_) return rank_exchange::finish_allgather(counts);
+  const auto t0 = std::chrono::steady_clock::now();
+  started& x = *started_;
+  check(MPI_Wait(&x.request, MPI_STATUS_IGNORE), "MPI_Wait");
+  const uint64_t cap = x.capacity;
+  counts.assign(ranks_, 0);
+  std::vector<uint64_t> rest_counts(ranks_, 0);
+  uint64_t total = 0, largest = 0, rest_total = 0;
+  for (int r = 0; r < ranks_; ++r) {
+    counts[r] = x.received[r * cap];
+    rest_counts[r] = counts[r] > cap - 1 ? counts[r] - (cap - 1) : 0;
+    total += counts[r];
+    rest_total += rest_counts[r];
+    largest = std::max(largest, counts[r]);
+  }
+  std::vector<uint64_t> rest;
+  if (rest_total > 0) {
+    rest = allgatherv_known(x.rest, rest_counts, ranks_);
+    ++stats_.overflows;
+  }
+  std::vector<uint64_t> all(total);
+  uint64_t at = 0, rest_at = 0;
+  for (int r = 0; r < ranks_; ++r) {
+    const uint64_t fit = counts[r] - rest_counts[r];
+    std::copy_n(x.received.begin() + r * cap + 1, fit, all.begin() + at);
+    std::copy_n(rest.begin() + rest_at, rest_counts[r], all.begin() + at + fit);
+    at += counts[r];
+    rest_at += rest_counts[r];
+  }
+  if (!x.fixed) {
+    uint64_t next = least_capacity;
+    while (next < 2 * (largest + 1)) next *= 2;
+    x.capacity = std::min<uint64_t>(next, static_cast<uint64_t>(INT_MAX) / ranks_);
+  }
+  const double took = x.seconds + seconds_since(t0);
+  ++stats_.intervals;
+  stats_.seconds += took;
+  if (stats_.intervals == 1 || took < stats_.fastest_s) stats_.fastest_s = took;
+  stats_.bytes_sent += (cap + x.rest.size()) * sizeof(uint64_t);
+  stats_.bytes_received += (cap * ranks_ + rest_total) * sizeof(uint64_t);
+  return all;
 }
 
 std::vector<unsigned char> session::gather(const std::vector<unsigned char>& local,

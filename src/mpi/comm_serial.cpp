@@ -10,6 +10,8 @@ bool built() {
   return false;
 }
 
+struct session::started {};
+
 session::session() = default;
 session::~session() = default;
 
@@ -30,6 +32,16 @@ std::vector<unsigned char> session::gather(const std::vector<unsigned char>& loc
   counts.assign(1, local.size());
   return local;
 }
+
+void session::start_allgather(const std::vector<uint64_t>& local) {
+  rank_exchange::start_allgather(local);
+}
+
+std::vector<uint64_t> session::finish_allgather(std::vector<uint64_t>& counts) {
+  return rank_exchange::finish_allgather(counts);
+}
+
+void session::progress() {}
 
 bool session::any(bool flag) {
   return flag;

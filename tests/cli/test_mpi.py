@@ -16,6 +16,7 @@ the same command again resumes the interrupted packs. Exit 77 (skipped) without 
 usage: test_mpi.py SPIKESIM MPIRUN SOURCE_DIR WORK_DIR
 """
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -121,6 +122,24 @@ for args, name, counts in ((BRUNEL, "brunel", (1, 2, 4)), ([eif_config], "eif", 
         print(f"{name}: {n} ranks: {len(d)} datasets identical to the run without mpirun "
               f"({spikes} spikes)")
         assert spikes > 0
+
+# The exchange of a piece overlaps the next piece's integration: every rank sends a fixed
+# capacity of words, and the words beyond it follow in a second collective. A capacity forced to
+# 1 and 5 words (the length alone, or a few spikes) sends (almost) every exchange through that
+# path, and the file is still the one a process without mpirun writes.
+ref = os.path.join(work, "brunel_serial.h5")
+for words, ranks in (("1", 2), ("5", 3)):
+    out = os.path.join(work, f"brunel_{ranks}ranks_{words}words.h5")
+    env["SPIKESIM_EXCHANGE_WORDS"] = words
+    p = run(ranks, BRUNEL, out)
+    del env["SPIKESIM_EXCHANGE_WORDS"]
+    m = re.search(r"ranks \d+: (\d+) exchanges.*; (\d+) exceeded", p.stdout)
+    assert m, p.stdout
+    exchanges, overflows = int(m.group(1)), int(m.group(2))
+    assert overflows > 0.9 * exchanges, p.stdout
+    d = same(ref, out)
+    print(f"brunel: {ranks} ranks, capacity {words} words: {overflows} of {exchanges} exchanges "
+          f"through the second collective, {len(d)} datasets identical")
 
 # A rank that fails ends the job with its rank and the cause: rank 0 cannot create the output.
 p = run(2, BRUNEL, os.path.join(work, "no_such_dir", "x.h5"), expect=4)

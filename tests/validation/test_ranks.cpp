@@ -91,6 +91,37 @@ TEST(ranks, a_numerical_failure_on_one_rank_is_thrown_on_every_rank_with_its_ran
   expect_failure_on_every_rank("cpu");
 }
 
+// Over ranks the CPU backend takes chunks longer than the shortest delay D and integrates them in
+// pieces of D / 2 steps, each piece's exchange running while the next piece is integrated.
+// Chunks of any length, and a shortest delay of 2 steps (pieces of one step, whose spikes are
+// delivered just before the step they arrive in), give the output of one process.
+TEST(ranks, overlapped_pieces_of_any_chunk_give_the_output_of_one_process) {
+  for (const char* chunk : {"run.chunk_steps=7", "run.chunk_steps=1000"})
+    expect_ranks_give_one_process("cpu", spec_from(ranks_brunel, {chunk}), {2, 3});
+  const auto spec = spec_from(ranks_brunel, {"projection.ee.delay=0.2", "projection.ei.delay=0.3",
+                                             "projection.ie.delay=0.2", "projection.ii.delay=0.2"});
+  ASSERT_EQ(spec.min_delay_steps(), 2u);
+  EXPECT_EQ(make_on("cpu", spec)->max_chunk_steps(spec), 2u) << "one process: chunks of D";
+  on_ranks(2, [&](int, rank_exchange& x) {
+    EXPECT_EQ(chunk_steps_for(spec, make_on("cpu", spec, &x)->max_chunk_steps(spec)), 1000u)
+        << "over ranks: the automatic chunk";
+  });
+  expect_ranks_give_one_process("cpu", spec, {2, 3});
+}
+
+// A failure in an overlapped piece: the failing rank stops after sending it, the others after
+// integrating one more piece, and every rank throws it when that piece's exchange finishes.
+TEST(ranks, a_numerical_failure_in_an_overlapped_piece_is_thrown_on_every_rank) {
+  expect_failure_on_every_rank("cpu", R"(
+[projection.aa]
+source = "a"
+target = "a"
+rule = "all_to_all"
+weight = 0.1
+delay = 1.0
+)");
+}
+
 TEST(ranks, auto_runs_every_rank_on_the_same_backend) {
   // The CUDA backend when every rank has its device, else the CPU on every rank: here a rank 1
   // whose device ordinal does not exist keeps rank 0 off its device too.
