@@ -127,7 +127,9 @@ void install_stop_handlers() {
 void check_host_memory(const experiment_spec& spec, const std::string& backend, bool analysis,
                        int ranks) {
   if (backend == "cuda") return;  // the CUDA backend checks device memory itself
-  uint64_t need = estimate_state_bytes(spec, chunk_steps_for(spec)) / std::max(1, ranks);
+  // Over ranks the CPU backend takes chunks longer than the shortest delay (max_chunk_steps).
+  const uint64_t chunk = ranks > 1 ? chunk_steps_for(spec, ~uint64_t{0}) : chunk_steps_for(spec);
+  uint64_t need = estimate_state_bytes(spec, chunk) / std::max(1, ranks);
   uint64_t analysis_bytes = 0;
   if (analysis)
     for (const auto& p : spec.populations)
