@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <string>
 
 #include <spikesim/backend.hpp>
@@ -15,6 +16,26 @@
 #include <spikesim/simulation.hpp>
 
 namespace spikesim::testing {
+
+// A test with a directory of its own, empty at the start and removed at the end:
+// <tmp>/spikesim_<prefix>_<pid>_<test name>.
+class scratch_dir_test : public ::testing::Test {
+ protected:
+  explicit scratch_dir_test(std::string prefix) : prefix_(std::move(prefix)) {}
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("spikesim_" + prefix_ + "_" + std::to_string(getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  std::filesystem::path dir_;
+
+ private:
+  std::string prefix_;
+};
 
 inline experiment_spec spec_from(const std::string& toml,
                                  const std::vector<std::string>& sets = {}) {

@@ -178,17 +178,9 @@ SPIKESIM_INSTANTIATE_BACKENDS(checkpoint_state);
 
 // ------------------------------------------------------------------------ the command line
 
-class checkpoint_cli : public ::testing::Test {
+class checkpoint_cli : public scratch_dir_test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("spikesim_ckpt_" + std::to_string(getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  checkpoint_cli() : scratch_dir_test("ckpt") {}
 
   // A reduced Brunel network (2500 neurons, delta synapses, Poisson drive, traces) for `tstop`
   // ms; each run takes a few seconds, so a signal can reach it in the middle.
@@ -199,8 +191,6 @@ class checkpoint_cli : public ::testing::Test {
            " --set projection.ie.indegree=50 --set projection.ii.indegree=50" +
            " --set analysis.t_start=100 --threads 2";
   }
-
-  fs::path dir_;
 };
 
 template <class T>

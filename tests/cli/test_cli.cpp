@@ -18,21 +18,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class cli : public ::testing::Test {
+class cli : public scratch_dir_test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("spikesim_cli_" + std::to_string(getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& f) const { return (dir_ / f).string(); }
+  cli() : scratch_dir_test("cli") {}
   std::string example(const std::string& f) const {
     return std::string(SPIKESIM_SOURCE_DIR) + "/examples/" + f;
   }
-  fs::path dir_;
 };
 
 TEST_F(cli, eif_pulse_example_writes_documented_layout) {

@@ -73,18 +73,9 @@ std::string units_of(hid_t g, const std::string& name) {
 const std::string k_reference_eif =
     "--model eif --tau_m 10 --E_L -70 --V_reset -70 --R_m 4 --delta_T 1 --V_T -40 --V_peak -30";
 
-class model_cli : public ::testing::Test {
+class model_cli : public scratch_dir_test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("spikesim_model_" + std::to_string(getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& f) const { return (dir_ / f).string(); }
-  fs::path dir_;
+  model_cli() : scratch_dir_test("model") {}
 };
 
 // Gerstner & Kistler 5.2: at 6 nA a stable fixed point near -46.0 mV and an unstable one near

@@ -53,22 +53,13 @@ const char* network_sweep =
     "indegree = 10\nweight = -2.5\ndelay = { uniform = [1.0, 2.0] }\n"
     "[sweep]\n\"projection.ie.weight\" = [-2.0, -3.0]\n";
 
-class sweep_cli : public ::testing::Test {
+class sweep_cli : public scratch_dir_test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("spikesim_sweep_" + std::to_string(getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& f) const { return (dir_ / f).string(); }
+  sweep_cli() : scratch_dir_test("sweep") {}
   std::string write(const std::string& name, const std::string& text) const {
     std::ofstream(path(name)) << text;
     return path(name);
   }
-  fs::path dir_;
 };
 
 std::vector<std::string> h5_files(const std::string& dir) {
