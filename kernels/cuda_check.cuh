@@ -29,6 +29,10 @@ inline void check(cudaError_t e, const char* call, const char* file, int line) {
   if (e != cudaSuccess) throw_cuda_error(e, call, file, line);
 }
 
+// With SPIKESIM_CUDA_SYNC=1 in the environment: waits for the device after a launch and checks,
+// so that a fault while a kernel runs names that kernel and its launch site (device.cu).
+void after_launch(const void* kernel, const char* file, int line);
+
 }  // namespace detail
 
 #define SPIKESIM_CUDA_CHECK(call) ::spikesim::cuda::detail::check((call), #call, __FILE__, __LINE__)
@@ -46,6 +50,7 @@ void launch_1d(const char* file, int line, uint64_t n, unsigned block, cudaStrea
                         std::to_string(grid) + " blocks exceeds CUDA's limit of 2^31 - 1");
   kernel<<<static_cast<unsigned>(grid), block, 0, stream>>>(std::forward<Args>(args)...);
   detail::check(cudaGetLastError(), "kernel launch", file, line);
+  detail::after_launch(reinterpret_cast<const void*>(kernel), file, line);
 }
 
 #define SPIKESIM_LAUNCH_1D(n, block, stream, kernel, ...) \
@@ -62,6 +67,7 @@ void launch_grid(const char* file, int line, uint64_t grid, unsigned block, size
                         std::to_string(grid) + " blocks exceeds CUDA's limit of 2^31 - 1");
   kernel<<<static_cast<unsigned>(grid), block, shared, stream>>>(std::forward<Args>(args)...);
   detail::check(cudaGetLastError(), "kernel launch", file, line);
+  detail::after_launch(reinterpret_cast<const void*>(kernel), file, line);
 }
 
 #define SPIKESIM_LAUNCH_GRID(grid, block, shared, stream, kernel, ...)                             \

@@ -22,11 +22,11 @@ std::unique_ptr<backend> make_cuda_backend(const experiment_spec&, int, rank_exc
 }  // namespace spikesim
 
 namespace spikesim {
-std::string cuda_build_description() {
-  return "not built";
-}
-std::vector<std::string> cuda_devices() {
-  return {};
+cuda_report cuda_status() {
+  cuda_report r;
+  r.build = "not built";
+  r.error = "this build of spikesim has no CUDA support";
+  return r;
 }
 csr_projection cuda_build_projection(const experiment_spec&, uint32_t, int, bool, neuron_slice) {
   throw backend_error("this build of spikesim has no CUDA support");

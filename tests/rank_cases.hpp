@@ -4,7 +4,6 @@
 // gpu/test_cuda_ranks.cpp on the CUDA backend.
 #pragma once
 
-#include <cstring>
 #include <map>
 #include <memory>
 #include <string>
@@ -12,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "parity.hpp"
 #include "rank_threads.hpp"
 #include "test_support.hpp"
 
@@ -59,21 +59,11 @@ inline std::vector<memory_recorder> run_on_ranks(const std::string& kind,
   return recs;
 }
 
-inline void expect_same_output(const memory_recorder& a, const memory_recorder& b,
-                               const std::string& what) {
-  ASSERT_EQ(a.populations.size(), b.populations.size());
-  for (size_t p = 0; p < a.populations.size(); ++p) {
-    const auto& x = a.populations[p];
-    const auto& y = b.populations[p];
-    EXPECT_EQ(x.spike_steps, y.spike_steps) << what << ", population " << p;
-    EXPECT_EQ(x.spike_ids, y.spike_ids) << what << ", population " << p;
-    EXPECT_EQ(x.counts, y.counts) << what << ", population " << p;
-    EXPECT_EQ(x.total_spikes, y.total_spikes) << what << ", population " << p;
-    EXPECT_EQ(x.trace_rows, y.trace_rows) << what << ", population " << p;
-    ASSERT_EQ(x.traces.size(), y.traces.size()) << what << ", population " << p;
-    EXPECT_EQ(0, std::memcmp(x.traces.data(), y.traces.data(), x.traces.size() * sizeof(float)))
-        << what << ", population " << p;
-  }
+// The whole output of one process (`a`) and of `what` (`b`), bit for bit; a failure names the
+// first difference (parity.hpp).
+inline void expect_same_output(const experiment_spec& spec, const memory_recorder& a,
+                               const memory_recorder& b, const std::string& what) {
+  EXPECT_TRUE(same_output(spec, a.populations, b.populations, {"one process", what}));
 }
 
 // A small Brunel network: delta and exp synapses, fixed in-degree without multapses, fixed
@@ -156,11 +146,12 @@ inline void expect_ranks_give_one_process(const std::string& kind, const experim
                                           const std::vector<int>& ranks) {
   const auto one = run_on("cpu", spec, 1);
   ASSERT_GT(one.rec.populations[0].total_spikes, 100u);
-  if (kind != "cpu") expect_same_output(one.rec, run_on(kind, spec).rec, "one process of " + kind);
+  if (kind != "cpu")
+    expect_same_output(spec, one.rec, run_on(kind, spec).rec, "one process of " + kind);
   for (int n : ranks) {
     const auto recs = run_on_ranks(kind, spec, n);
     for (int r = 0; r < n; ++r)
-      expect_same_output(one.rec, recs[r],
+      expect_same_output(spec, one.rec, recs[r],
                          std::to_string(n) + " ranks of " + kind + ", rank " + std::to_string(r));
   }
 }
@@ -246,10 +237,9 @@ inline void expect_checkpoints_over_ranks(const std::string& kind) {
     auto expect_tail = [&](const memory_recorder& rec, const std::string& what) {
       ASSERT_EQ(rec.populations.size(), spec.populations.size());
       for (size_t p = 0; p < spec.populations.size(); ++p) {
-        memory_recorder a, b;
-        a.populations = {tail(one.populations[p], at, spec.populations[p].record.trace_every)};
-        b.populations = {rec.populations[p]};
-        expect_same_output(a, b, what + ", population " + std::to_string(p));
+        const auto& ps = spec.populations[p];
+        EXPECT_TRUE(same_population_output(ps, tail(one.populations[p], at, ps.record.trace_every),
+                                           rec.populations[p], {"one process", what}, at));
       }
     };
     run_options from;

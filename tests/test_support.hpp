@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 
@@ -76,15 +77,19 @@ struct cli_result {
   std::string out;  // stdout and stderr together
 };
 
-inline cli_result spikesim_cli(const std::string& args) {
-  const std::string cmd = std::string(SPIKESIM_EXE) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
+// A shell command line run to its end, with its stdout and stderr.
+inline cli_result shell(const std::string& cmd) {
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
   cli_result r{-1, ""};
   char buf[4096];
   while (size_t n = fread(buf, 1, sizeof buf, p)) r.out.append(buf, n);
   const int status = pclose(p);
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
+}
+
+inline cli_result spikesim_cli(const std::string& args) {
+  return shell(std::string(SPIKESIM_EXE) + " " + args);
 }
 
 // Starts `spikesim ARGS` in the background, its stdout and stderr to the file LOG; waitpid() it.
@@ -105,12 +110,23 @@ inline void wait_for_file(const std::string& file, int extra_ms) {
   usleep(extra_ms * 1000);
 }
 
-// Parameterised over the backends; CUDA instances skip without a device instead of passing.
+// SPIKESIM_REQUIRE_GPU=1 (set by tools/gpu-check.sh): a CUDA test without a usable device fails
+// instead of skipping, so that a run on a GPU machine whose device was unusable never reads as
+// a pass.
+inline bool gpu_required() {
+  const char* v = std::getenv("SPIKESIM_REQUIRE_GPU");
+  return v != nullptr && *v != '\0' && std::string(v) != "0";
+}
+
+// Parameterised over the backends; CUDA instances skip without a device instead of passing (or
+// fail, with SPIKESIM_REQUIRE_GPU=1).
 class backend_test : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    if (GetParam() == "cuda" && (!cuda_built() || cuda_device_count() == 0))
-      GTEST_SKIP() << "no CUDA device: this GPU test did not run";
+    if (GetParam() != "cuda" || (cuda_built() && cuda_device_count() > 0)) return;
+    if (gpu_required())
+      FAIL() << "no usable CUDA device and SPIKESIM_REQUIRE_GPU is set: " << cuda_status().error;
+    GTEST_SKIP() << "no CUDA device: this GPU test did not run";
   }
   const std::string& backend_kind() const { return GetParam(); }
 };

@@ -180,6 +180,18 @@ std::unique_ptr<backend> make_cuda_backend(const experiment_spec& spec, int devi
 bool cuda_built();
 int cuda_device_count();  // 0 without CUDA support or devices
 
+// What this build's CUDA support and the machine's driver report, for `spikesim info` and for
+// telling why no device is usable.
+struct cuda_report {
+  bool built = false;
+  std::string build;        // "not built", or the architectures and precisions compiled in
+  int runtime_version = 0;  // the CUDA runtime compiled in, as 1000 major + 10 minor; 0: none
+  int driver_version = 0;   // the newest CUDA version the installed driver supports; 0: none
+  std::string error;        // why no device is usable (CUDA's error name and text), else empty
+  std::vector<std::string> devices;  // "device 0: NVIDIA H100 ... (132 SMs, 79.1 GiB, sm_90)"
+};
+cuda_report cuda_status();
+
 // Chooses the backend as --backend asks; `notice` receives a one-line message for the user when
 // auto falls back to the CPU.
 std::unique_ptr<backend> make_backend(const experiment_spec& spec, const backend_options& opt,

@@ -26,10 +26,10 @@
 #include <spikesim/errors.hpp>
 
 #include "cpu/connectivity.hpp"
+#include "parity.hpp"
 #include "test_support.hpp"
 
 namespace spikesim {
-std::vector<std::string> cuda_devices();  // kernels/device.cu; one line per device
 // kernels/connectivity.cu: projection `projection` onto `targets` built on the device and copied
 // back in the CPU backend's format; host_fallback_all builds every fixed_probability target by
 // the host path that the device otherwise takes only for draws it cannot decide.
@@ -164,9 +164,7 @@ TEST_P(cuda_backend, spike_buffer_overflow_loses_no_spike) {
     ASSERT_EQ(d.spike_ids[k], k % n) << "spike " << k;
   }
   const auto cpu = run_on("cpu", spec);
-  EXPECT_EQ(cpu.rec.populations[0].spike_steps, d.spike_steps);
-  EXPECT_EQ(cpu.rec.populations[0].spike_ids, d.spike_ids);
-  EXPECT_EQ(cpu.rec.populations[0].counts, d.counts);
+  EXPECT_TRUE(same_population_output(spec.populations[0], cpu.rec.populations[0], d));
 }
 
 TEST_P(cuda_backend, inputs_traces_and_chunking_match_cpu) {
@@ -210,12 +208,8 @@ TEST_P(cuda_backend, inputs_traces_and_chunking_match_cpu) {
       const std::string& name = spec.populations[p].name;
       EXPECT_GT(cpu.summary.populations[p].spikes, 100u) << name << ": should fire";
       EXPECT_EQ(cpu.summary.populations[p].spikes, gpu.summary.populations[p].spikes) << name;
-      EXPECT_EQ(a.spike_steps, b.spike_steps) << name;
-      EXPECT_EQ(a.spike_ids, b.spike_ids) << name;
-      EXPECT_EQ(a.counts, b.counts) << name;
-      EXPECT_EQ(a.trace_rows, b.trace_rows) << name;
-      EXPECT_EQ(a.traces, b.traces) << name;
-      EXPECT_EQ(cpu.final_v[p], gpu.final_v[p]) << name;
+      EXPECT_TRUE(same_population_output(spec.populations[p], a, b));
+      EXPECT_TRUE(same_potentials(spec.populations[p], cpu.final_v[p], gpu.final_v[p]));
     }
   }
 }
@@ -260,7 +254,8 @@ TEST_P(cuda_backend, names_its_device) {
   EXPECT_EQ(b->name(), "cuda");
   EXPECT_NE(b->device().find("SMs"), std::string::npos) << b->device();
   EXPECT_NE(b->device().find("sm_"), std::string::npos) << b->device();
-  EXPECT_EQ(cuda_devices().size(), static_cast<size_t>(cuda_device_count()));
+  EXPECT_EQ(cuda_status().devices.size(), static_cast<size_t>(cuda_device_count()));
+  EXPECT_TRUE(cuda_status().error.empty()) << cuda_status().error;
 }
 
 // ---- Networks: the CPU backend is the reference, bit for bit (docs/architecture.md, The CUDA
@@ -408,11 +403,8 @@ void expect_same_run(const experiment_spec& spec, const run_result& cpu, const r
     const auto& b = gpu.rec.populations[p];
     EXPECT_GT(cpu.summary.populations[p].spikes, 100u) << name << ": should fire";
     EXPECT_EQ(cpu.summary.populations[p].spikes, gpu.summary.populations[p].spikes) << name;
-    EXPECT_EQ(a.counts, b.counts) << name;
-    EXPECT_EQ(a.spike_steps, b.spike_steps) << name;
-    EXPECT_EQ(a.spike_ids, b.spike_ids) << name;
-    EXPECT_EQ(a.traces, b.traces) << name;
-    EXPECT_EQ(cpu.final_v[p], gpu.final_v[p]) << name;
+    EXPECT_TRUE(same_population_output(spec.populations[p], a, b));
+    EXPECT_TRUE(same_potentials(spec.populations[p], cpu.final_v[p], gpu.final_v[p]));
   }
   EXPECT_EQ(cpu.summary.synapses, gpu.summary.synapses);
   EXPECT_EQ(cpu.summary.synapse_bytes, gpu.summary.synapse_bytes);
@@ -552,15 +544,11 @@ void expect_same_state(const std::vector<state_array>& cpu, const std::vector<st
   }
 }
 
-void expect_same_spikes(const std::vector<population_chunk>& a,
+// The spikes, counts and traces of steps [first, ...) of two runs (advance_run).
+void expect_same_spikes(const experiment_spec& spec, uint64_t first,
+                        const std::vector<population_chunk>& a,
                         const std::vector<population_chunk>& b) {
-  ASSERT_EQ(a.size(), b.size());
-  for (size_t p = 0; p < a.size(); ++p) {
-    EXPECT_EQ(a[p].counts, b[p].counts) << "population " << p;
-    EXPECT_EQ(a[p].spike_steps, b[p].spike_steps) << "population " << p;
-    EXPECT_EQ(a[p].spike_ids, b[p].spike_ids) << "population " << p;
-    EXPECT_EQ(a[p].traces, b[p].traces) << "population " << p;
-  }
+  EXPECT_TRUE(same_output(spec, a, b, {}, first));
 }
 
 TEST_P(cuda_backend, checkpoint_state_is_the_cpus_and_resumes_across_backends) {
@@ -586,7 +574,7 @@ TEST_P(cuda_backend, checkpoint_state_is_the_cpus_and_resumes_across_backends) {
 
   // Both go on as if nothing happened (saving dropped nothing the speculative chunk needs).
   const auto cont_cpu = advance_run(*cpu, spec, n, rest);
-  expect_same_spikes(cont_cpu, advance_run(*gpu, spec, n, rest));
+  expect_same_spikes(spec, n, cont_cpu, advance_run(*gpu, spec, n, rest));
   EXPECT_EQ(cpu->network().synaptic_events, gpu->network().synaptic_events);
 
   // A CPU checkpoint resumed on the device, and a device checkpoint resumed on the CPU.
@@ -594,10 +582,10 @@ TEST_P(cuda_backend, checkpoint_state_is_the_cpus_and_resumes_across_backends) {
   advance_run(*gpu2, spec, 0, 3 * chunk);  // some other state, and a pending speculation
   gpu2->restore_state(saved_cpu);
   expect_same_state(saved_cpu, gpu2->save_state());
-  expect_same_spikes(cont_cpu, advance_run(*gpu2, spec, n, rest));
+  expect_same_spikes(spec, n, cont_cpu, advance_run(*gpu2, spec, n, rest));
   auto cpu2 = make_cpu_backend(spec, 1);
   cpu2->restore_state(saved_gpu);
-  expect_same_spikes(cont_cpu, advance_run(*cpu2, spec, n, rest));
+  expect_same_spikes(spec, n, cont_cpu, advance_run(*cpu2, spec, n, rest));
   EXPECT_EQ(cpu->network().synaptic_events, gpu2->network().synaptic_events);
   EXPECT_EQ(cpu->network().synaptic_events, cpu2->network().synaptic_events);
 
@@ -622,7 +610,8 @@ TEST_P(cuda_backend, population_checkpoint_in_float_resumes) {
   expect_same_state(cpu->save_state(), saved);
   auto gpu2 = make_cuda_backend(spec, 0);
   gpu2->restore_state(saved);
-  expect_same_spikes(advance_run(*cpu, spec, 400, 600), advance_run(*gpu2, spec, 400, 600));
+  expect_same_spikes(spec, 400, advance_run(*cpu, spec, 400, 600),
+                     advance_run(*gpu2, spec, 400, 600));
 }
 
 TEST_P(cuda_backend, network_too_big_for_the_device_is_memory_error) {
@@ -669,6 +658,120 @@ TEST(cuda_backend_without_device, explains_why) {
     EXPECT_EQ(e.code(), exit_no_device);
     EXPECT_FALSE(std::string(e.what()).empty());
   }
+}
+
+// The parity messages name the first difference, so that a failed GPU run is understood from
+// its log: here two chunks that differ in one spike, one count, one trace value or one potential.
+TEST(parity_messages, name_the_first_difference) {
+  const auto spec = spec_from(
+      "[population.p]\nsize = 10\nmodel = \"lif\"\n"
+      "record = { traces = [2, 7], trace_every = 3 }\n");
+  const population_spec& ps = spec.populations[0];
+  population_chunk a;
+  a.spike_steps = {4, 4, 9};
+  a.spike_ids = {1, 5, 2};
+  a.counts = std::vector<uint32_t>(12, 0);
+  a.counts[4] = 2;
+  a.counts[9] = 1;
+  a.total_spikes = 3;
+  a.trace_rows = 4;
+  a.traces = {-70.0f, -69.0f, -68.0f, -67.0f, -66.0f, -65.0f, -64.0f, -63.0f};
+  EXPECT_TRUE(same_population_output(ps, a, a));
+
+  population_chunk b = a;
+  b.spike_ids[1] = 6;
+  auto r = same_population_output(ps, a, b);
+  ASSERT_FALSE(r);
+  EXPECT_NE(std::string(r.message())
+                .find("spike 1 of 3 (cpu) and 3 (cuda): cpu neuron 5 at step 4, "
+                      "cuda neuron 6 at step 4"),
+            std::string::npos)
+      << r.message();
+
+  b = a;
+  b.spike_steps.push_back(11);
+  b.spike_ids.push_back(0);
+  r = same_population_output(ps, a, b);
+  EXPECT_NE(std::string(r.message()).find("first extra one (cuda): neuron 0 at step 11"),
+            std::string::npos)
+      << r.message();
+
+  b = a;
+  b.counts[9] = 2;
+  r = same_population_output(ps, a, b, {}, 100);
+  EXPECT_NE(std::string(r.message()).find("spike count at step 109: 1 (cpu), 2 (cuda)"),
+            std::string::npos)
+      << r.message();
+
+  // Row 2, neuron 7: step 6, or 108 for a recording that starts at step 100 (rows 102, 105, 108).
+  b = a;
+  b.traces[5] = std::nextafter(-65.0f, 0.0f);
+  r = same_population_output(ps, a, b);
+  EXPECT_NE(std::string(r.message())
+                .find("neuron 7 at step 6 (row 2): -65 (0xc2820000) (cpu), "
+                      "-64.9999924 (0xc281ffff) (cuda)"),
+            std::string::npos)
+      << r.message();
+  r = same_population_output(ps, a, b, {"one process", "2 ranks"}, 100);
+  EXPECT_NE(std::string(r.message())
+                .find("neuron 7 at step 108 (row 2): -65 (0xc2820000) (one "
+                      "process), -64.9999924 (0xc281ffff) (2 ranks)"),
+            std::string::npos)
+      << r.message();
+
+  const std::vector<double> u = {-70.0, -65.5, -60.0};
+  std::vector<double> v = u;
+  v[1] = std::nextafter(-65.5, 0.0);
+  EXPECT_TRUE(same_potentials(ps, u, u));
+  r = same_potentials(ps, u, v);
+  EXPECT_NE(std::string(r.message())
+                .find("neuron 1: -65.5 (0xc050600000000000) (cpu), "
+                      "-65.499999999999986 (0xc0505fffffffffff) (cuda)"),
+            std::string::npos)
+      << r.message();
+}
+
+// Without a device the library says why and which runtime and driver it found, and `spikesim
+// info` prints it.
+TEST(cuda_backend_without_device, status_names_the_reason_and_the_versions) {
+  if (cuda_device_count() > 0) GTEST_SKIP() << "a CUDA device is present";
+  const cuda_report r = cuda_status();
+  EXPECT_EQ(r.built, cuda_built());
+  EXPECT_TRUE(r.devices.empty());
+  EXPECT_FALSE(r.error.empty());
+  const auto info = spikesim_cli("info");
+  EXPECT_EQ(info.code, 0) << info.out;
+  if (!r.built) {
+    EXPECT_NE(info.out.find("CUDA backend: not built"), std::string::npos) << info.out;
+    return;
+  }
+  EXPECT_GE(r.runtime_version, 11000);
+  EXPECT_NE(info.out.find("CUDA devices: none usable: " + r.error), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("CUDA runtime: " + std::to_string(r.runtime_version / 1000) + "."),
+            std::string::npos)
+      << info.out;
+  EXPECT_NE(info.out.find(r.driver_version > 0 ? ", driver: CUDA " : ", driver: none found"),
+            std::string::npos)
+      << info.out;
+}
+
+// With SPIKESIM_REQUIRE_GPU=1 a GPU test without a device fails instead of skipping: this test
+// program run again on one GPU test, with and without it.
+TEST(cuda_backend_without_device, require_gpu_turns_a_skip_into_a_failure) {
+  if (cuda_device_count() > 0) GTEST_SKIP() << "a CUDA device is present";
+  auto run = [](const std::string& env) {
+    return shell(env + " /proc/" + std::to_string(getpid()) +
+                 "/exe --gtest_filter=Gpu/cuda_backend.names_its_device/cuda");
+  };
+  const cli_result skipped = run("SPIKESIM_REQUIRE_GPU=0");
+  EXPECT_EQ(skipped.code, 0) << skipped.out;
+  EXPECT_NE(skipped.out.find("[  SKIPPED ] 1 test"), std::string::npos) << skipped.out;
+  const cli_result failed = run("SPIKESIM_REQUIRE_GPU=1");
+  EXPECT_EQ(failed.code, 1) << failed.out;
+  EXPECT_NE(failed.out.find("[  FAILED  ] 1 test"), std::string::npos) << failed.out;
+  EXPECT_NE(failed.out.find("SPIKESIM_REQUIRE_GPU is set: " + cuda_status().error),
+            std::string::npos)
+      << failed.out;
 }
 
 }  // namespace
