@@ -35,6 +35,8 @@ namespace {
 constexpr unsigned full_mask = 0xffffffffu;
 constexpr uint32_t empty_slot = 0xffffffffu;
 constexpr unsigned small_block = 256;
+// The warp-per-target kernels shuffle and ballot over full warps (full_mask): whole warps only.
+static_assert(small_block % 32 == 0, "blocks of whole warps");
 // Synapses regrouped per batch: 26 bytes each of transient buffers (436 MiB at 2^24).
 constexpr uint64_t default_batch = uint64_t{1} << 24;
 // Floyd's hash tables that do not fit in shared memory live in global memory: at most this much.
@@ -153,7 +155,9 @@ __device__ uint16_t delay_at(const draw_spec& d, uint64_t j, uint64_t k) {
 // are summed by a warp scan, and the first draw whose gap leaves the pool ends the walk, as in
 // the CPU's sequential loop. Calls emit(ordinal, pool index) for each synapse and returns their
 // number; `ambiguous` is set when a draw that decided something had a gap whose floor the host's
-// log might give differently.
+// log might give differently. A Philox block holds two draws (rng::bits64), so every 64 draws
+// each lane computes one block, draws 2 l and 2 l + 1 of them, and the lanes of each round of
+// 32 take theirs by shuffles: each block is computed once, not by two neighbouring lanes.
 template <class Emit>
 __device__ uint64_t probability_walk(const draw_spec& d, uint64_t j, unsigned lane, bool& ambiguous,
                                      Emit&& emit) {
@@ -161,8 +165,15 @@ __device__ uint64_t probability_walk(const draw_spec& d, uint64_t j, unsigned la
   const double pool_d = static_cast<double>(d.pool);
   uint64_t x = 0, made = 0;
   bool amb = false;
+  rng::u32x4 block{};
   for (uint64_t k0 = 0;; k0 += 32) {
-    const uint64_t bits = rng::bits64(d.seed, stream, j, k0 + lane);
+    if ((k0 & 63) == 0) block = rng::philox(d.seed, stream, j, (k0 >> 1) + lane);
+    // Draw k0 + lane: half lane & 1 of block (k0 >> 1) + lane / 2, held by lane
+    // (k0 & 32) / 2 + lane / 2.
+    const unsigned from = (static_cast<unsigned>(k0 & 32) >> 1) + (lane >> 1);
+    const uint64_t lo = __shfl_sync(full_mask, rng::bits64_half(block, 0), from);
+    const uint64_t hi = __shfl_sync(full_mask, rng::bits64_half(block, 1), from);
+    const uint64_t bits = lane & 1 ? hi : lo;
     const double u = static_cast<double>((bits >> 11) + 1) * 0x1p-53;  // (0, 1]
     const double q = log(u) / d.log_q;
     const double gap = floor(q);

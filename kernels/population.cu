@@ -63,6 +63,21 @@ namespace spikesim {
 namespace {
 
 constexpr unsigned max_block = 256;
+// The population kernel's warp ballots (full mask) and its __syncthreads_count in every step
+// need whole warps whose threads all run every step: blocks of a multiple of 32 threads.
+static_assert(max_block % 32 == 0, "blocks of whole warps");
+// The neuron-steps of an automatic chunk (chunk_neuron_steps()): 2^28, 16 times the CPU
+// backend's 2^24. Between two chunks the device waits for the host: the flags' copy and the
+// stream synchronisation, the sort and copies of the collected chunk, the next launch; some tens
+// of microseconds, perhaps 100 (tools/gpu-check.sh measures chunks of 16, 268 and 1000 steps at
+// N = 10^6). At the target of 10^11 neuron-steps/s a chunk of 2^24 lasts 170 us, so that gap
+// would idle the GPU a third of the time at N >= 10^6; 2^28 lasts 2.7 ms, under 4% idle. The
+// cost is device memory: the initial spike buffers hold 4 x 200 Hz of spikes, 0.08 keys per
+// neuron-step at dt = 0.1 ms, 2 x 8 bytes each: 330 MiB at 2^28 (20 MiB at 2^24); a population
+// firing at every step grows them to 4 GiB, or fails with a memory_error that advises a shorter
+// run.chunk_steps. The bound only acts between 2.7e5 and 1.7e7 neurons (1000 and 16 steps).
+constexpr uint64_t device_chunk_neuron_steps = uint64_t{1} << 28;
+
 // Spike keys a block gathers in shared memory (8 KiB) before appending them to the global
 // buffer with one atomic; a block flushes when fewer than blockDim.x slots are left.
 constexpr unsigned gather_capacity = 1024;
@@ -230,7 +245,9 @@ __global__ void __launch_bounds__(max_block)
   const uint64_t end = a.first + a.steps;
   uint64_t seg_end = a.first;
   T drive = T(0);
-  uint64_t next_trace = a.trace_first;
+  // Only a traced neuron counts trace rows; for the others (all of them, usually) the test below
+  // never holds.
+  uint64_t next_trace = slot >= 0 ? a.trace_first : ~uint64_t{0};
   uint64_t row = 0;
   float z0 = 0.0f, z1 = 0.0f, z2 = 0.0f, z3 = 0.0f;
   unsigned fill = 0;  // keys in s_keys; the same in every thread
@@ -248,7 +265,7 @@ __global__ void __launch_bounds__(max_block)
       z3 = q.v[3];
     }
     if (s == next_trace) {
-      if (slot >= 0) a.traces[row * a.n_traces + slot] = static_cast<float>(v.u);
+      a.traces[row * a.n_traces + slot] = static_cast<float>(v.u);
       ++row;
       next_trace += a.trace_every;
     }
@@ -329,6 +346,13 @@ __global__ void __launch_bounds__(max_block)
 // other 40. Longer chunks are run in several launches.
 constexpr uint64_t max_launch_steps = uint64_t{1} << 24;
 constexpr uint32_t max_id_bits = 40;
+
+// The chunk simulate() takes on this backend (chunk_steps_for(spec, backend)), for sizing the
+// buffers before the backend exists.
+uint64_t device_chunk_steps(const experiment_spec& spec) {
+  return chunk_steps_for(spec, spec.min_delay_steps() > 0 ? spec.min_delay_steps() : ~uint64_t{0},
+                         device_chunk_neuron_steps);
+}
 
 uint64_t trace_first_step(uint64_t first, uint64_t every) {
   return (first + every - 1) / every * every;
@@ -572,7 +596,7 @@ class cuda_backend final : public backend {
                         : partition_neurons(spec, 0, 1);
     int sms = 0;
     SPIKESIM_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device_));
-    const uint64_t chunk = chunk_steps_for(spec);
+    const uint64_t chunk = device_chunk_steps(spec);
     for (const auto& p : spec.populations)
       pops_.push_back(make_population(spec, p, slices_[p.index], exchange_ != nullptr, chunk, sms));
     setup_inputs(spec);
@@ -593,6 +617,7 @@ class cuda_backend final : public backend {
 
   std::string name() const override { return "cuda"; }
   std::string device() const override { return description_; }
+  uint64_t chunk_neuron_steps() const override { return device_chunk_neuron_steps; }
 
   network_stats network() const override {
     network_stats s = stats_;
@@ -758,7 +783,7 @@ class cuda_backend final : public backend {
       }
       if (exchange_ && r.source) {
         const uint64_t cap =
-            initial_key_capacity(spec.populations[p.index].size, chunk_steps_for(spec), dt_);
+            initial_key_capacity(spec.populations[p.index].size, device_chunk_steps(spec), dt_);
         p.exchanged_keys.allocate(cap);
         p.exchanged_keys_host.reserve(cap);
       }
@@ -938,7 +963,13 @@ class cuda_backend final : public backend {
   static void ensure_output(population& p, uint64_t steps) {
     if (p.counts.size() < steps) p.counts.allocate(steps);
     const uint64_t trace_values = ((steps + p.trace_every - 1) / p.trace_every) * p.n_traces;
-    if (p.traces.size() < trace_values) p.traces.allocate(trace_values);
+    if (p.traces.size() < trace_values) {
+      p.traces.allocate(trace_values);
+      // Over ranks the columns of other ranks' neurons are never written here, but copied to the
+      // host with the rest (the exchange replaces them): they read as zeros, not uninitialised.
+      SPIKESIM_CUDA_CHECK(
+          cudaMemsetAsync(p.traces.data(), 0, trace_values * sizeof(float), p.stream.get()));
+    }
   }
 
   // Enqueues steps [first, first + steps) from the current state copy into the other one.
@@ -997,6 +1028,10 @@ class cuda_backend final : public backend {
     a.poisson_exp = p.poisson_exp;
     a.poisson_weight = p.poisson_weight;
     const auto kernel = kernel_for<T>(p.model, p.noise, p.syn);
+    if (p.block % 32 != 0 || p.block > max_block)  // see max_block
+      throw backend_error("internal error: a block of " + std::to_string(p.block) +
+                          " threads for population '" + p.name + "' (whole warps, at most " +
+                          std::to_string(max_block) + ")");
     SPIKESIM_LAUNCH_1D(p.n, p.block, s, kernel, a);
     SPIKESIM_CUDA_CHECK(cudaMemcpyAsync(p.flags_host.data(), p.flags.data(), sizeof(chunk_flags),
                                         cudaMemcpyDeviceToHost, s));
@@ -1219,7 +1254,7 @@ std::unique_ptr<backend> make_cuda_backend(const experiment_spec& spec, int devi
   SPIKESIM_CUDA_CHECK(cudaSetDevice(device));
   size_t free_bytes = 0, total_bytes = 0;
   SPIKESIM_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
-  const uint64_t chunk = chunk_steps_for(spec);
+  const uint64_t chunk = device_chunk_steps(spec);
   const std::vector<neuron_slice> slices =
       exchange ? partition_neurons(spec, exchange->rank(), exchange->ranks())
                : partition_neurons(spec, 0, 1);

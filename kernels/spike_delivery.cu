@@ -13,6 +13,8 @@ namespace spikesim::cuda {
 namespace {
 
 constexpr unsigned delivery_block = 256;
+// One warp per spike: a spike's lanes are threads 32 w ... 32 w + 31 of a block.
+static_assert(delivery_block % 32 == 0, "blocks of whole warps");
 
 struct delivery_args {
   const uint64_t* row;

@@ -21,18 +21,22 @@ const char* to_string(run_status s) {
   return "unknown";
 }
 
-uint64_t chunk_steps_for(const experiment_spec& spec, uint64_t longest) {
+uint64_t chunk_steps_for(const experiment_spec& spec, uint64_t longest, uint64_t neuron_steps) {
   if (spec.run.chunk_steps > 0) return std::min(spec.run.chunk_steps, longest);
-  // Bound a chunk to ~2^24 neuron-steps so that even a population firing at every step keeps
-  // its spike buffers near 256 MiB, and to 1000 steps so that progress and output stay fluid.
+  // Bound a chunk to ~neuron_steps (the backend's bound on its spike buffers), and to 1000
+  // steps so that progress and output stay fluid.
   const uint64_t n = std::max<uint64_t>(1, spec.total_neurons());
-  return std::min(std::clamp<uint64_t>((uint64_t{1} << 24) / n, 16, 1000), longest);
+  return std::min(std::clamp<uint64_t>(neuron_steps / n, 16, 1000), longest);
 }
 
 uint64_t chunk_steps_for(const experiment_spec& spec) {
   // With projections a chunk may not exceed the shortest delay: the spikes of a chunk are
   // delivered after it, and must arrive in a later chunk.
   return chunk_steps_for(spec, spec.min_delay_steps() > 0 ? spec.min_delay_steps() : ~uint64_t{0});
+}
+
+uint64_t chunk_steps_for(const experiment_spec& spec, const backend& b) {
+  return chunk_steps_for(spec, b.max_chunk_steps(spec), b.chunk_neuron_steps());
 }
 
 void memory_recorder::begin(const experiment_spec& spec, const backend&) {
@@ -64,7 +68,7 @@ run_summary simulate(const experiment_spec& spec, backend& b, recorder& rec,
   }
 
   const uint64_t total = spec.run.steps();
-  const uint64_t chunk = chunk_steps_for(spec, b.max_chunk_steps(spec));
+  const uint64_t chunk = chunk_steps_for(spec, b);
   rec.begin(spec, b);
   chunk_output out;
   const auto t0 = std::chrono::steady_clock::now();

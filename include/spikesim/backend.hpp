@@ -66,6 +66,10 @@ struct state_array {
   std::vector<V> as() const;  // throws input_error when the type does not match
 };
 
+// The neuron-steps of an automatic chunk on the CPU backend: ~2^24, so that even a population
+// firing at every step keeps its spike buffers near 256 MiB.
+constexpr uint64_t default_chunk_neuron_steps = uint64_t{1} << 24;
+
 class backend {
  public:
   virtual ~backend() = default;
@@ -78,6 +82,9 @@ class backend {
   // default is the shortest delay in steps (unbounded without projections): the spikes of a chunk
   // are delivered after it and must arrive in a later chunk. simulate() cuts its chunks to it.
   virtual uint64_t max_chunk_steps(const experiment_spec& spec) const;
+  // The neuron-steps that an automatic chunk (run.chunk_steps unset) is sized to: a bound on the
+  // spike buffers of one chunk, and the work between two of the backend's fixed per-chunk costs.
+  virtual uint64_t chunk_neuron_steps() const { return default_chunk_neuron_steps; }
   // Current membrane potentials of a population (for checks and checkpoints), in mV.
   virtual std::vector<double> potentials(uint32_t population) const = 0;
   // Connectivity figures; zero for a run without projections.

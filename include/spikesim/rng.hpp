@@ -182,12 +182,16 @@ SPIKESIM_HD inline double uniform(std::uint64_t seed, std::uint32_t stream, std:
   return uniform_double(w.v[0], w.v[1]);
 }
 
+// Half `half` (0 or 1) of a Philox block as 64 bits: draw 2 b + half of bits64 for block b.
+SPIKESIM_HD inline std::uint64_t bits64_half(const u32x4& w, unsigned half) {
+  const unsigned h = half * 2;
+  return (static_cast<std::uint64_t>(w.v[h]) << 32) | w.v[h + 1];
+}
+
 // 64 random bits, draw k of (seed, stream, id): half of philox(seed, stream, id, k / 2).
 SPIKESIM_HD inline std::uint64_t bits64(std::uint64_t seed, std::uint32_t stream, std::uint64_t id,
                                         std::uint64_t k) {
-  const u32x4 w = philox(seed, stream, id, k >> 1);
-  const int h = static_cast<int>(k & 1) * 2;
-  return (static_cast<std::uint64_t>(w.v[h]) << 32) | w.v[h + 1];
+  return bits64_half(philox(seed, stream, id, k >> 1), static_cast<unsigned>(k & 1));
 }
 
 // An integer uniform in [0, n) from 64 random bits: the high word of x n (Lemire). Its bias is

@@ -76,11 +76,14 @@ struct run_options {
   std::function<void(uint64_t, const std::vector<uint64_t>&)> checkpoint;
 };
 
-// Chunk length: the spec's run.chunk_steps or one that bounds the spike buffers of a chunk, at
-// most `longest` steps (simulate() passes its backend's max_chunk_steps()).
-uint64_t chunk_steps_for(const experiment_spec& spec, uint64_t longest);
-// The same with the default bound: with projections, at most the shortest delay in steps.
+// Chunk length: the spec's run.chunk_steps, or about `neuron_steps` / (neurons) steps (16 to
+// 1000), which bounds the spike buffers of a chunk; at most `longest` steps.
+uint64_t chunk_steps_for(const experiment_spec& spec, uint64_t longest,
+                         uint64_t neuron_steps = default_chunk_neuron_steps);
+// The same with the default bounds: with projections, at most the shortest delay in steps.
 uint64_t chunk_steps_for(const experiment_spec& spec);
+// The chunk simulate() takes on `b`: its max_chunk_steps() and chunk_neuron_steps().
+uint64_t chunk_steps_for(const experiment_spec& spec, const backend& b);
 
 run_summary simulate(const experiment_spec& spec, backend& b, recorder& rec,
                      const run_options& opt = {});

@@ -75,7 +75,7 @@ void bench_command(const bench_args& a) {
             << "\", \"precision\": \"" << precision << "\", \"backend\": \"" << s.backend
             << "\", \"device\": \"" << s.device << "\", \"n\": " << static_cast<uint64_t>(n)
             << ", \"dt_ms\": " << spec.run.dt << ", \"steps\": " << s.steps
-            << ", \"chunk_steps\": " << chunk_steps_for(spec)
+            << ", \"chunk_steps\": " << chunk_steps_for(spec, *b)
             << ", \"sigma_mV\": " << spec.populations[0].input.noise.sigma
             << ", \"wall_s\": " << s.wall_s << ", \"neuron_steps_per_s\": " << s.neuron_steps_per_s
             << ", \"spikes\": " << rec.spikes

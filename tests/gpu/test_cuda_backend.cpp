@@ -642,7 +642,33 @@ TEST_P(cuda_backend, auto_runs_networks_on_the_device) {
   EXPECT_TRUE(notice.empty()) << notice;
 }
 
+TEST_P(cuda_backend, automatic_chunks_are_sized_to_the_device_bound) {
+  // 2^28 neuron-steps on the device (kernels/population.cu), 2^24 on the CPU: 268 and 16 steps
+  // at 10^6 neurons; an explicit run.chunk_steps is taken by both.
+  const auto spec = spec_from("[population.p]\nsize = 1000000\nmodel = \"lif\"\n");
+  const auto gpu = make_cuda_backend(spec, 0);
+  EXPECT_EQ(gpu->chunk_neuron_steps(), uint64_t{1} << 28);
+  EXPECT_EQ(chunk_steps_for(spec, *gpu), 268u);
+  EXPECT_EQ(chunk_steps_for(spec, *make_cpu_backend(spec, 1)), 16u);
+  const auto fixed = spec_from("[run]\nchunk_steps = 40\n[population.p]\nsize = 1000000\n");
+  EXPECT_EQ(chunk_steps_for(fixed, *make_cuda_backend(fixed, 0)), 40u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Gpu, cuda_backend, ::testing::Values("cuda"), backend_name);
+
+// The automatic chunk: the backend's neuron-step bound over the neurons, 16 to 1000 steps, at most
+// `longest`; the CPU backend keeps 2^24.
+TEST(chunk_bound, neuron_steps_over_neurons_within_16_and_1000_steps) {
+  const auto spec = spec_from("[population.p]\nsize = 1000000\nmodel = \"lif\"\n");
+  EXPECT_EQ(chunk_steps_for(spec, ~uint64_t{0}), 16u);
+  EXPECT_EQ(chunk_steps_for(spec, ~uint64_t{0}, uint64_t{1} << 28), 268u);
+  EXPECT_EQ(chunk_steps_for(spec, 100, uint64_t{1} << 28), 100u);
+  EXPECT_EQ(chunk_steps_for(spec, ~uint64_t{0}, uint64_t{1} << 34), 1000u);
+  EXPECT_EQ(chunk_steps_for(spec, ~uint64_t{0}, 1000), 16u);
+  const auto cpu = make_cpu_backend(spec, 1);
+  EXPECT_EQ(cpu->chunk_neuron_steps(), uint64_t{1} << 24);
+  EXPECT_EQ(chunk_steps_for(spec, *cpu), 16u);
+}
 
 // Runs where there is no device (label cpu): asking for CUDA must fail with exit code 5 and a
 // reason, before any work, also for a spec far too big for any device.
