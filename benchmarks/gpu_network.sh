@@ -13,7 +13,8 @@
 #
 # With a bundle from ../shared/tools/gpu-bundle.sh: SPIKESIM=".gpu/run spikesim". Spikes are
 # written to a scratch file (WORK_DIR, default a temporary directory) as in any run; the
-# spike-train analysis is off, since it is not what is measured.
+# spike-train analysis is off, since it is not what is measured. SCALING=0 runs model A alone
+# (tools/gpu-check.sh).
 set -euo pipefail
 exe=${1:-build/spikesim}
 out=${2:-/dev/stdout}
@@ -46,7 +47,7 @@ run_case() {
     kill "$sampler" 2>/dev/null || true
     wait "$sampler" 2>/dev/null || true
   fi
-  peak=$(sort -n "$work/$name.mem" 2>/dev/null | tail -1)
+  peak=$(sort -n "$work/$name.mem" 2>/dev/null | tail -1 || true)
   rm -f "$work/$name.h5"
   awk -v name="$name" -v n="$n" -v k="$k" -v prec="$prec" -v tstop="$tstop" \
     -v peak="${peak:-0}" -v base="${base:-0}" '
@@ -75,6 +76,7 @@ run_case() {
   for prec in float double; do
     run_case "model_a_$prec" 12500 1000 "$prec" 1000.0
   done
+  [[ ${SCALING:-1} == 0 ]] && exit 0
   for k in 1000 10000; do
     for n in 10000 100000 1000000; do
       case $n in 10000) tstop=1000.0 ;; 100000) tstop=300.0 ;; 1000000) tstop=100.0 ;; esac
