@@ -32,6 +32,12 @@ std::vector<uint64_t> rank_exchange::finish_allgather(std::vector<uint64_t>& cou
   return std::move(started_);
 }
 
+int cpu_threads_for(uint64_t neurons, int max_threads) {
+  const uint64_t usable = std::max<uint64_t>(1, neurons / cpu_neurons_per_thread);
+  return static_cast<int>(
+      std::min<uint64_t>(usable, static_cast<uint64_t>(std::max(max_threads, 1))));
+}
+
 uint64_t estimate_state_bytes(const experiment_spec& spec, uint64_t chunk_steps) {
   const uint64_t real = spec.run.prec == precision::single ? 4 : 8;
   uint64_t bytes = 0;

@@ -165,7 +165,7 @@ std::vector<state_array> slice_state(const experiment_spec& spec,
 
 struct backend_options {
   std::string kind = "auto";  // auto | cpu | cuda
-  int threads = 0;            // CPU threads; 0: OpenMP's default
+  int threads = 0;            // the most CPU threads; 0: from the work (cpu_threads_for)
   int device = 0;             // CUDA device ordinal
   bool quiet = false;
   // Set when the run is spread over several ranks (null for one process): the backend then
@@ -177,6 +177,15 @@ struct backend_options {
 // cuda), in bytes: the state, the per-neuron inputs and one chunk's output buffers.
 uint64_t estimate_state_bytes(const experiment_spec& spec, uint64_t chunk_steps);
 
+// The threads the CPU backend starts, when not told, for a process simulating `neurons` neurons
+// that may use `max_threads`: one per cpu_neurons_per_thread neurons (four tiles of 512), at
+// least one and at most max_threads, so that a run of a few hundred neurons starts no thread it
+// cannot keep busy. During the run the backend may use fewer, as it measures
+// (docs/architecture.md).
+constexpr uint64_t cpu_neurons_per_thread = 2048;
+int cpu_threads_for(uint64_t neurons, int max_threads);
+
+// `threads`: the most threads it uses (0: cpu_threads_for(its neurons, omp_get_max_threads())).
 // With `exchange`, the backend simulates the slice partition_neurons() gives its rank.
 std::unique_ptr<backend> make_cpu_backend(const experiment_spec& spec, int threads,
                                           rank_exchange* exchange = nullptr);

@@ -198,8 +198,8 @@ CLI::Option* add_backend_options(CLI::App* cmd, std::string& backend, int& devic
                             "node modulo the devices it sees)")
                 ->check(CLI::NonNegativeNumber);
   cmd->add_option("--threads", threads,
-                  "CPU threads (default: all; under mpirun without binding, the node's cores "
-                  "shared among its ranks)")
+                  "the most CPU threads (default: one per 2048 neurons, up to all; under mpirun "
+                  "without binding, the node's cores shared among its ranks)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("-q,--quiet", quiet, "no progress or notices");
   return d;

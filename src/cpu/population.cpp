@@ -3,13 +3,13 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstring>
 #include <exception>
 #include <fstream>
 #include <memory>
-#include <mutex>
 #include <sstream>
 
 #include <spikesim/backend.hpp>
@@ -19,6 +19,7 @@
 #include "chunk_exchange.hpp"
 #include "connectivity.hpp"
 #include "population_state.hpp"
+#include "threads.hpp"
 
 namespace spikesim {
 namespace {
@@ -208,23 +209,102 @@ void run_tile(population_state<T>& pop, synaptic_input<T>& in, uint64_t seed, ui
   }
 }
 
+// run_tile for the model, noise and input of one population, chosen once per run.
+template <class T>
+using tile_fn = void (*)(population_state<T>&, synaptic_input<T>&, uint64_t, uint64_t, uint64_t,
+                         uint64_t, uint64_t, tile_scratch<T>&, std::vector<spike_record>&,
+                         population_chunk&, uint64_t);
+
+template <class T, model_kind kind, bool syn>
+tile_fn<T> pick_noise(noise_kind noise) {
+  switch (noise) {
+    case noise_kind::ou:
+      return &run_tile<T, kind, noise_kind::ou, syn>;
+    case noise_kind::white:
+      return &run_tile<T, kind, noise_kind::white, syn>;
+    case noise_kind::none:
+      break;
+  }
+  return &run_tile<T, kind, noise_kind::none, syn>;
+}
+
+template <class T, model_kind kind>
+tile_fn<T> pick_input(noise_kind noise, bool syn) {
+  return syn ? pick_noise<T, kind, true>(noise) : pick_noise<T, kind, false>(noise);
+}
+
+template <class T>
+tile_fn<T> pick_tile_fn(const population_state<T>& pop, const synaptic_input<T>& in) {
+  switch (pop.model) {
+    case model_kind::lif:
+      return pick_input<T, model_kind::lif>(pop.noise, in.any());
+    case model_kind::eif:
+      return pick_input<T, model_kind::eif>(pop.noise, in.any());
+    case model_kind::hh:
+      return pick_input<T, model_kind::hh>(pop.noise, in.any());
+    case model_kind::rate:
+      break;
+  }
+  return &run_tile<T, model_kind::rate, noise_kind::none, false>;
+}
+
+// A unit of work that a thread claims: neurons [lo, hi) of a population, a whole number of tiles.
+struct work_item {
+  uint32_t pop;
+  uint64_t lo, hi;
+};
+
+// What each thread keeps between pieces: its scratch, and its spikes per population of the last
+// two pieces (by parity; `stamp` says which piece of the chunk a list holds) and of the pieces
+// before them in the chunk.
+template <class T>
+struct thread_data {
+  tile_scratch<T> scratch;
+  std::vector<std::vector<spike_record>> piece[2];  // [parity][population]
+  int64_t stamp[2] = {-1, -1};
+  std::vector<std::vector<spike_record>> chunk;  // [population]
+  std::vector<uint64_t> bad;                     // [population]: lowest non-finite neuron
+  uint64_t events = 0;                           // synaptic events delivered in the chunk
+
+  explicit thread_data(size_t pops)
+      : piece{std::vector<std::vector<spike_record>>(pops),
+              std::vector<std::vector<spike_record>>(pops)},
+        chunk(pops),
+        bad(pops, ~uint64_t{0}) {}
+  // Moves the spikes of parity `par` into the chunk's lists.
+  void retire(int par) {
+    for (size_t p = 0; p < chunk.size(); ++p) {
+      chunk[p].insert(chunk[p].end(), piece[par][p].begin(), piece[par][p].end());
+      piece[par][p].clear();
+    }
+    stamp[par] = -1;
+  }
+};
+
 template <class T>
 class cpu_backend final : public backend {
  public:
   cpu_backend(const experiment_spec& spec, int threads, rank_exchange* exchange)
-      : spec_(spec), run_(spec.run), threads_(threads), exchange_(exchange) {
-    if (threads_ <= 0) threads_ = omp_get_max_threads();
-    tile_threads_ = threads_;
+      : spec_(spec), run_(spec.run), exchange_(exchange) {
+    threads_ = threads;
     slices_ = exchange_ ? partition_neurons(spec, exchange_->rank(), exchange_->ranks())
                         : partition_neurons(spec, 0, 1);
     for (const auto& p : spec.populations)
       pops_.push_back(make_population_state<T>(spec, p, slices_[p.index]));
+    uint64_t neurons = 0;
+    for (const auto& p : pops_) neurons += p.u.size();
+    if (threads_ <= 0) threads_ = cpu_threads_for(neurons, omp_get_max_threads());
     inputs_.resize(pops_.size());
     spikes_.resize(pops_.size());
     received_.resize(pops_.size());
     const auto t0 = std::chrono::steady_clock::now();
     for (const auto& q : spec.projections) {
-      projections_.push_back(build_projection(spec, q, threads_, slices_[q.target]));
+      // A thread per 2^21 synapses at most: a small projection's parallel regions (whose
+      // OpenMP threads spin while they wait) would cost more than they save, on a shared
+      // machine by far.
+      const int build_threads = static_cast<int>(std::clamp<uint64_t>(
+          estimate_connectivity(spec, q).synapses >> 21, 1, static_cast<uint64_t>(threads_)));
+      projections_.push_back(build_projection(spec, q, build_threads, slices_[q.target]));
       stats_.synapses += projections_.back().synapses();
       stats_.synapse_bytes += projections_.back().bytes();
     }
@@ -232,6 +312,7 @@ class cpu_backend final : public backend {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     setup_inputs(spec);
     if (exchange_) chunks_ = std::make_unique<chunk_exchange>(spec, *exchange_);
+    setup_work();
   }
 
   std::string name() const override { return "cpu"; }
@@ -257,12 +338,14 @@ class cpu_backend final : public backend {
   uint64_t max_chunk_steps(const experiment_spec& spec) const override {
     // Over ranks a chunk is integrated in overlapped pieces (advance_overlapped), whatever its
     // length; a long chunk leaves one exchange in many exposed.
-    if (overlapped()) return ~uint64_t{0};
+    // In one process it is integrated in pieces too, each at most the shortest delay long.
+    if (overlapped() || !exchange_) return ~uint64_t{0};
     return backend::max_chunk_steps(spec);
   }
 
   void advance(uint64_t first, uint64_t steps, chunk_output& out) override {
     if (overlapped()) return advance_overlapped(first, steps, out);
+    if (!exchange_) return advance_pieces(first, steps, out);
     if (min_delay_ > 0 && steps > min_delay_) {
       // A chunk longer than the shortest delay would need spikes of this chunk within it.
       for (uint64_t done = 0; done < steps;) {
@@ -282,21 +365,40 @@ class cpu_backend final : public backend {
     out.first_step = first;
     out.steps = steps;
     out.populations.resize(pops_.size());
-    if (exchange_) {
-      // Over ranks, a failure is reported to every rank in the exchange that follows (a rank
-      // that threw here would leave the others waiting in it).
-      std::string failure;
-      try {
-        advance_populations(first, steps, out);
-      } catch (const numerical_error& e) {
-        failure = e.what();
-      }
-      // The spikes of all ranks come back in spikes_, to be delivered below.
-      chunks_->exchange(first, steps, failure, spikes_, out.populations);
-    } else {
+    // Over ranks, a failure is reported to every rank in the exchange that follows (a rank
+    // that threw here would leave the others waiting in it).
+    std::string failure;
+    try {
       advance_populations(first, steps, out);
+    } catch (const numerical_error& e) {
+      failure = e.what();
     }
+    // The spikes of all ranks come back in spikes_, to be delivered below.
+    chunks_->exchange(first, steps, failure, spikes_, out.populations);
     for (const auto& c : projections_) deliver(c, spikes_[c.source]);
+  }
+
+  // One process: the chunk in segments, each one run of the team (or of the calling thread
+  // alone) with the number of threads the tuner gives, and each in pieces of at most the shortest
+  // delay D. A work item delivers the spikes of the previous piece onto its neurons and then
+  // integrates them through the piece: the spikes of a piece arrive D steps later at the earliest,
+  // in the next piece or after it, so one barrier per piece suffices and a thread is never more
+  // than a piece ahead of another. The last piece's spikes are delivered before the chunk ends,
+  // so that the rings hold everything at a checkpoint.
+  void advance_pieces(uint64_t first, uint64_t steps, chunk_output& out) {
+    begin_chunk(first, steps, out);
+    pieces_done_ = 0;
+    for (uint64_t done = 0; done < steps;) {
+      uint64_t n = tuner_.probing() ? probe_steps() : segment_;
+      n = std::min(n, steps - done);
+      const int nt = tuner_.threads();
+      const auto t0 = std::chrono::steady_clock::now();
+      run_segment(nt, first + done, n, done + n == steps, true, out);
+      tuner_.measured(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
+                      static_cast<double>(n) * static_cast<double>(local_neurons_));
+      done += n;
+    }
+    end_chunk(first, steps, out);
   }
 
   // Over ranks with a shortest delay D >= 2, in pieces of at most D / 2 steps: a spike of piece j
@@ -348,44 +450,16 @@ class cpu_backend final : public backend {
 
   bool overlapped() const { return exchange_ && min_delay_ >= 2; }
 
+  // Over ranks: the populations through [first, first + steps) in one piece, delivering
+  // nothing (the caller exchanges the spikes, left in spikes_, and delivers them).
   void advance_populations(uint64_t first, uint64_t steps, chunk_output& out) {
-    if (across_populations()) {
-      // Many populations too small to occupy every thread (a packed sweep): threads take whole
-      // populations instead of the tiles of one population at a time, which would open a
-      // parallel region per population. Each population's result is the same either way.
-      const int64_t n = static_cast<int64_t>(pops_.size());
-      std::vector<std::exception_ptr> failed(pops_.size());
-      tile_threads_ = 1;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads_)
-      for (int64_t p = 0; p < n; ++p) {
-        try {
-          advance_population(pops_[p], inputs_[p], spikes_[p], first, steps, out.populations[p]);
-          if (exchange_) exchange_->progress();
-        } catch (...) {
-          failed[p] = std::current_exception();
-        }
-      }
-      tile_threads_ = threads_;
-      for (const auto& e : failed)  // the first population that failed, as in a serial loop
-        if (e) std::rethrow_exception(e);
-    } else {
-      for (size_t p = 0; p < pops_.size(); ++p)
-        advance_population(pops_[p], inputs_[p], spikes_[p], first, steps, out.populations[p]);
-    }
+    begin_chunk(first, steps, out);
+    pieces_done_ = 0;
+    run_segment(threads_, first, steps, true, false, out);
+    end_chunk(first, steps, out);
   }
 
-  network_stats network() const override {
-    return stats_;
-  }
-
-  // True when no population has the 4 tiles per thread that keep all threads busy on it alone,
-  // and there are at least as many populations as threads.
-  bool across_populations() const {
-    if (threads_ <= 1 || pops_.size() < static_cast<size_t>(threads_)) return false;
-    for (const auto& p : pops_)
-      if (p.u.size() >= 4 * tile_size * static_cast<uint64_t>(threads_)) return false;
-    return true;
-  }
+  network_stats network() const override { return stats_; }
 
   std::vector<state_array> save_state() const override {
     std::vector<state_array> st;
@@ -489,155 +563,259 @@ class cpu_backend final : public backend {
     }
   }
 
-  // Adds the weights of the spikes `sp` of c's source into the ring slots of their arrival
-  // steps. Threads own disjoint ranges of target neurons (rows are sorted by target), so there
-  // are no atomics; integer sums make the order irrelevant anyway.
-  void deliver(const csr_projection& c, const std::vector<spike_record>& sp) {
-    if (sp.empty()) return;
+  // Adds the weights of the spikes `sp` of c's source onto targets [lo, hi) into the ring slots
+  // of their arrival steps; returns the synaptic events. Rows are sorted by target, so a range's
+  // part of a row is found by binary search; integer sums make the order of delivery irrelevant.
+  uint64_t deliver_range(const csr_projection& c, const std::vector<spike_record>& sp, uint64_t lo,
+                         uint64_t hi) {
     auto& in = inputs_[c.target];
     int64_t* ring = (c.synapse == synapse_kind::exp ? in.ring_exp : in.ring_delta).data();
     const uint64_t n = c.n_target, slots = in.slots;
+    const bool all = lo == 0 && hi >= n;
+    const uint32_t* tg = c.targets.data();
+    uint64_t events = 0;
+    for (const auto& s : sp) {
+      uint64_t b = c.row[s.id], e = c.row[s.id + 1];
+      if (!all) {
+        b = std::lower_bound(tg + b, tg + e, lo) - tg;
+        e = std::lower_bound(tg + b, tg + e, hi) - tg;
+      }
+      events += e - b;
+      const uint64_t base = s.step % slots;
+      if (c.weights.empty() && c.delays.empty()) {
+        uint64_t slot = base + c.delay;
+        if (slot >= slots) slot -= slots;
+        int64_t* r = ring + slot * n;
+        const int64_t w = c.weight;
+        for (uint64_t k = b; k < e; ++k) r[tg[k]] += w;
+      } else {
+        for (uint64_t k = b; k < e; ++k) {
+          uint64_t slot = base + (c.delays.empty() ? c.delay : c.delays[k]);
+          if (slot >= slots) slot -= slots;
+          ring[slot * n + tg[k]] += c.weights.empty() ? c.weight : c.weights[k];
+        }
+      }
+    }
+    return events;
+  }
+
+  // Over ranks, after each exchange: the spikes of all ranks, threads owning disjoint ranges of
+  // target neurons.
+  void deliver(const csr_projection& c, const std::vector<spike_record>& sp) {
+    if (sp.empty()) return;
     uint64_t events = 0;
     for (const auto& s : sp) events += c.row[s.id + 1] - c.row[s.id];
     stats_.synaptic_events += events;
     const int nt =
         static_cast<int>(std::min<uint64_t>(threads_, std::max<uint64_t>(1, events / 65536)));
+    const uint64_t n = c.n_target;
 #pragma omp parallel num_threads(nt)
     {
       const uint64_t t = static_cast<uint64_t>(omp_get_thread_num());
       const uint64_t T_ = static_cast<uint64_t>(omp_get_num_threads());
-      const uint64_t lo = n * t / T_, hi = n * (t + 1) / T_;
-      const uint32_t* tg = c.targets.data();
-      for (const auto& s : sp) {
-        uint64_t b = c.row[s.id], e = c.row[s.id + 1];
-        if (T_ > 1) {
-          b = std::lower_bound(tg + b, tg + e, lo) - tg;
-          e = std::lower_bound(tg + b, tg + e, hi) - tg;
+      deliver_range(c, sp, n * t / T_, n * (t + 1) / T_);
+    }
+  }
+
+  // The work items for each thread count, the threads' data, the segment and piece lengths.
+  void setup_work() {
+    for (size_t p = 0; p < pops_.size(); ++p)
+      tile_fns_.push_back(pick_tile_fn(pops_[p], inputs_[p]));
+    incoming_.resize(pops_.size());
+    for (const auto& c : projections_) incoming_[c.target].push_back(&c);
+    items_.resize(threads_ + 1);
+    for (int nt = 1; nt <= threads_; ++nt) {
+      for (size_t p = 0; p < pops_.size(); ++p) {
+        const uint64_t n = pops_[p].u.size();
+        if (n == 0) continue;
+        const uint64_t tiles = (n + tile_size - 1) / tile_size;
+        // One item per population for one thread; else one per tile, or, onto a population that
+        // receives spikes, at most 4 per thread (each item searches every spike's row once).
+        uint64_t blocks = nt == 1 ? 1 : tiles;
+        if (nt > 1 && !incoming_[p].empty()) blocks = std::min<uint64_t>(tiles, 4 * nt);
+        for (uint64_t b = 0; b < blocks; ++b) {
+          const uint64_t lo = tiles * b / blocks * tile_size;
+          const uint64_t hi = std::min(n, tiles * (b + 1) / blocks * tile_size);
+          items_[nt].push_back({static_cast<uint32_t>(p), lo, hi});
         }
-        const uint64_t base = s.step % slots;
-        if (c.weights.empty() && c.delays.empty()) {
-          uint64_t slot = base + c.delay;
-          if (slot >= slots) slot -= slots;
-          int64_t* r = ring + slot * n;
-          const int64_t w = c.weight;
-          for (uint64_t k = b; k < e; ++k) r[tg[k]] += w;
-        } else {
-          for (uint64_t k = b; k < e; ++k) {
-            uint64_t slot = base + (c.delays.empty() ? c.delay : c.delays[k]);
-            if (slot >= slots) slot -= slots;
-            ring[slot * n + tg[k]] += c.weights.empty() ? c.weight : c.weights[k];
-          }
+      }
+    }
+    for (int t = 0; t < threads_; ++t)
+      data_.push_back(std::make_unique<thread_data<T>>(pops_.size()));
+    if (threads_ > 1) team_ = std::make_unique<thread_team>(threads_);
+    tuner_ = thread_tuner(threads_);
+    for (const auto& p : pops_) local_neurons_ += p.u.size();
+    // A segment holds >= 2^19 neuron-steps (some ms of one thread) and >= 16 steps: long enough
+    // for its timing to mean something and for the team's start to cost nothing; whole pieces,
+    // and a multiple of the four steps one draw of deviates serves.
+    piece_ = min_delay_ > 0 ? min_delay_ : ~uint64_t{0};
+    segment_ = std::max<uint64_t>(
+        16, ((uint64_t{1} << 19) / std::max<uint64_t>(local_neurons_, 1) + 3) / 4 * 4);
+    if (min_delay_ > 0) segment_ = (segment_ + piece_ - 1) / piece_ * piece_;
+  }
+
+  // A probe segment: half a segment, in whole pieces (or steps of four without projections).
+  uint64_t probe_steps() const {
+    const uint64_t unit = min_delay_ > 0 ? piece_ : 4;
+    return std::max(unit, segment_ / 2 / unit * unit);
+  }
+
+  // Empties the chunk's output and the threads' lists.
+  void begin_chunk(uint64_t first, uint64_t steps, chunk_output& out) {
+    out.first_step = first;
+    out.steps = steps;
+    out.populations.resize(pops_.size());
+    trace_first_.resize(pops_.size());
+    for (size_t p = 0; p < pops_.size(); ++p) {
+      auto& o = out.populations[p];
+      o.spike_steps.clear();
+      o.spike_ids.clear();
+      o.counts.assign(steps, 0);
+      const uint64_t every = pops_[p].trace_every;
+      trace_first_[p] = (first + every - 1) / every * every;
+      o.trace_rows =
+          trace_first_[p] < first + steps ? (first + steps - 1 - trace_first_[p]) / every + 1 : 0;
+      o.traces.assign(o.trace_rows * pops_[p].trace_ids.size(), 0.0f);
+    }
+    for (auto& d : data_) {
+      d->retire(0);
+      d->retire(1);
+      for (auto& c : d->chunk) c.clear();
+      std::fill(d->bad.begin(), d->bad.end(), ~uint64_t{0});
+      d->events = 0;
+    }
+  }
+
+  // Takes the next unclaimed item of the phase whose items end at `end`; false when none is left.
+  bool claim(uint64_t end, uint64_t& i) {
+    i = claimed_.load(std::memory_order_relaxed);
+    while (i < end)
+      if (claimed_.compare_exchange_weak(i, i + 1, std::memory_order_relaxed)) return true;
+    return false;
+  }
+
+  // Steps [first, first + steps) with nt threads; `last`: the chunk ends with them; `fused`:
+  // spikes are delivered by the items (one process), else left for the caller.
+  void run_segment(int nt, uint64_t first, uint64_t steps, bool last, bool fused,
+                   chunk_output& out) {
+    const std::vector<work_item>& items = items_[nt];
+    const uint64_t m = items.size();
+    const uint64_t len = fused ? std::min(piece_, steps) : steps;
+    const uint64_t pieces = (steps + len - 1) / len;
+    const uint64_t base = claimed_.load(), k0 = pieces_done_;
+    auto body = [&](int t, int) {
+      thread_data<T>& d = *data_[t];
+      for (uint64_t j = 0; j <= pieces; ++j) {
+        const int64_t k = static_cast<int64_t>(k0 + j);  // piece of the chunk
+        const bool deliver_only = j == pieces;           // the last piece's spikes
+        if (deliver_only && !(last && fused)) break;
+        const int par = static_cast<int>(k & 1);
+        const uint64_t a = first + j * len, n = std::min(len, first + steps - a);
+        if (!deliver_only) {
+          if (d.stamp[par] >= 0) d.retire(par);  // piece k - 2: read by the items of k - 1
+          d.stamp[par] = k;
         }
+        uint64_t i;
+        while (claim(base + (j + 1) * m, i)) {
+          const work_item& it = items[i - base - j * m];
+          if (fused && k > 0) deliver_onto(it, k - 1, d);
+          if (deliver_only) continue;
+          for (uint64_t lo = it.lo; lo < it.hi; lo += tile_size)
+            tile_fns_[it.pop](pops_[it.pop], inputs_[it.pop], pops_[it.pop].seed, lo,
+                              std::min(it.hi, lo + tile_size), a, n, d.scratch,
+                              d.piece[par][it.pop], out.populations[it.pop], trace_first_[it.pop]);
+          if (last && j + 1 == pieces) check_finite(it, d);
+          if (exchange_) exchange_->progress();  // a started exchange advances between items
+        }
+        if (!deliver_only) team_barrier(nt);
+      }
+    };
+    if (nt > 1)
+      team_->run(nt, body);
+    else
+      body(0, 1);
+    claimed_.store(base + (pieces + (last && fused ? 1 : 0)) * m);
+    pieces_done_ += pieces;
+  }
+
+  void team_barrier(int nt) {
+    if (nt > 1) team_->barrier();
+  }
+
+  // The spikes of piece k of every thread onto the neurons of `it`.
+  void deliver_onto(const work_item& it, int64_t k, thread_data<T>& d) {
+    const int par = static_cast<int>(k & 1);
+    for (const csr_projection* c : incoming_[it.pop])
+      for (const auto& other : data_)
+        if (other->stamp[par] == k)
+          d.events += deliver_range(*c, other->piece[par][c->source], it.lo, it.hi);
+  }
+
+  void check_finite(const work_item& it, thread_data<T>& d) {
+    const auto& u = pops_[it.pop].u;
+    for (uint64_t i = it.lo; i < it.hi; ++i) {
+      if (!std::isfinite(u[i])) {
+        d.bad[it.pop] = std::min(d.bad[it.pop], i);
+        return;
       }
     }
   }
 
-  template <model_kind kind, noise_kind noise, bool syn>
-  void advance_tiles(population_state<T>& pop, synaptic_input<T>& in,
-                     std::vector<spike_record>& all, uint64_t first, uint64_t steps,
-                     population_chunk& out, uint64_t trace_first) {
-    const uint64_t n = pop.u.size();
-    const int64_t tiles = static_cast<int64_t>((n + tile_size - 1) / tile_size);
-    all.clear();
-    std::mutex merge;
-    // The lowest id whose potential is not finite, so that the message does not depend on the
-    // thread count (the CUDA backend reports the lowest too).
-    uint64_t bad = ~uint64_t{0};
-#pragma omp parallel num_threads(tile_threads_) reduction(min : bad)
-    {
-      tile_scratch<T> scratch;
-      std::vector<spike_record> local;
-#pragma omp for schedule(static)
-      for (int64_t t = 0; t < tiles; ++t) {
-        const uint64_t lo = static_cast<uint64_t>(t) * tile_size;
-        const uint64_t hi = std::min(n, lo + tile_size);
-        run_tile<T, kind, noise, syn>(pop, in, pop.seed, lo, hi, first, steps, scratch, local, out,
-                                      trace_first);
-        if (exchange_) exchange_->progress();  // a started exchange advances between tiles
-        for (uint64_t i = lo; i < hi; ++i) {
-          if (!std::isfinite(pop.u[i])) {
-            bad = std::min(bad, i);
-            break;
-          }
+  // Gathers the threads' spikes into spikes_ and the chunk, sorted by (step, id), and throws for
+  // the first population (the lowest id) whose potential is not finite, so that the message does
+  // not depend on the thread count (the CUDA backend reports the lowest too).
+  void end_chunk(uint64_t first, uint64_t steps, chunk_output& out) {
+    for (size_t p = 0; p < pops_.size(); ++p) {
+      auto& all = spikes_[p];
+      all.clear();
+      uint64_t bad = ~uint64_t{0};
+      for (auto& d : data_) {
+        if (p == 0) {
+          d->retire(0);
+          d->retire(1);
+          stats_.synaptic_events += d->events;
+        }
+        all.insert(all.end(), d->chunk[p].begin(), d->chunk[p].end());
+        bad = std::min(bad, d->bad[p]);
+      }
+      const auto& pop = pops_[p];
+      if (bad != ~uint64_t{0}) {
+        std::ostringstream o;
+        o << "numerical failure: the membrane potential of neuron " << pop.id_offset + bad
+          << " of population '" << pop.name << "' is not finite between t = " << first * run_.dt
+          << " and " << (first + steps) * run_.dt
+          << " ms (reduce dt, or check the parameters and input)";
+        throw numerical_error(o.str());
+      }
+      std::sort(all.begin(), all.end());
+      auto& o = out.populations[p];
+      o.total_spikes = all.size();
+      for (const auto& sp : all) ++o.counts[sp.step - first];
+      if (pop.record_spikes) {
+        o.spike_steps.resize(all.size());
+        o.spike_ids.resize(all.size());
+        for (size_t k = 0; k < all.size(); ++k) {
+          o.spike_steps[k] = all[k].step;
+          o.spike_ids[k] = all[k].id;
         }
       }
-      std::lock_guard<std::mutex> lock(merge);
-      all.insert(all.end(), local.begin(), local.end());
-    }
-    if (bad != ~uint64_t{0}) {
-      std::ostringstream o;
-      o << "numerical failure: the membrane potential of neuron " << pop.id_offset + bad
-        << " of population '" << pop.name << "' is not finite between t = " << first * run_.dt
-        << " and " << (first + steps) * run_.dt
-        << " ms (reduce dt, or check the parameters and input)";
-      throw numerical_error(o.str());
-    }
-    std::sort(all.begin(), all.end());
-    out.total_spikes = all.size();
-    for (const auto& sp : all) ++out.counts[sp.step - first];
-    if (pop.record_spikes) {
-      out.spike_steps.resize(all.size());
-      out.spike_ids.resize(all.size());
-      for (size_t k = 0; k < all.size(); ++k) {
-        out.spike_steps[k] = all[k].step;
-        out.spike_ids[k] = all[k].id;
-      }
-    }
-  }
-
-  template <model_kind kind, bool syn>
-  void dispatch_noise(population_state<T>& pop, synaptic_input<T>& in,
-                      std::vector<spike_record>& all, uint64_t first, uint64_t steps,
-                      population_chunk& out, uint64_t trace_first) {
-    switch (pop.noise) {
-      case noise_kind::ou:
-        return advance_tiles<kind, noise_kind::ou, syn>(pop, in, all, first, steps, out,
-                                                        trace_first);
-      case noise_kind::white:
-        return advance_tiles<kind, noise_kind::white, syn>(pop, in, all, first, steps, out,
-                                                           trace_first);
-      case noise_kind::none:
-        return advance_tiles<kind, noise_kind::none, syn>(pop, in, all, first, steps, out,
-                                                          trace_first);
-    }
-  }
-
-  template <model_kind kind>
-  void dispatch_input(population_state<T>& pop, synaptic_input<T>& in,
-                      std::vector<spike_record>& all, uint64_t first, uint64_t steps,
-                      population_chunk& out, uint64_t trace_first) {
-    if (in.any()) return dispatch_noise<kind, true>(pop, in, all, first, steps, out, trace_first);
-    return dispatch_noise<kind, false>(pop, in, all, first, steps, out, trace_first);
-  }
-
-  void advance_population(population_state<T>& pop, synaptic_input<T>& in,
-                          std::vector<spike_record>& all, uint64_t first, uint64_t steps,
-                          population_chunk& out) {
-    out.spike_steps.clear();
-    out.spike_ids.clear();
-    out.counts.assign(steps, 0);
-    const uint64_t every = pop.trace_every;
-    const uint64_t trace_first = (first + every - 1) / every * every;
-    out.trace_rows =
-        trace_first < first + steps ? (first + steps - 1 - trace_first) / every + 1 : 0;
-    out.traces.assign(out.trace_rows * pop.trace_ids.size(), 0.0f);
-    switch (pop.model) {
-      case model_kind::lif:
-        return dispatch_input<model_kind::lif>(pop, in, all, first, steps, out, trace_first);
-      case model_kind::eif:
-        return dispatch_input<model_kind::eif>(pop, in, all, first, steps, out, trace_first);
-      case model_kind::hh:
-        return dispatch_input<model_kind::hh>(pop, in, all, first, steps, out, trace_first);
-      case model_kind::rate:
-        return advance_tiles<model_kind::rate, noise_kind::none, false>(pop, in, all, first, steps,
-                                                                        out, trace_first);
     }
   }
 
   experiment_spec spec_;
   run_spec run_;
-  int threads_;
-  int tile_threads_ = 1;  // threads over the tiles of one population: threads_, or 1 (above)
+  int threads_;                                               // the most threads a segment uses
+  std::unique_ptr<thread_team> team_;                         // with threads_ > 1
+  thread_tuner tuner_{1};                                     // set in setup_work()
+  std::vector<std::unique_ptr<thread_data<T>>> data_;         // per thread
+  std::vector<std::vector<work_item>> items_;                 // per thread count
+  std::vector<tile_fn<T>> tile_fns_;                          // per population
+  std::vector<std::vector<const csr_projection*>> incoming_;  // per population: onto it
+  std::vector<uint64_t> trace_first_;  // per population: the chunk's first traced step
+  std::atomic<uint64_t> claimed_{0};   // work items claimed so far, over all phases
+  uint64_t pieces_done_ = 0;           // pieces of the current chunk
+  uint64_t piece_ = 0, segment_ = 0;   // steps
+  uint64_t local_neurons_ = 0;
   rank_exchange* exchange_ = nullptr;       // null: the whole network in this process
   std::vector<neuron_slice> slices_;        // per population: the neurons simulated here
   std::unique_ptr<chunk_exchange> chunks_;  // with exchange_

@@ -513,3 +513,46 @@ TEST(network_reproducibility, threaded_delivery_is_bitwise_identical) {
 
 }  // namespace
 }  // namespace spikesim::testing
+
+namespace spikesim::testing {
+namespace {
+
+TEST(network_reproducibility, one_step_delays_are_bitwise_identical_for_1_2_3_threads) {
+  // Delays of one step (dt): a spike is delivered in the very next step, so the threads meet
+  // every step, and the pieces of a chunk are one step long. Two populations of 16 tiles; normal
+  // delays of the inhibitory projections, many of them one step, take the per-synapse path.
+  const auto spec = spec_from(
+      "[run]\ndt = 0.1\ntstop = 100.0\nrandom_seed = 3\n"
+      "[population.e]\nsize = 8192\nmodel = \"lif\"\n"
+      "params = { tau_m = 20.0, E_L = 0.0, R_m = 1.0, V_th = 20.0, V_reset = 10.0, t_ref = 2.0 }\n"
+      "init = { V = { uniform = [0.0, 20.0] } }\n"
+      "input = { poisson = { rate = 20.0, count = 100, weight = 0.6 } }\n"
+      "[population.i]\nsize = 2048\nmodel = \"lif\"\n"
+      "params = { tau_m = 20.0, E_L = 0.0, R_m = 1.0, V_th = 20.0, V_reset = 10.0, t_ref = 2.0 }\n"
+      "init = { V = { uniform = [0.0, 20.0] } }\n"
+      "input = { poisson = { rate = 20.0, count = 100, weight = 0.6 } }\n"
+      "[projection.ee]\nsource = \"e\"\ntarget = \"e\"\nrule = \"fixed_indegree\"\n"
+      "indegree = 100\nweight = 0.2\ndelay = 0.1\n"
+      "[projection.ei]\nsource = \"e\"\ntarget = \"i\"\nrule = \"fixed_indegree\"\n"
+      "indegree = 100\nweight = 0.2\ndelay = 0.1\n"
+      "[projection.ie]\nsource = \"i\"\ntarget = \"e\"\nrule = \"fixed_indegree\"\n"
+      "indegree = 25\nweight = -1.0\ndelay = { normal = [0.2, 0.1] }\n"
+      "[projection.ii]\nsource = \"i\"\ntarget = \"i\"\nrule = \"fixed_indegree\"\n"
+      "indegree = 25\nweight = -1.0\ndelay = { normal = [0.2, 0.1] }\n");
+  ASSERT_EQ(spec.min_delay_steps(), 1u);
+  const auto a = run_on("cpu", spec, 1);
+  EXPECT_GT(a.summary.synaptic_events, 1000000u);
+  for (const int threads : {2, 3}) {
+    const auto b = run_on("cpu", spec, threads);
+    for (size_t p = 0; p < 2; ++p) {
+      ASSERT_GT(a.rec.populations[p].spike_ids.size(), 1000u);
+      EXPECT_EQ(a.rec.populations[p].spike_ids, b.rec.populations[p].spike_ids) << threads;
+      EXPECT_EQ(a.rec.populations[p].spike_steps, b.rec.populations[p].spike_steps) << threads;
+      EXPECT_EQ(a.final_v[p], b.final_v[p]) << threads;
+    }
+    EXPECT_EQ(a.summary.synaptic_events, b.summary.synaptic_events) << threads;
+  }
+}
+
+}  // namespace
+}  // namespace spikesim::testing

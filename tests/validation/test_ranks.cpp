@@ -101,7 +101,8 @@ TEST(ranks, overlapped_pieces_of_any_chunk_give_the_output_of_one_process) {
   const auto spec = spec_from(ranks_brunel, {"projection.ee.delay=0.2", "projection.ei.delay=0.3",
                                              "projection.ie.delay=0.2", "projection.ii.delay=0.2"});
   ASSERT_EQ(spec.min_delay_steps(), 2u);
-  EXPECT_EQ(make_on("cpu", spec)->max_chunk_steps(spec), 2u) << "one process: chunks of D";
+  EXPECT_EQ(chunk_steps_for(spec, make_on("cpu", spec)->max_chunk_steps(spec)), 1000u)
+      << "one process: the automatic chunk, integrated in pieces of D";
   on_ranks(2, [&](int, rank_exchange& x) {
     EXPECT_EQ(chunk_steps_for(spec, make_on("cpu", spec, &x)->max_chunk_steps(spec)), 1000u)
         << "over ranks: the automatic chunk";
