@@ -15,7 +15,7 @@ jobs=${JOBS:-$(nproc)}
 
 debs=(cmake g++ make pkg-config libhdf5-dev hdf5-tools librandom123-dev libtomlplusplus-dev
       libcli11-dev libgtest-dev python3 python3-numpy python3-h5py python3-matplotlib
-      python3-scipy python3-pip libopenmpi-dev openmpi-bin openssh-client)
+      python3-scipy python3-pip libopenmpi-dev openmpi-bin openssh-client strace)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

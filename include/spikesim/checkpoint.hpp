@@ -12,7 +12,7 @@
 
 namespace spikesim {
 
-inline constexpr uint32_t checkpoint_format = 1;
+inline constexpr uint32_t checkpoint_format = 2;  // 2: arrays with Fletcher-32 checksums
 
 // Rows of a population's growing datasets in the output file.
 struct output_rows {
@@ -39,7 +39,9 @@ struct checkpoint {
 // Throws output_error.
 void write_checkpoint(const std::string& path, const checkpoint& c);
 
-// Throws input_error (exit 3) when the file is missing, unreadable or not a spikesim checkpoint.
+// Throws input_error (exit 3) when the file is missing, unreadable or not a spikesim checkpoint,
+// or damaged: an array that fails its checksum, a negative refractory count, a state value that
+// is not finite, rows that do not fit the step.
 checkpoint read_checkpoint(const std::string& path);
 
 // Throws config_error (exit 2) naming the difference when the checkpoint was written by another

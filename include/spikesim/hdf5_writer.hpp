@@ -1,9 +1,12 @@
 // The output file: SONATA-compatible spikes, voltage reports, per-step spike counts, the
-// parameters used and the run's metadata (docs/output.md). Written to FILE.partial and renamed
-// to FILE when the run ends; a failed run removes the partial file.
+// parameters used and the run's metadata (docs/output.md). Grows as FILE.partial (SWMR: a kill
+// at any instant leaves it readable, docs/checkpoints.md); when the run ends, FILE is written
+// anew from it (FILE.tmp, renamed) with the final attributes and /analysis.
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,16 +21,17 @@ inline constexpr uint32_t file_magic = 0x0A7A;
 
 class hdf5_recorder : public recorder {
  public:
-  // Checks that the output can be created (output_error otherwise) and creates FILE.partial.
-  // With `resume`, continues the file of the checkpointed run instead (FILE.partial when the run
-  // was killed, FILE when it stopped on a signal; input_error when neither is there or the file
-  // belongs to another run): its datasets are cut back to the checkpoint's rows, and the
-  // statistics are fed the spikes already in the file, so the finished file is the one an
+  // Checks that the output can be created (output_error otherwise) and creates FILE.tmp, which
+  // begin() fills and renames to FILE.partial. With `resume`, continues the file of the
+  // checkpointed run instead (FILE.partial when the run was killed, FILE when it stopped on a
+  // signal; input_error when neither is there or the file belongs to another run): it is copied,
+  // never changed, into a new FILE.partial with its datasets cut to the checkpoint's rows, and
+  // the statistics are fed the spikes already in the file, so the finished file is the one an
   // uninterrupted run writes.
   hdf5_recorder(const experiment_spec& spec, const std::string& path,
                 const checkpoint* resume = nullptr);
   // Removes FILE.partial unless finish() completed, a checkpoint refers to it (keep_partial),
-  // or the run was resumed (a resume refused before begin() gives FILE its name back).
+  // or the run was resumed; removes FILE.tmp.
   ~hdf5_recorder() override;
   void begin(const experiment_spec& spec, const backend& b) override;
   void write(const chunk_output& chunk) override;
@@ -41,6 +45,9 @@ class hdf5_recorder : public recorder {
   // A checkpoint refers to the partial file: keep it whatever ends the run.
   void keep_partial() { keep_ = true; }
   static constexpr std::chrono::seconds flush_interval{10};
+  // Called by finish() with the HDF5 file id (hid_t) of the final file before it is renamed to
+  // FILE, to add groups of its own (a sweep's /sweep).
+  void on_finish(std::function<void(int64_t)> add) { on_finish_ = std::move(add); }
   // The most memory the writer holds for a spec: one HDF5 chunk of each growing dataset.
   static uint64_t buffer_bytes(const experiment_spec& spec);
   // The statistics written to /analysis by finish(), one entry per population whose spikes were
@@ -52,17 +59,24 @@ class hdf5_recorder : public recorder {
 
  private:
   void open_for_resume(const experiment_spec& spec);
-  void begin_resumed(const experiment_spec& spec, const backend& b);
+  void create_layout(const experiment_spec& spec, const backend& b);
+  // Resuming: the root attributes of the file resumed from and the rows its checkpoint counts.
+  void continue_resumed(const experiment_spec& spec, const backend& b);
+  void flush_rows();
+  // FILE.tmp, filled, becomes FILE.partial, switched to SWMR writing.
+  void publish_partial();
+  void update_progress_attrs();
 
   struct impl;
   std::unique_ptr<impl> impl_;
-  std::string path_, partial_;
+  std::string path_, partial_, tmp_;
+  std::string source_;  // resuming: the file resumed from (FILE.partial or FILE), never changed
+  std::function<void(int64_t)> on_finish_;
   std::vector<population_analysis> analysis_;
   std::string analysis_failure_;
   bool done_ = false;
   bool keep_ = false;
-  bool renamed_ = false;  // resuming: FILE was renamed to FILE.partial
-  bool began_ = false;
+  bool published_ = false;  // FILE.partial is this run's
   const checkpoint* resume_ = nullptr;
 };
 

@@ -211,31 +211,13 @@ sweep_file_info sweep_info(const sweep_spec& s, const std::vector<experiment_spe
   return f;
 }
 
-void write_sweep_and_rename(const std::string& staged, const std::string& final_path,
-                            const sweep_file_info& info) {
-  {
-    h5::quiet_errors quiet;
-    hid_t id = H5Fopen(staged.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
-    if (id < 0) throw output_error("cannot reopen '" + staged + "' to write /sweep");
-    h5::handle f(id, H5Fclose);
-    // A resumed pack's file has the /sweep of its interrupted run.
-    if (h5::exists(f, "sweep") && H5Ldelete(f, "sweep", H5P_DEFAULT) < 0)
-      throw output_error("cannot replace /sweep in '" + staged + "'");
-    write_sweep_group(f, info);
-    if (H5Fflush(f, H5F_SCOPE_GLOBAL) < 0) throw output_error("cannot flush '" + staged + "'");
-  }
-  if (std::rename(staged.c_str(), final_path.c_str()) != 0)
-    throw output_error("cannot rename '" + staged + "' to '" + final_path +
-                       "': " + std::strerror(errno));
-}
-
 // The checkpoint that a pack resumes from: the one that a signal or --checkpoint-every left next to
 // its file, when it is of this pack (the sweep's config, this version of spikesim, the same
 // points) and the output it continues is still there (the interrupted file, or the partial file
 // of a process that was killed). nullopt otherwise; a checkpoint that cannot serve is removed with
 // a notice, and the pack runs from its beginning.
 std::optional<checkpoint> pack_checkpoint(const std::string& ckpt, const experiment_spec& packed,
-                                          const std::string& final_path, const std::string& staged,
+                                          const std::string& final_path,
                                           const std::string& prefix) {
   std::error_code ec;
   if (!fs::exists(ckpt, ec)) return std::nullopt;
@@ -246,8 +228,7 @@ std::optional<checkpoint> pack_checkpoint(const std::string& ckpt, const experim
     for (const auto& p : packed.populations) pops.push_back(p.name);
     if (c.populations != pops || fs::path(c.output).filename() != fs::path(final_path).filename())
       throw input_error("it is of another pack of points");
-    if (!fs::exists(staged + ".partial", ec) && !fs::exists(staged, ec) &&
-        !fs::exists(final_path, ec))
+    if (!fs::exists(final_path + ".partial", ec) && !fs::exists(final_path, ec))
       throw input_error("the output it continues is gone");
     return c;
   } catch (const error& e) {
@@ -538,7 +519,6 @@ void sweep_command(const sweep_args& a, mpi::session& comm) {
     packed.run.seed = s.base_seed;
     const std::string name = pack_file(part_idx.front(), part_idx.back(), total);
     const std::string final_path = (dir / name).string();
-    const std::string staged = final_path + ".partial";
     packed.output.file = final_path;
     std::error_code exists_ec;
     if (!vetted.count(name) && fs::exists(final_path, exists_ec)) {
@@ -578,23 +558,17 @@ void sweep_command(const sweep_args& a, mpi::session& comm) {
       interrupted = true;
       break;
     }
-    // An interrupted pack continues from its checkpoint, in its own file: the interrupted one
-    // (renamed back to the staged name, which the recorder continues), or the partial file of a
-    // process that was killed.
+    // An interrupted pack continues from its checkpoint, in its own file: the interrupted one, or
+    // the partial file of a process that was killed (the recorder copies it, changing neither).
     const std::string ckpt_path = final_path + ".ckpt";
     std::optional<checkpoint> ck;
-    if (!a.redo) ck = pack_checkpoint(ckpt_path, packed, final_path, staged, rank_prefix);
+    if (!a.redo) ck = pack_checkpoint(ckpt_path, packed, final_path, rank_prefix);
     std::error_code ec;
     std::unique_ptr<hdf5_recorder> rec;
     if (ck) {
-      const bool from_final = !fs::exists(staged + ".partial", ec) && !fs::exists(staged, ec);
       try {
-        if (from_final && std::rename(final_path.c_str(), staged.c_str()) != 0)
-          throw output_error("cannot rename '" + final_path + "' to '" + staged +
-                             "': " + std::strerror(errno));
-        rec = std::make_unique<hdf5_recorder>(packed, staged, &*ck);
+        rec = std::make_unique<hdf5_recorder>(packed, final_path, &*ck);
       } catch (const error& e) {
-        if (from_final) std::rename(staged.c_str(), final_path.c_str());
         std::cerr << "spikesim: " << rank_prefix << "cannot resume from " << ckpt_path << " ("
                   << e.what() << "): its pack runs from the beginning\n";
         ck.reset();
@@ -602,8 +576,7 @@ void sweep_command(const sweep_args& a, mpi::session& comm) {
     }
     if (!rec) {
       fs::remove(ckpt_path, ec);  // of another run of the pack (--redo), or unusable
-      fs::remove(staged, ec);     // left by a sweep that was killed while writing /sweep
-      rec = std::make_unique<hdf5_recorder>(packed, staged);
+      rec = std::make_unique<hdf5_recorder>(packed, final_path);
     }
     // One progress meter, rank 0's: several would garble each other's lines.
     progress_meter meter(!a.quiet && root, name);
@@ -625,16 +598,15 @@ void sweep_command(const sweep_args& a, mpi::session& comm) {
       wrote_checkpoint |= save_checkpoint(ckpt_path, step, spikes, packed, *b, *rec);
     };
     const sweep_file_info info = sweep_info(s, part, part_idx, packed, plan.task, plan.tasks);
+    rec->on_finish([&info](int64_t f) { write_sweep_group(f, info); });
     run_summary sum;
     try {
       sum = simulate(packed, *b, *rec, ro);
     } catch (const numerical_error&) {
-      write_sweep_and_rename(staged, final_path, info);
       std::cerr << "spikesim: " << rank_prefix << "the output up to the failing chunk is kept in "
                 << final_path << ", marked failed\n";
       throw;
     }
-    write_sweep_and_rename(staged, final_path, info);
     ++files;
     if (sum.status == run_status::complete) done_points += p.count;
     sim_wall += sum.wall_s;

@@ -2,7 +2,12 @@
 // chunk by chunk for `spikesim analyze`.
 #include "io/analysis_file.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <sstream>
 
@@ -105,7 +110,9 @@ htri_t is_hdf5(const std::string& path) {
 file_analysis analyze_open_file(hid_t f, const std::string& path,
                                 const std::vector<std::string>& overrides, std::string* warning) {
   if (H5Aexists(f, "magic") <= 0 || h5::read_attr_u64(f, "magic") != file_magic)
-    throw input_error("not a spikesim output file (no magic attribute 0x0A7A)");
+    throw input_error("not a spikesim run file (no magic attribute 0x0A7A)");
+  if (H5Aexists(f, "status") <= 0)
+    throw input_error("not a spikesim run file (no status attribute)");
   file_analysis fa;
   fa.path = path;
   fa.status = h5::read_attr_string(f, "status");
@@ -226,13 +233,22 @@ file_analysis analyze_file(const std::string& path, const std::vector<std::strin
 void write_analysis(const std::string& path, const file_analysis& fa,
                     const std::string& created_by) {
   h5::quiet_errors quiet;
-  hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
-  if (id < 0)
-    throw output_error("cannot write /analysis to '" + path +
-                       "': the file cannot be opened for writing (read-only?)");
-  h5::handle f(id, H5Fclose);
-  write_analysis_group(f, fa.populations, fa.settings, created_by);
-  if (H5Fflush(f, H5F_SCOPE_GLOBAL) < 0) throw output_error("cannot flush '" + path + "'");
+  if (access(path.c_str(), W_OK) != 0)
+    throw output_error("cannot write /analysis to '" + path + "': the file is not writable (" +
+                       std::strerror(errno) + ")");
+  // A new file with the new /analysis, renamed over the old one: a kill at any instant leaves
+  // the file as it was or as it is meant to be, never half-written.
+  const std::string tmp = path + ".tmp";
+  std::remove(tmp.c_str());
+  try {
+    h5::handle f = h5::open_file(path, false);
+    h5::handle out = h5::copy_to_new_file(f, tmp, {"analysis"});
+    write_analysis_group(out, fa.populations, fa.settings, created_by);
+    h5::commit_file(out, tmp, path);
+  } catch (const error& e) {
+    std::remove(tmp.c_str());
+    throw output_error("cannot write /analysis to '" + path + "': " + e.what());
+  }
 }
 
 }  // namespace spikesim

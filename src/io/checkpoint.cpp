@@ -1,10 +1,11 @@
 // Checkpoint files: HDF5 with the run's identity as attributes and one dataset per state array.
 #include <spikesim/checkpoint.hpp>
 
-#include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -46,6 +47,71 @@ std::vector<std::string> split_lines(const std::string& s) {
   return v;
 }
 
+// A 1-D array with a Fletcher-32 checksum (chunked, as HDF5's filters need): read_checked()
+// fails on any altered byte.
+void write_checked(hid_t parent, const std::string& name, hid_t type, uint64_t count,
+                   const void* data, hid_t lcpl, const std::string& file) {
+  hsize_t n = count;
+  h5::handle space(H5Screate_simple(1, &n, nullptr), H5Sclose);
+  h5::handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+  if (n > 0) {
+    const hsize_t chunk = std::min<hsize_t>(n, hsize_t{1} << 18);
+    H5Pset_chunk(dcpl, 1, &chunk);
+    H5Pset_fletcher32(dcpl);
+  }
+  h5::handle ds(H5Dcreate2(parent, name.c_str(), type, space, lcpl, dcpl, H5P_DEFAULT), H5Dclose);
+  if (!ds.valid() || (n && H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0))
+    throw output_error("cannot write array '" + name + "' to checkpoint '" + file + "'");
+}
+
+void read_checked(hid_t ds, hid_t type, void* data, uint64_t n, const std::string& name,
+                  const std::string& file) {
+  if (n && H5Dread(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
+    throw input_error("checkpoint '" + file + "' is damaged: array '" + name +
+                      "' cannot be read or fails its Fletcher-32 checksum");
+}
+
+std::vector<uint64_t> read_checked_u64(hid_t g, const std::string& name, const std::string& file) {
+  h5::handle ds(H5Dopen2(g, name.c_str(), H5P_DEFAULT), H5Dclose);
+  if (!ds.valid()) throw input_error("checkpoint '" + file + "' is damaged: no '" + name + "'");
+  h5::handle space(H5Dget_space(ds), H5Sclose);
+  hsize_t n = 0;
+  if (H5Sget_simple_extent_dims(space, &n, nullptr) != 1)
+    throw input_error("checkpoint '" + file + "' is damaged: '" + name + "' is not a list");
+  std::vector<uint64_t> v(n);
+  read_checked(ds, H5T_NATIVE_UINT64, v.data(), n, name, file);
+  return v;
+}
+
+// What a state array may hold: refractory counters are never negative, real state is finite and
+// gates lie in [0, 1]. input_error naming the array, the neuron and the value otherwise.
+void validate_array(const state_array& a, const std::string& file) {
+  const auto leaf = a.name.substr(a.name.rfind('/') + 1);
+  auto bad = [&](uint64_t i, const std::string& value, const std::string& why) {
+    throw input_error("checkpoint '" + file + "' is damaged: " + a.name + "[" + std::to_string(i) +
+                      "] = " + value + " " + why);
+  };
+  if (a.type == "i32") {
+    const auto* v = reinterpret_cast<const int32_t*>(a.bytes.data());
+    for (uint64_t i = 0; i < a.count; ++i)
+      if (leaf == "ref" && v[i] < 0) bad(i, std::to_string(v[i]), "(a refractory count < 0)");
+  } else if (a.type == "f32" || a.type == "f64") {
+    const bool gate = leaf == "m" || leaf == "h" || leaf == "n";
+    for (uint64_t i = 0; i < a.count; ++i) {
+      double x = 0;
+      if (a.type == "f32") {
+        float f;
+        std::memcpy(&f, a.bytes.data() + 4 * i, 4);
+        x = f;
+      } else {
+        std::memcpy(&x, a.bytes.data() + 8 * i, 8);
+      }
+      if (!std::isfinite(x)) bad(i, std::to_string(x), "(not finite)");
+      if (gate && !(x >= 0.0 && x <= 1.0)) bad(i, std::to_string(x), "(a gate outside [0, 1])");
+    }
+  }
+}
+
 }  // namespace
 
 void write_checkpoint(const std::string& path, const checkpoint& c) {
@@ -76,10 +142,9 @@ void write_checkpoint(const std::string& path, const checkpoint& c) {
       rt.push_back(r.traces);
     }
     auto out = h5::create_group(f, "output");
-    h5::write_vector(out, "spikes", spikes);
-    h5::write_vector(out, "spike_rows", rs);
-    h5::write_vector(out, "count_rows", rc);
-    h5::write_vector(out, "trace_rows", rt);
+    for (const auto& [name, v] : {std::pair{"spikes", &spikes}, std::pair{"spike_rows", &rs},
+                                  std::pair{"count_rows", &rc}, std::pair{"trace_rows", &rt}})
+      write_checked(out, name, H5T_NATIVE_UINT64, v->size(), v->data(), H5P_DEFAULT, tmp);
     std::vector<std::string> names;
     auto state = h5::create_group(f, "state");
     h5::handle lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
@@ -89,13 +154,8 @@ void write_checkpoint(const std::string& path, const checkpoint& c) {
       if (type < 0 || a.bytes.size() != a.count * type_size(a.type))
         throw error("checkpoint array '" + a.name + "' has an unknown type '" + a.type + "'",
                     exit_internal);
-      hsize_t n = a.count;
-      h5::handle space(H5Screate_simple(1, &n, nullptr), H5Sclose);
-      h5::handle ds(H5Dcreate2(state, a.name.c_str(), type, space, lcpl, H5P_DEFAULT, H5P_DEFAULT),
-                    H5Dclose);
-      if (!ds.valid() ||
-          (n && H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, a.bytes.data()) < 0))
-        throw output_error("cannot write array '" + a.name + "' to checkpoint '" + tmp + "'");
+      write_checked(state, a.name, type, a.count, a.bytes.data(), lcpl, tmp);
+      h5::handle ds(H5Dopen2(state, a.name.c_str(), H5P_DEFAULT), H5Dclose);
       h5::attr(ds, "type", a.type);
       names.push_back(a.name);
     }
@@ -104,12 +164,8 @@ void write_checkpoint(const std::string& path, const checkpoint& c) {
       throw output_error("cannot write checkpoint '" + tmp + "'");
   }
   // On disk before the rename, so that a crash leaves the old checkpoint or the new one.
-  const int fd = open(tmp.c_str(), O_RDONLY);
-  if (fd < 0 || fsync(fd) != 0) {
-    if (fd >= 0) close(fd);
+  if (!h5::sync_path(tmp))
     throw output_error("cannot write checkpoint '" + tmp + "': " + std::strerror(errno));
-  }
-  close(fd);
   if (std::rename(tmp.c_str(), path.c_str()) != 0)
     throw output_error("cannot rename '" + tmp + "' to '" + path + "': " + std::strerror(errno));
 }
@@ -137,15 +193,23 @@ checkpoint read_checkpoint(const std::string& path) {
   c.config_text = h5::read_attr_string(f, "config");
   c.populations = split_lines(h5::read_attr_string(f, "populations"));
   auto out = h5::open_group(f, "output");
-  c.spikes = h5::read_vector<uint64_t>(out, "spikes");
-  const auto rs = h5::read_vector<uint64_t>(out, "spike_rows");
-  const auto rc = h5::read_vector<uint64_t>(out, "count_rows");
-  const auto rt = h5::read_vector<uint64_t>(out, "trace_rows");
+  c.spikes = read_checked_u64(out, "spikes", path);
+  const auto rs = read_checked_u64(out, "spike_rows", path);
+  const auto rc = read_checked_u64(out, "count_rows", path);
+  const auto rt = read_checked_u64(out, "trace_rows", path);
   const size_t np = c.populations.size();
   if (c.spikes.size() != np || rs.size() != np || rc.size() != np || rt.size() != np)
     throw input_error("checkpoint '" + path + "' is damaged: /output does not have " +
                       std::to_string(np) + " populations");
-  for (size_t p = 0; p < np; ++p) c.rows.push_back({rs[p], rc[p], rt[p]});
+  for (size_t p = 0; p < np; ++p) {
+    // One row of spike counts per step; the recorded spikes are among those counted.
+    if (rc[p] != c.step || rs[p] > c.spikes[p])
+      throw input_error("checkpoint '" + path + "' is damaged: population " + std::to_string(p) +
+                        " has " + std::to_string(rc[p]) + " count rows and " +
+                        std::to_string(rs[p]) + " spike rows at step " + std::to_string(c.step) +
+                        " (" + std::to_string(c.spikes[p]) + " spikes)");
+    c.rows.push_back({rs[p], rc[p], rt[p]});
+  }
   auto state = h5::open_group(f, "state");
   for (const auto& name : split_lines(h5::read_attr_string(f, "arrays"))) {
     h5::handle ds(H5Dopen2(state, name.c_str(), H5P_DEFAULT), H5Dclose);
@@ -161,8 +225,8 @@ checkpoint read_checkpoint(const std::string& path) {
       throw input_error("checkpoint '" + path + "' is damaged: array '" + name + "'");
     a.count = n;
     a.bytes.resize(n * type_size(a.type));
-    if (n && H5Dread(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, a.bytes.data()) < 0)
-      throw input_error("cannot read array '" + name + "' of checkpoint '" + path + "'");
+    read_checked(ds, type, a.bytes.data(), n, name, path);
+    validate_array(a, path);
     c.state.push_back(std::move(a));
   }
   return c;

@@ -1,7 +1,13 @@
 // The RAII layer over the HDF5 C API.
 #include "io/h5.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 
 #include <spikesim/errors.hpp>
 
@@ -45,6 +51,15 @@ quiet_errors::~quiet_errors() {
   H5Eset_auto2(H5E_DEFAULT, func_, data_);
 }
 
+static void write_attr_raw(hid_t obj, const std::string& name, hid_t type, hid_t space,
+                           const void* data) {
+  if (H5Aexists(obj, name.c_str()) > 0) H5Adelete(obj, name.c_str());
+  handle a(check(H5Acreate2(obj, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT),
+                 "create attribute '" + name + "'"),
+           H5Aclose);
+  if (H5Awrite(a, type, data) < 0) write_fail("write attribute '" + name + "'");
+}
+
 template <>
 hid_t type_of<double>() {
   return H5T_NATIVE_DOUBLE;
@@ -64,17 +79,13 @@ hid_t type_of<uint32_t>() {
 
 namespace {
 
-// Crash safety: a run killed with SIGKILL must leave a file that opens, with every chunk that
-// was flushed. Between two H5Fflush calls nothing may overwrite what the last flush put on
-// disk: metadata stays in the cache (evictions off; the cache is flushed after every chunk, so
-// it stays small), and freed space is never reused (file space strategy NONE: every allocation
-// comes from the end of the file; the files only grow, and they are written once).
+// Files written once and renamed into place (checkpoints, `spikesim model` output, the final
+// output): the 1.8 format (superblock 2) stores large attributes densely (the resolved config of
+// a run with per-neuron lists can exceed the 64 KiB of compact attribute storage) and keeps the
+// file space strategy in its superblock extension; metadata stays in the cache until a flush
+// (evictions off: nothing reaches the file half-way), and freed space is never reused.
 handle crash_safe_fapl() {
   handle fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
-  // The 1.8+ format (superblock 2) stores large attributes densely (the resolved config of a run
-  // with per-neuron lists can exceed the 64 KiB of compact attribute storage) and keeps the file
-  // space strategy in its superblock extension. Not the 1.10 format: its superblock 3 marks a
-  // file open for writing, and the library then refuses to open a file whose writer was killed.
   H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST);
   H5AC_cache_config_t mdc;
   mdc.version = H5AC__CURR_CACHE_CONFIG_VERSION;
@@ -88,24 +99,112 @@ handle crash_safe_fapl() {
   return fapl;
 }
 
-}  // namespace
+// SWMR needs the 1.10 format (superblock 3, chunk indexes that SWMR can append to).
+handle latest_fapl() {
+  handle fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+  H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
+  return fapl;
+}
 
-handle create_file(const std::string& path) {
-  // Exclusive creation: the caller has removed a stale file, and must never truncate one that a
-  // run is writing.
-  handle fapl = crash_safe_fapl();
+handle no_reuse_fcpl() {
   handle fcpl(H5Pcreate(H5P_FILE_CREATE), H5Pclose);
   H5Pset_file_space_strategy(fcpl, H5F_FSPACE_STRATEGY_NONE, 0, 1);
+  return fcpl;
+}
+
+handle create_with(const std::string& path, hid_t fapl) {
+  // Exclusive creation: the caller has removed a stale file, and must never truncate one that a
+  // run is writing.
+  handle fcpl = no_reuse_fcpl();
   return handle(
       check(H5Fcreate(path.c_str(), H5F_ACC_EXCL, fcpl, fapl), "create file '" + path + "'"),
       H5Fclose);
 }
 
+}  // namespace
+
+handle create_file(const std::string& path) {
+  return create_with(path, crash_safe_fapl());
+}
+
+handle create_growing_file(const std::string& path) {
+  return create_with(path, latest_fapl());
+}
+
+void start_swmr(hid_t file, const std::string& path) {
+  if (H5Fstart_swmr_write(file) < 0) write_fail("start SWMR writing of '" + path + "'");
+}
+
 handle open_file(const std::string& path, bool write) {
   handle fapl = write ? crash_safe_fapl() : handle(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
   hid_t id = H5Fopen(path.c_str(), write ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl);
+  if (id < 0 && !write) {
+    // A growing file whose writer was killed is still marked open for SWMR writing: a SWMR
+    // reader opens it (h5py: File(path, "r", swmr=True); or `h5clear -s` it first).
+    handle swmr = latest_fapl();
+    id = H5Fopen(path.c_str(), H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, swmr);
+  }
   if (id < 0) read_fail("open '" + path + "' as an HDF5 file");
   return handle(id, H5Fclose);
+}
+
+bool sync_path(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) return false;
+  const bool ok = fsync(fd) == 0;
+  const int saved = errno;
+  ::close(fd);
+  errno = saved;
+  return ok;
+}
+
+void copy_root_attributes(hid_t src, hid_t dst) {
+  H5O_info_t info;
+  if (H5Oget_info2(src, &info, H5O_INFO_NUM_ATTRS) < 0) read_fail("list the root attributes");
+  for (hsize_t i = 0; i < info.num_attrs; ++i) {
+    handle a(H5Aopen_by_idx(src, ".", H5_INDEX_NAME, H5_ITER_INC, i, H5P_DEFAULT, H5P_DEFAULT),
+             H5Aclose);
+    if (!a.valid()) read_fail("open root attribute " + std::to_string(i));
+    const ssize_t len = H5Aget_name(a, 0, nullptr);
+    std::string name(static_cast<size_t>(std::max<ssize_t>(len, 0)), '\0');
+    H5Aget_name(a, name.size() + 1, name.data());
+    handle type(H5Aget_type(a), H5Tclose);
+    handle space(H5Aget_space(a), H5Sclose);
+    if (H5Tdetect_class(type, H5T_VLEN) > 0 || H5Tis_variable_str(type) > 0)
+      read_fail("copy attribute '" + name + "' (variable length)");
+    const hssize_t n = H5Sget_simple_extent_npoints(space);
+    std::vector<char> buf(H5Tget_size(type) * static_cast<size_t>(std::max<hssize_t>(n, 1)));
+    if (H5Aread(a, type, buf.data()) < 0) read_fail("read attribute '" + name + "'");
+    write_attr_raw(dst, name, type, space, buf.data());
+  }
+}
+
+handle copy_to_new_file(hid_t src, const std::string& tmp, const std::vector<std::string>& skip) {
+  handle f = create_file(tmp);
+  H5G_info_t g;
+  if (H5Gget_info(src, &g) < 0) read_fail("list the groups of the file");
+  for (hsize_t i = 0; i < g.nlinks; ++i) {
+    const ssize_t len =
+        H5Lget_name_by_idx(src, ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
+    if (len < 0) read_fail("list the groups of the file");
+    std::string name(static_cast<size_t>(len), '\0');
+    H5Lget_name_by_idx(src, ".", H5_INDEX_NAME, H5_ITER_INC, i, name.data(), name.size() + 1,
+                       H5P_DEFAULT);
+    if (std::find(skip.begin(), skip.end(), name) != skip.end()) continue;
+    if (H5Ocopy(src, name.c_str(), f, name.c_str(), H5P_DEFAULT, H5P_DEFAULT) < 0)
+      write_fail("copy '/" + name + "' to '" + tmp + "'");
+  }
+  copy_root_attributes(src, f);
+  return f;
+}
+
+void commit_file(handle& f, const std::string& tmp, const std::string& dest) {
+  if (H5Fflush(f, H5F_SCOPE_GLOBAL) < 0) write_fail("flush '" + tmp + "'");
+  f.reset();
+  if (!sync_path(tmp))
+    throw output_error("cannot write '" + tmp + "' to disk: " + std::strerror(errno));
+  if (std::rename(tmp.c_str(), dest.c_str()) != 0)
+    throw output_error("cannot rename '" + tmp + "' to '" + dest + "': " + std::strerror(errno));
 }
 
 handle create_group(hid_t parent, const std::string& name) {
@@ -131,15 +230,6 @@ bool exists(hid_t parent, const std::string& path) {
     pos = next == std::string::npos ? next : next + 1;
   }
   return true;
-}
-
-static void write_attr_raw(hid_t obj, const std::string& name, hid_t type, hid_t space,
-                           const void* data) {
-  if (H5Aexists(obj, name.c_str()) > 0) H5Adelete(obj, name.c_str());
-  handle a(check(H5Acreate2(obj, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT),
-                 "create attribute '" + name + "'"),
-           H5Aclose);
-  if (H5Awrite(a, type, data) < 0) write_fail("write attribute '" + name + "'");
 }
 
 void attr(hid_t obj, const std::string& name, const std::string& value) {
@@ -170,6 +260,21 @@ void attr(hid_t obj, const std::string& name, const std::vector<uint32_t>& value
   hsize_t n = value.size();
   handle space(H5Screate_simple(1, &n, nullptr), H5Sclose);
   write_attr_raw(obj, name, H5T_NATIVE_UINT32, space, value.data());
+}
+
+namespace {
+void update_attr_raw(hid_t obj, const std::string& name, hid_t type, const void* value) {
+  handle a(check(H5Aopen(obj, name.c_str(), H5P_DEFAULT), "open attribute '" + name + "'"),
+           H5Aclose);
+  if (H5Awrite(a, type, value) < 0) write_fail("write attribute '" + name + "'");
+}
+}  // namespace
+
+void update_attr(hid_t obj, const std::string& name, uint64_t value) {
+  update_attr_raw(obj, name, H5T_NATIVE_UINT64, &value);
+}
+void update_attr(hid_t obj, const std::string& name, double value) {
+  update_attr_raw(obj, name, H5T_NATIVE_DOUBLE, &value);
 }
 
 std::string read_attr_string(hid_t obj, const std::string& name) {
@@ -225,32 +330,6 @@ appendable<T>::appendable(hid_t parent, const std::string& name, uint64_t cols, 
       check(H5Dcreate2(parent, name.c_str(), type_of<T>(), space, H5P_DEFAULT, plist, H5P_DEFAULT),
             "create dataset '" + name + "'"),
       H5Dclose);
-}
-
-template <class T>
-appendable<T> appendable<T>::open(hid_t parent, const std::string& name, uint64_t keep_rows) {
-  appendable<T> a;
-  a.name_ = name;
-  a.ds_ = handle(H5Dopen2(parent, name.c_str(), H5P_DEFAULT), H5Dclose);
-  if (!a.ds_.valid()) read_fail("open dataset '" + name + "'");
-  handle space(H5Dget_space(a.ds_), H5Sclose);
-  const int rank = H5Sget_simple_extent_ndims(space);
-  hsize_t dims[2] = {0, 0};
-  if (rank < 1 || rank > 2 || H5Sget_simple_extent_dims(space, dims, nullptr) < 0)
-    read_fail("size dataset '" + name + "'");
-  if (dims[0] < keep_rows)
-    read_fail("continue dataset '" + name + "': it has " + std::to_string(dims[0]) +
-              " rows, fewer than the " + std::to_string(keep_rows) + " the checkpoint counts");
-  a.cols_ = rank == 2 ? dims[1] : 0;
-  a.base_ = keep_rows;
-  a.in_file_ = keep_rows;
-  h5::handle plist(H5Dget_create_plist(a.ds_), H5Pclose);
-  hsize_t chunk[2] = {1, 1};
-  if (H5Pget_chunk(plist, 2, chunk) < 1) read_fail("read the chunk size of '" + name + "'");
-  a.chunk_rows_ = chunk[0];
-  hsize_t size[2] = {keep_rows, dims[1]};
-  if (H5Dset_extent(a.ds_, size) < 0) write_fail("shrink dataset '" + name + "'");
-  return a;
 }
 
 template <class T>
@@ -346,6 +425,22 @@ std::vector<T> read_range(hid_t parent, const std::string& name, uint64_t first,
   return v;
 }
 
+std::vector<float> read_rows(hid_t parent, const std::string& name, uint64_t first, uint64_t count,
+                             uint64_t cols) {
+  handle ds(H5Dopen2(parent, name.c_str(), H5P_DEFAULT), H5Dclose);
+  if (!ds.valid()) read_fail("open dataset '" + name + "'");
+  handle space(H5Dget_space(ds), H5Sclose);
+  if (H5Sget_simple_extent_ndims(space) != 2) read_fail("read '" + name + "' as a 2-D dataset");
+  std::vector<float> v(count * cols);
+  if (v.empty()) return v;
+  hsize_t start[2] = {first, 0}, n[2] = {count, cols};
+  H5Sselect_hyperslab(space, H5S_SELECT_SET, start, nullptr, n, nullptr);
+  handle mem(H5Screate_simple(2, n, nullptr), H5Sclose);
+  if (H5Dread(ds, H5T_NATIVE_FLOAT, mem, space, H5P_DEFAULT, v.data()) < 0)
+    read_fail("read dataset '" + name + "'");
+  return v;
+}
+
 template <class T>
 std::vector<T> read_vector(hid_t parent, const std::string& name) {
   return read_range<T>(parent, name, 0, dataset_length(parent, name));
@@ -364,5 +459,6 @@ template std::vector<uint64_t> read_vector<uint64_t>(hid_t, const std::string&);
 template std::vector<uint32_t> read_vector<uint32_t>(hid_t, const std::string&);
 template std::vector<double> read_range<double>(hid_t, const std::string&, uint64_t, uint64_t);
 template std::vector<uint64_t> read_range<uint64_t>(hid_t, const std::string&, uint64_t, uint64_t);
+template std::vector<uint32_t> read_range<uint32_t>(hid_t, const std::string&, uint64_t, uint64_t);
 
 }  // namespace spikesim::h5

@@ -43,7 +43,26 @@ class quiet_errors {
 
 // Both set up for crash safety (h5.cpp): flushed content survives a killed process.
 handle create_file(const std::string& path);  // fails when the file exists
+// Reading opens a killed run's growing file too (open for SWMR writing when its writer died).
 handle open_file(const std::string& path, bool write);
+// The growing output file of a run (hdf5_writer.cpp, docs/checkpoints.md): HDF5 1.10 format, for
+// SWMR writing. start_swmr() switches an open one to SWMR writing: from then on every write
+// leaves a file that a reader opens, with every flushed row; attributes can then only be
+// rewritten (update_attr), not created.
+handle create_growing_file(const std::string& path);
+void start_swmr(hid_t file, const std::string& path);
+// A new file `tmp` (as create_file) holding every top-level object of `src` except those in
+// `skip`, and its root attributes. (HDF5 1.10.8's H5Ocopy cannot copy the chunk index of a
+// growing file into another growing file: a resumed run appends the rows it keeps instead.)
+handle copy_to_new_file(hid_t src, const std::string& tmp, const std::vector<std::string>& skip);
+// Copies every root attribute of `src` to `dst`, replacing those of the same name (fixed-size
+// types: all that spikesim writes).
+void copy_root_attributes(hid_t src, hid_t dst);
+// Closes `f` (written as `tmp`), puts it on disk (fsync) and renames it to `dest`: a kill at
+// any instant leaves `dest` as it was or the new file whole. output_error on failure.
+void commit_file(handle& f, const std::string& tmp, const std::string& dest);
+// fsync of a file by name; false (errno set) on failure.
+bool sync_path(const std::string& path);
 handle create_group(hid_t parent, const std::string& name);
 handle open_group(hid_t parent, const std::string& name);
 bool exists(hid_t parent, const std::string& path);
@@ -56,6 +75,9 @@ void attr(hid_t obj, const std::string& name, double value);
 void attr(hid_t obj, const std::string& name, uint64_t value);
 void attr(hid_t obj, const std::string& name, const std::vector<uint32_t>& value);
 void attr(hid_t obj, const std::string& name, uint32_t value);
+// Rewrites the value of an existing scalar attribute in place (allowed while SWMR writing).
+void update_attr(hid_t obj, const std::string& name, uint64_t value);
+void update_attr(hid_t obj, const std::string& name, double value);
 
 std::string read_attr_string(hid_t obj, const std::string& name);
 double read_attr_double(hid_t obj, const std::string& name);
@@ -72,8 +94,6 @@ class appendable {
  public:
   appendable() = default;
   appendable(hid_t parent, const std::string& name, uint64_t cols, uint64_t chunk_rows);
-  // An existing dataset, cut back to its first keep_rows rows (resuming from a checkpoint).
-  static appendable open(hid_t parent, const std::string& name, uint64_t keep_rows);
   void append(const T* data, uint64_t rows);
   void flush_pending();
   uint64_t rows() const { return base_ + pending_rows(); }  // appended so far
@@ -87,7 +107,7 @@ class appendable {
   handle ds_;
   uint64_t cols_ = 0;
   uint64_t chunk_rows_ = 1;
-  uint64_t base_ = 0;       // row of pending_[0]: a chunk boundary, except after open()
+  uint64_t base_ = 0;       // row of pending_[0]: a chunk boundary
   uint64_t in_file_ = 0;    // the dataset's extent in the file, base_ <= in_file_
   std::vector<T> pending_;  // rows from base_ on, kept until their chunk is full
   std::string name_;
@@ -103,6 +123,9 @@ template <class T>
 std::vector<T> read_vector(hid_t parent, const std::string& name);
 template <class T>
 std::vector<T> read_range(hid_t parent, const std::string& name, uint64_t first, uint64_t count);
+// Rows [first, first + count) of a 2-D dataset of `cols` columns, row after row.
+std::vector<float> read_rows(hid_t parent, const std::string& name, uint64_t first, uint64_t count,
+                             uint64_t cols);
 uint64_t dataset_length(hid_t parent, const std::string& name);
 
 }  // namespace spikesim::h5

@@ -1,5 +1,7 @@
 // Writes a run's output file chunk by chunk: growing datasets are extendable and compressed, so
-// memory does not grow with simulated time.
+// memory does not grow with simulated time. FILE.partial grows under SWMR (ordered metadata
+// writes: a reader opens it after a kill at any write); every other file is written under a
+// temporary name and renamed (docs/checkpoints.md).
 #include <spikesim/hdf5_writer.hpp>
 
 #include <fcntl.h>
@@ -74,7 +76,8 @@ uint64_t spike_chunk_rows(uint64_t neurons) {
 constexpr uint64_t count_chunk_rows = 16384;
 constexpr uint64_t trace_chunk_values = 65536;
 
-// True when another process holds HDF5's lock on the file (a run is writing it).
+// True when another process holds a lock on the file (a run is writing it: HDF5's own lock, or
+// the shared lock a SWMR writer takes, hold_lock).
 bool locked_by_another(const std::string& file) {
   const int fd = open(file.c_str(), O_RDONLY);
   const bool busy = fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
@@ -82,9 +85,29 @@ bool locked_by_another(const std::string& file) {
   return busy;
 }
 
+// input_error when a dataset of the file resumed from holds fewer rows than the checkpoint counts.
+void check_rows(hid_t g, const std::string& name, uint64_t rows) {
+  const uint64_t n = h5::dataset_length(g, name);
+  if (n < rows)
+    throw input_error("cannot resume: dataset '" + name + "' of the output has " +
+                      std::to_string(n) + " rows, fewer than the " + std::to_string(rows) +
+                      " the checkpoint counts");
+}
+
+// A shared lock on a file the process writes: HDF5 drops its own when SWMR writing starts.
+int hold_lock(const std::string& file) {
+  const int fd = open(file.c_str(), O_RDONLY);
+  if (fd >= 0) flock(fd, LOCK_SH | LOCK_NB);
+  return fd;
+}
+
 }  // namespace
 
 struct hdf5_recorder::impl {
+  ~impl() {
+    if (lock_fd >= 0) close(lock_fd);
+  }
+  int lock_fd = -1;
   h5::quiet_errors quiet;
   h5::handle file;
   std::vector<population_writer> pops;
@@ -98,7 +121,11 @@ struct hdf5_recorder::impl {
 
 hdf5_recorder::hdf5_recorder(const experiment_spec& spec, const std::string& path,
                              const checkpoint* resume)
-    : impl_(std::make_unique<impl>()), path_(path), partial_(path + ".partial"), resume_(resume) {
+    : impl_(std::make_unique<impl>()),
+      path_(path),
+      partial_(path + ".partial"),
+      tmp_(path + ".tmp"),
+      resume_(resume) {
   namespace fs = std::filesystem;
   std::error_code ec;
   if (resume) {
@@ -118,63 +145,77 @@ hdf5_recorder::hdf5_recorder(const experiment_spec& spec, const std::string& pat
     throw output_error("cannot create output '" + path + "': directory '" +
                        (dir.empty() ? std::string(".") : dir.string()) + "' is not writable (" +
                        std::strerror(errno) + ")");
-  // A partial file is either being written by another run, which holds HDF5's lock on it, or
-  // left over from a run that was killed: refuse the first, replace the second.
-  if (fs::exists(partial_, ec)) {
-    if (locked_by_another(partial_))
-      throw output_error("cannot create output '" + path + "': another run is writing '" +
-                         partial_ + "'");
-    std::remove(partial_.c_str());
-  }
+  // A partial file is either being written by another run, which holds a lock on it, or left
+  // over from a run that was killed: refuse the first, replace the second.
+  for (const std::string& f : {partial_, tmp_})
+    if (fs::exists(f, ec) && locked_by_another(f))
+      throw output_error("cannot create output '" + path + "': another run is writing '" + f + "'");
+  std::remove(tmp_.c_str());
   try {
-    impl_->file = h5::create_file(partial_);
+    impl_->file = h5::create_growing_file(tmp_);
   } catch (const output_error&) {
-    throw output_error("cannot create output file '" + partial_ + "'");
+    throw output_error("cannot create output file '" + tmp_ + "'");
   }
 }
 
 void hdf5_recorder::open_for_resume(const experiment_spec& spec) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  // A killed run leaves FILE.partial; a run stopped by a signal renamed it to FILE. It is checked
-  // before anything is renamed, so that a refused resume leaves every file as it was.
+  // A killed run leaves FILE.partial; a run stopped by a signal, FILE. Neither is changed: the
+  // resumed run copies it into FILE.tmp, which replaces FILE.partial once it is SWMR-writable.
   const bool partial = fs::exists(partial_, ec);
   const std::string& found = partial ? partial_ : path_;
   if (!partial && !fs::exists(path_, ec))
     throw input_error("cannot resume: the output of the checkpointed run, '" + path_ + "' (or '" +
                       partial_ + "'), does not exist");
-  if (partial && locked_by_another(partial_))
-    throw output_error("cannot resume into '" + partial_ + "': another run is writing it");
-  {
-    h5::handle f = h5::open_file(found, false);
-    if (H5Aexists(f, "magic") <= 0 || h5::read_attr_u64(f, "magic") != file_magic ||
-        H5Aexists(f, "config") <= 0 || h5::read_attr_string(f, "config") != spec.config_text)
-      throw input_error("cannot resume into '" + found +
-                        "': it is not the output of the checkpointed run (another config)");
-  }
-  if (!partial) {
-    if (std::rename(path_.c_str(), partial_.c_str()) != 0)
-      throw output_error("cannot rename '" + path_ + "' to '" + partial_ +
-                         "': " + std::strerror(errno));
-    renamed_ = true;
-  }
-  impl_->file = h5::open_file(partial_, true);
+  for (const std::string& f : {partial_, tmp_})
+    if (fs::exists(f, ec) && locked_by_another(f))
+      throw output_error("cannot resume into '" + partial_ + "': another run is writing '" + f +
+                         "'");
+  h5::handle f = h5::open_file(found, false);
+  if (H5Aexists(f, "magic") <= 0 || h5::read_attr_u64(f, "magic") != file_magic ||
+      H5Aexists(f, "config") <= 0 || h5::read_attr_string(f, "config") != spec.config_text)
+    throw input_error("cannot resume into '" + found +
+                      "': it is not the output of the checkpointed run (another config)");
+  source_ = found;
+  std::remove(tmp_.c_str());
+  impl_->file = h5::create_growing_file(tmp_);
 }
 
 hdf5_recorder::~hdf5_recorder() {
   if (done_) return;
   impl_.reset();
-  if (resume_ && renamed_ && !began_) {
-    // The resume stopped before it changed the file: give it its name back.
-    std::rename(partial_.c_str(), path_.c_str());
-  } else if (!resume_ && !keep_) {
-    std::remove(partial_.c_str());
-  }
-  // Otherwise the partial file holds the output up to a checkpoint, from which the run resumes.
+  std::remove(tmp_.c_str());
+  // A resumed run's partial file, or one a checkpoint refers to, holds the output up to a
+  // checkpoint, from which the run resumes.
+  if (published_ && !resume_ && !keep_) std::remove(partial_.c_str());
+}
+
+void hdf5_recorder::publish_partial() {
+  hid_t f = impl_->file;
+  if (H5Fflush(f, H5F_SCOPE_GLOBAL) < 0) throw output_error("cannot flush '" + tmp_ + "'");
+  h5::start_swmr(f, tmp_);
+  if (std::rename(tmp_.c_str(), partial_.c_str()) != 0)
+    throw output_error("cannot rename '" + tmp_ + "' to '" + partial_ +
+                       "': " + std::strerror(errno));
+  published_ = true;
+  impl_->lock_fd = hold_lock(partial_);
+}
+
+// What a killed run's file says of itself: the steps (and ms) that its datasets hold at least.
+void hdf5_recorder::update_progress_attrs() {
+  const uint64_t steps = impl_->pops.empty() ? 0 : impl_->pops.front().counts.rows();
+  h5::update_attr(impl_->file, "steps", steps);
+  h5::update_attr(impl_->file, "simulated_ms", static_cast<double>(steps) * impl_->dt);
 }
 
 void hdf5_recorder::begin(const experiment_spec& spec, const backend& b) {
-  if (resume_) return begin_resumed(spec, b);
+  create_layout(spec, b);
+  if (resume_) continue_resumed(spec, b);
+  publish_partial();
+}
+
+void hdf5_recorder::create_layout(const experiment_spec& spec, const backend& b) {
   hid_t f = impl_->file;
   impl_->dt = spec.run.dt;
   h5::attr(f, "magic", file_magic);
@@ -191,6 +232,8 @@ void hdf5_recorder::begin(const experiment_spec& spec, const backend& b) {
   h5::attr(f, "random_seed", spec.run.seed);
   h5::attr(f, "precision", std::string(spec.run.prec == precision::single ? "float" : "double"));
   h5::attr(f, "config", spec.config_text);
+  h5::attr(f, "steps", uint64_t{0});
+  h5::attr(f, "simulated_ms", 0.0);
 
   auto spikes = h5::create_group(f, "spikes");
   auto report = h5::create_group(f, "report");
@@ -257,58 +300,59 @@ void hdf5_recorder::begin(const experiment_spec& spec, const backend& b) {
             : nullptr);
   }
   impl_->analysis = spec.analysis;
-  H5Fflush(f, H5F_SCOPE_GLOBAL);
 }
 
-void hdf5_recorder::begin_resumed(const experiment_spec& spec, const backend& b) {
-  began_ = true;
+void hdf5_recorder::continue_resumed(const experiment_spec& spec, const backend& b) {
   hid_t f = impl_->file;
   const checkpoint& c = *resume_;
-  impl_->dt = spec.run.dt;
-  h5::attr(f, "status", std::string("running"));
+  h5::handle src = h5::open_file(source_, false);
+  // The run's identity (created_utc, ...) is the original's; backend and device this run's.
+  h5::copy_root_attributes(src, f);
   h5::attr(f, "backend", b.name());
   h5::attr(f, "device", b.device());
+  for (const char* stale : {"wall_s", "resumed_from_step"})
+    if (H5Aexists(f, stale) > 0) H5Adelete(f, stale);
+  h5::attr(f, "status", std::string("running"));
   h5::attr(f, "resumed_from_step", c.step);
-  // Statistics of the interrupted part would be stale: they are computed again at the end.
-  if (H5Lexists(f, "analysis", H5P_DEFAULT) > 0) H5Ldelete(f, "analysis", H5P_DEFAULT);
+  h5::attr(f, "steps", c.step);
+  h5::attr(f, "simulated_ms", static_cast<double>(c.step) * spec.run.dt);
+  // The rows the checkpoint counts, in blocks; the spikes also feed the statistics, in the order
+  // the run wrote them.
+  constexpr uint64_t block = uint64_t{1} << 20;
   for (size_t i = 0; i < spec.populations.size(); ++i) {
     const auto& p = spec.populations[i];
     const output_rows& r = c.rows[i];
-    population_writer w;
-    w.spikes = p.record.spikes;
+    auto& w = impl_->pops[i];
     if (w.spikes) {
-      auto g = h5::open_group(f, "spikes/" + p.name);
-      w.timestamps = h5::appendable<double>::open(g, "timestamps", r.spikes);
-      w.node_ids = h5::appendable<uint64_t>::open(g, "node_ids", r.spikes);
-    }
-    {
-      auto g = h5::open_group(f, "activity/" + p.name);
-      w.counts = h5::appendable<uint32_t>::open(g, "spikes_per_step", r.counts);
-    }
-    w.n_traces = p.record.traces.size();
-    if (w.n_traces) {
-      auto g = h5::open_group(f, "report/" + p.name);
-      w.traces = h5::appendable<float>::open(g, "data", r.traces);
-    }
-    std::unique_ptr<spike_analyzer> a;
-    if (spec.analysis.enabled && p.record.spikes) {
-      a = std::make_unique<spike_analyzer>(p.name, p.size, spec.analysis,
-                                           static_cast<double>(spec.run.steps()) * spec.run.dt);
-      // The spikes before the checkpoint, in the order the run wrote them.
-      auto g = h5::open_group(f, "spikes/" + p.name);
-      constexpr uint64_t block = uint64_t{1} << 20;
+      auto g = h5::open_group(src, "spikes/" + p.name);
+      check_rows(g, "timestamps", r.spikes);
+      check_rows(g, "node_ids", r.spikes);
       for (uint64_t k = 0; k < r.spikes; k += block) {
         const uint64_t n = std::min(block, r.spikes - k);
         const auto t = h5::read_range<double>(g, "timestamps", k, n);
         const auto id = h5::read_range<uint64_t>(g, "node_ids", k, n);
-        a->add(t.data(), id.data(), n);
+        w.timestamps.append(t.data(), n);
+        w.node_ids.append(id.data(), n);
+        if (auto& a = impl_->analyzers[i]) a->add(t.data(), id.data(), n);
       }
     }
-    impl_->pops.push_back(std::move(w));
-    impl_->analyzers.push_back(std::move(a));
+    auto g = h5::open_group(src, "activity/" + p.name);
+    check_rows(g, "spikes_per_step", r.counts);
+    for (uint64_t k = 0; k < r.counts; k += block) {
+      const uint64_t n = std::min(block, r.counts - k);
+      w.counts.append(h5::read_range<uint32_t>(g, "spikes_per_step", k, n).data(), n);
+    }
+    if (w.n_traces) {
+      auto rg = h5::open_group(src, "report/" + p.name);
+      check_rows(rg, "data", r.traces);
+      const uint64_t rows_per_block = std::max<uint64_t>(1, block / w.n_traces);
+      for (uint64_t k = 0; k < r.traces; k += rows_per_block) {
+        const uint64_t n = std::min(rows_per_block, r.traces - k);
+        w.traces.append(h5::read_rows(rg, "data", k, n, w.n_traces).data(), n);
+      }
+    }
   }
-  impl_->analysis = spec.analysis;
-  H5Fflush(f, H5F_SCOPE_GLOBAL);
+  flush_rows();
 }
 
 uint64_t hdf5_recorder::buffer_bytes(const experiment_spec& spec) {
@@ -363,6 +407,17 @@ void hdf5_recorder::write(const chunk_output& chunk) {
 }
 
 void hdf5_recorder::flush() {
+  flush_rows();
+  // Rows first, then the attributes that count them: `steps` never exceeds what the file holds.
+  if (H5Fflush(impl_->file, H5F_SCOPE_LOCAL) < 0)
+    throw output_error("cannot flush '" + partial_ + "'");
+  update_progress_attrs();
+  if (H5Fflush(impl_->file, H5F_SCOPE_LOCAL) < 0)
+    throw output_error("cannot flush '" + partial_ + "'");
+  impl_->last_flush = std::chrono::steady_clock::now();
+}
+
+void hdf5_recorder::flush_rows() {
   for (auto& w : impl_->pops) {
     if (w.spikes) {
       w.timestamps.flush_pending();
@@ -371,14 +426,20 @@ void hdf5_recorder::flush() {
     w.counts.flush_pending();
     if (w.n_traces) w.traces.flush_pending();
   }
-  if (H5Fflush(impl_->file, H5F_SCOPE_LOCAL) < 0)
-    throw output_error("cannot flush '" + partial_ + "'");
-  impl_->last_flush = std::chrono::steady_clock::now();
 }
 
 void hdf5_recorder::finish(const run_summary& s) {
-  hid_t f = impl_->file;
   flush();
+  // The final file is written anew beside the partial one and renamed over FILE: a kill before
+  // the rename leaves FILE.partial whole (and FILE, when resuming from it, as it was).
+  // The partial file is closed first (which ends SWMR writing, in order) and read back: HDF5
+  // 1.10.8 cannot copy a dataset whose chunk index it has in its cache from SWMR writing.
+  impl_->pops.clear();
+  impl_->file.reset();
+  std::remove(tmp_.c_str());
+  h5::handle src = h5::open_file(partial_, false);
+  h5::handle out = h5::copy_to_new_file(src, tmp_, {"analysis", "sweep"});
+  hid_t f = out;
   h5::attr(f, "status", std::string(to_string(s.status)));
   h5::attr(f, "steps", s.steps);
   h5::attr(f, "simulated_ms", s.simulated_ms);
@@ -395,12 +456,10 @@ void hdf5_recorder::finish(const run_summary& s) {
       if (H5Lexists(f, "analysis", H5P_DEFAULT) > 0) H5Ldelete(f, "analysis", H5P_DEFAULT);
     }
   }
-  if (H5Fflush(f, H5F_SCOPE_GLOBAL) < 0) throw output_error("cannot flush '" + partial_ + "'");
-  impl_->pops.clear();
-  impl_->file.reset();
-  if (std::rename(partial_.c_str(), path_.c_str()) != 0)
-    throw output_error("cannot rename '" + partial_ + "' to '" + path_ +
-                       "': " + std::strerror(errno));
+  if (on_finish_) on_finish_(f);
+  h5::commit_file(out, tmp_, path_);
+  src.reset();
+  std::remove(partial_.c_str());
   done_ = true;
 }
 

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -125,6 +126,7 @@ TEST_P(checkpoint_state, resumed_run_equals_uninterrupted_run) {
       for (const auto& p : spec.populations) c.populations.push_back(p.name);
       c.spikes = spikes_at_stop;
       c.rows.resize(spec.populations.size());
+      for (auto& r : c.rows) r.counts = step_at_stop;  // one row of counts per step
       c.state = state;
       write_checkpoint(path, c);
       const checkpoint r = read_checkpoint(path);
@@ -172,6 +174,65 @@ TEST_P(checkpoint_state, restore_refuses_arrays_of_another_size) {
   } catch (const input_error& e) {
     EXPECT_NE(std::string(e.what()).find("population/e/u"), std::string::npos) << e.what();
   }
+}
+
+// A checkpoint whose bytes were altered, or whose values cannot be a state, is refused (exit 3)
+// naming the array, instead of resuming to another result.
+TEST(checkpoint_file, damaged_arrays_are_refused_naming_what_is_wrong) {
+  const auto spec = spec_from(state_config);
+  backend_options opt;
+  opt.kind = "cpu";
+  auto b = make_backend(spec, opt, nullptr);
+  checkpoint c;
+  c.config_text = spec.config_text;
+  c.simulator_version = simulator_version();
+  for (const auto& p : spec.populations) c.populations.push_back(p.name);
+  c.spikes.assign(spec.populations.size(), 0);
+  c.rows.resize(spec.populations.size());
+  c.state = b->save_state();
+  const std::string path =
+      (fs::temp_directory_path() / ("spikesim_damaged_" + std::to_string(getpid()) + ".ckpt"))
+          .string();
+  auto expect_refused = [&](const std::string& needle) {
+    try {
+      read_checkpoint(path);
+      ADD_FAILURE() << "a damaged checkpoint was read";
+    } catch (const input_error& e) {
+      EXPECT_EQ(e.code(), exit_input);
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+    const auto r = spikesim_cli("run --resume " + path + " -o " + path + ".h5 --quiet");
+    EXPECT_EQ(r.code, 3) << r.out;
+    EXPECT_NE(r.out.find(needle), std::string::npos) << r.out;
+  };
+  // One byte of the membrane potentials changed on disk: the checksum fails.
+  write_checkpoint(path, c);
+  EXPECT_NO_THROW(read_checkpoint(path));
+  {
+    h5::quiet_errors quiet;
+    auto f = h5::open_file(path, false);
+    h5::handle ds(H5Dopen2(f, "state/population/e/u", H5P_DEFAULT), H5Dclose);
+    h5::handle space(H5Dget_space(ds), H5Sclose);
+    haddr_t addr = 0;
+    hsize_t size = 0;
+    ASSERT_GE(H5Dget_chunk_info(ds, space, 0, nullptr, nullptr, &addr, &size), 0);
+    std::fstream io(path, std::ios::in | std::ios::out | std::ios::binary);
+    io.seekg(static_cast<std::streamoff>(addr + 17));
+    char byte = 0;
+    io.get(byte);
+    io.seekp(static_cast<std::streamoff>(addr + 17));
+    io.put(static_cast<char>(byte ^ 0x10));
+  }
+  expect_refused("population/e/u' cannot be read or fails its Fletcher-32 checksum");
+  // A negative refractory count, written with a valid checksum.
+  for (auto& a : c.state)
+    if (a.name == "population/l/ref") {
+      const int32_t bad = -3;
+      std::memcpy(a.bytes.data() + 5 * sizeof bad, &bad, sizeof bad);
+    }
+  write_checkpoint(path, c);
+  expect_refused("population/l/ref[5] = -3 (a refractory count < 0)");
+  fs::remove(path);
 }
 
 SPIKESIM_INSTANTIATE_BACKENDS(checkpoint_state);
@@ -306,6 +367,15 @@ TEST_F(checkpoint_cli, sigkill_leaves_a_readable_file_that_resumes) {
   EXPECT_EQ(c.step % 1000, 0u);
   EXPECT_GE(c.step, 1000u);
   EXPECT_LE(c.step, counts.size());
+  {
+    // The attributes docs/output.md lists are there: the steps the file holds at least.
+    h5::quiet_errors quiet;
+    auto f = h5::open_file(out + ".partial", false);
+    const uint64_t steps = h5::read_attr_u64(f, "steps");
+    EXPECT_GE(steps, c.step);
+    EXPECT_LE(steps, counts.size());
+    EXPECT_DOUBLE_EQ(h5::read_attr_double(f, "simulated_ms"), static_cast<double>(steps) * 0.1);
+  }
 
   r = spikesim_cli("run " + brunel("5000") + " --resume " + out + ".ckpt --quiet");
   ASSERT_EQ(r.code, 0) << r.out;

@@ -338,7 +338,20 @@ TEST_F(cli, analyze_rejects_files_that_are_not_complete_runs_of_ours) {
     auto f = h5::create_file(path("foreign.h5"));
     h5::attr(f, "creator", std::string("someone else"));
   }
-  expect_code("analyze " + path("foreign.h5"), 3, "not a spikesim output file (no magic");
+  expect_code("analyze " + path("foreign.h5"), 3, "not a spikesim run file (no magic");
+  {
+    // Another simulator's SONATA spikes, and a file with our magic but none of a run's metadata.
+    h5::quiet_errors quiet;
+    auto f = h5::create_file(path("sonata.h5"));
+    auto g = h5::create_group(f, "spikes");
+    auto p = h5::create_group(g, "pop");
+    h5::write_vector<double>(p, "timestamps", {1.0, 2.0});
+    h5::write_vector<uint64_t>(p, "node_ids", {0, 1});
+    auto m = h5::create_file(path("magic_only.h5"));
+    h5::attr(m, "magic", uint32_t{0x0A7A});
+  }
+  expect_code("analyze " + path("sonata.h5"), 3, "not a spikesim run file");
+  expect_code("analyze " + path("magic_only.h5"), 3, "not a spikesim run file (no status");
   // Truncated: the first half of a real file.
   fs::copy_file(good, path("truncated.h5"));
   fs::resize_file(path("truncated.h5"), fs::file_size(good) / 2);

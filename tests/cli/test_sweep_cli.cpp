@@ -302,7 +302,10 @@ TEST_F(sweep_cli, sigterm_stops_after_the_current_pack_with_exit_75) {
                                        "population.eif.size=2000",
                                    path("log"));
   ASSERT_GE(pid, 0);
-  wait_for_file(out + "/points_0-0.h5.partial.partial", 300);
+  wait_for_file(out + "/points_0-0.h5.partial", 300);
+  // The pack grows as FILE.partial (never FILE.partial.partial), a file a reader opens.
+  EXPECT_TRUE(fs::exists(out + "/points_0-0.h5.partial"));
+  EXPECT_FALSE(fs::exists(out + "/points_0-0.h5.partial.partial"));
   kill(pid, SIGTERM);
   int status = 0;
   waitpid(pid, &status, 0);
@@ -526,7 +529,7 @@ TEST_F(sweep_cli, an_interrupted_pack_resumes_from_its_checkpoint) {
   // SIGUSR1: the pack writes a checkpoint beside its file, marked interrupted.
   const auto out = path("out");
   pid_t pid = start_spikesim("sweep " + cfg + " -o " + out + args, path("log"));
-  wait_for_file(out + file + ".partial.partial", 400);
+  wait_for_file(out + file + ".partial", 400);
   kill(pid, SIGUSR1);
   int status = 0;
   waitpid(pid, &status, 0);
@@ -581,13 +584,15 @@ TEST_F(sweep_cli, an_interrupted_pack_resumes_from_its_checkpoint) {
   kill(pid, SIGKILL);
   waitpid(pid, &status, 0);
   ASSERT_TRUE(WIFSIGNALED(status)) << "the sweep ended before the kill: make it longer";
-  ASSERT_TRUE(fs::exists(killed + file + ".partial.partial"));
+  // A killed pack leaves FILE.partial, as a killed run does.
+  ASSERT_TRUE(fs::exists(killed + file + ".partial"));
+  EXPECT_FALSE(fs::exists(killed + file + ".partial.partial"));
   EXPECT_FALSE(fs::exists(killed + file));
   r = spikesim_cli("sweep " + cfg + " -o " + killed + args + " --checkpoint-every 500");
   ASSERT_EQ(r.code, 0) << r.out;
   expect_same_pack(ref + file, killed + file);
   EXPECT_FALSE(fs::exists(killed + file + ".ckpt"));
-  EXPECT_FALSE(fs::exists(killed + file + ".partial.partial"));
+  EXPECT_FALSE(fs::exists(killed + file + ".partial"));
 }
 
 }  // namespace
