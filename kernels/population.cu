@@ -454,8 +454,15 @@ void upload(cuda::device_buffer<T>& d, const std::vector<T>& h) {
         cudaMemcpy(d.data(), h.data(), h.size() * sizeof(T), cudaMemcpyHostToDevice));
 }
 
+// The type of a population kernel's address, by decltype: clang, which compiles the emulated build
+// (docs/architecture.md), gives a __global__ function a type that `void (*)(kernel_args<T>)`
+// does not name.
+template <class T>
+using population_kernel =
+    decltype(&advance_population_kernel<T, model_kind::lif, noise_kind::none, false>);
+
 template <class T, model_kind kind, bool syn>
-void (*kernel_for(noise_kind noise))(kernel_args<T>) {
+population_kernel<T> kernel_for(noise_kind noise) {
   switch (noise) {
     case noise_kind::none:
       return &advance_population_kernel<T, kind, noise_kind::none, syn>;
@@ -468,13 +475,13 @@ void (*kernel_for(noise_kind noise))(kernel_args<T>) {
 }
 
 template <class T, model_kind kind>
-void (*kernel_for(noise_kind noise, bool syn))(kernel_args<T>) {
+population_kernel<T> kernel_for(noise_kind noise, bool syn) {
   return syn ? kernel_for<T, kind, true>(noise) : kernel_for<T, kind, false>(noise);
 }
 
 // Rate units take neither synapses nor Poisson input (the config refuses both), as on the CPU.
 template <class T>
-void (*kernel_for(model_kind model, noise_kind noise, bool syn))(kernel_args<T>) {
+population_kernel<T> kernel_for(model_kind model, noise_kind noise, bool syn) {
   switch (model) {
     case model_kind::lif:
       return kernel_for<T, model_kind::lif>(noise, syn);
