@@ -57,6 +57,7 @@
 #include "chunk_exchange.hpp"
 #include "connectivity.cuh"
 #include "cuda_check.cuh"
+#include "device_ops.cuh"
 #include "population_state.hpp"
 
 namespace spikesim {
@@ -321,7 +322,8 @@ __global__ void __launch_bounds__(max_block)
       a.gates_out[1][i] = v.h;
       a.gates_out[2][i] = v.n;
     }
-    if (!isfinite(v.u)) atomicMin(&a.flags->first_nonfinite, static_cast<unsigned long long>(id));
+    if (!cuda::is_finite(v.u))
+      cuda::atomic_min(&a.flags->first_nonfinite, static_cast<unsigned long long>(id));
   }
 }
 
