@@ -18,8 +18,9 @@
 #define __grid_constant__
 #endif
 
-// What `spikesim info` reports as the architectures built (kernels/device.cu).
-#define SPIKESIM_CUDA_ARCHS "SPIR-V (chipStar, run on the CPU by OpenCL: an emulation)"
+// What cuda_build_description() reports as the architectures built (kernels/device.cu, which
+// turns spaces into list separators).
+#define SPIKESIM_CUDA_ARCHS "SPIR-V"
 
 using cudaDeviceAttr = cudaDeviceAttribute_t;
 using cudaFuncAttribute = hipFuncAttribute;
