@@ -27,6 +27,7 @@
 
 #include "connectivity.cuh"
 #include "cpu/connectivity.hpp"
+#include "device_ops.cuh"
 
 namespace spikesim {
 namespace cuda {
@@ -233,7 +234,7 @@ __device__ void table_insert(uint32_t* table, uint32_t bits, const uint32_t* t_o
     const uint32_t cur = atomicCAS(&table[h], empty_slot, k);
     if (cur == empty_slot) return;
     if (t_of[cur] == t) {
-      atomicMin(&table[h], k);
+      atomic_min(&table[h], k);
       return;
     }
   }

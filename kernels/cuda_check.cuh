@@ -40,9 +40,11 @@ void after_launch(const void* kernel, const char* file, int line);
 // One thread per item, `block` threads per block, on `stream`. The launch is checked at once
 // (configuration errors); errors while the kernel runs surface at the next checked
 // synchronisation. Use it through SPIKESIM_LAUNCH_1D, which supplies the file and line.
-template <class... Params, class... Args>
+// The kernel is a template parameter rather than `void (*)(Params...)`: clang, which compiles the
+// emulated build (docs/architecture.md), cannot deduce Params from a __global__ function.
+template <class Kernel, class... Args>
 void launch_1d(const char* file, int line, uint64_t n, unsigned block, cudaStream_t stream,
-               void (*kernel)(Params...), Args&&... args) {
+               Kernel kernel, Args&&... args) {
   if (n == 0) return;
   const uint64_t grid = (n + block - 1) / block;
   if (grid > 0x7fffffffu)
@@ -58,9 +60,9 @@ void launch_1d(const char* file, int line, uint64_t n, unsigned block, cudaStrea
 
 // A launch of `grid` blocks with `shared` bytes of dynamic shared memory, for kernels that size
 // their grid themselves (grid-stride loops over work items), checked like launch_1d.
-template <class... Params, class... Args>
+template <class Kernel, class... Args>
 void launch_grid(const char* file, int line, uint64_t grid, unsigned block, size_t shared,
-                 cudaStream_t stream, void (*kernel)(Params...), Args&&... args) {
+                 cudaStream_t stream, Kernel kernel, Args&&... args) {
   if (grid == 0) return;
   if (grid > 0x7fffffffu)
     throw backend_error(std::string(file) + ":" + std::to_string(line) + ": a grid of " +

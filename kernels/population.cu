@@ -57,6 +57,7 @@
 #include "chunk_exchange.hpp"
 #include "connectivity.cuh"
 #include "cuda_check.cuh"
+#include "device_ops.cuh"
 #include "population_state.hpp"
 
 namespace spikesim {
@@ -338,7 +339,8 @@ __global__ void __launch_bounds__(max_block)
       a.gates_out[1][i] = v.h;
       a.gates_out[2][i] = v.n;
     }
-    if (!isfinite(v.u)) atomicMin(&a.flags->first_nonfinite, static_cast<unsigned long long>(id));
+    if (!cuda::is_finite(v.u))
+      cuda::atomic_min(&a.flags->first_nonfinite, static_cast<unsigned long long>(id));
   }
 }
 
@@ -478,8 +480,15 @@ void upload(cuda::device_buffer<T>& d, const std::vector<T>& h) {
         cudaMemcpy(d.data(), h.data(), h.size() * sizeof(T), cudaMemcpyHostToDevice));
 }
 
+// The type of a population kernel's address, by decltype: clang, which compiles the emulated build
+// (docs/architecture.md), gives a __global__ function a type that `void (*)(kernel_args<T>)`
+// does not name.
+template <class T>
+using population_kernel =
+    decltype(&advance_population_kernel<T, model_kind::lif, noise_kind::none, false>);
+
 template <class T, model_kind kind, bool syn>
-void (*kernel_for(noise_kind noise))(kernel_args<T>) {
+population_kernel<T> kernel_for(noise_kind noise) {
   switch (noise) {
     case noise_kind::none:
       return &advance_population_kernel<T, kind, noise_kind::none, syn>;
@@ -492,13 +501,13 @@ void (*kernel_for(noise_kind noise))(kernel_args<T>) {
 }
 
 template <class T, model_kind kind>
-void (*kernel_for(noise_kind noise, bool syn))(kernel_args<T>) {
+population_kernel<T> kernel_for(noise_kind noise, bool syn) {
   return syn ? kernel_for<T, kind, true>(noise) : kernel_for<T, kind, false>(noise);
 }
 
 // Rate units take neither synapses nor Poisson input (the config refuses both), as on the CPU.
 template <class T>
-void (*kernel_for(model_kind model, noise_kind noise, bool syn))(kernel_args<T>) {
+population_kernel<T> kernel_for(model_kind model, noise_kind noise, bool syn) {
   switch (model) {
     case model_kind::lif:
       return kernel_for<T, model_kind::lif>(noise, syn);

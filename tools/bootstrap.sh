@@ -3,9 +3,12 @@
 # experiment (`run`) or the whole test suite (`test`). Installs only what is missing.
 #
 #   bash tools/bootstrap.sh run    # install, build, run the built-in experiment
-#   bash tools/bootstrap.sh test   # install, build, run every test (GPU tests skip without a GPU)
+#   bash tools/bootstrap.sh test   # install, build, run every test (GPU tests skip without a GPU),
+#                                  # then the GPU tests emulated on the CPU (below)
 #
-# Environment: BUILD_DIR (default build), JOBS (default: all cores), CMAKE_ARGS (extra flags).
+# Environment: BUILD_DIR (default build), JOBS (default: all cores), CMAKE_ARGS (extra flags),
+# SPIKESIM_CHIPSTAR_CACHE_DIR (where the emulated build keeps its compiled kernels; no capitals),
+# CUDA_ON_CPU_KIT (the emulation kit, default ../shared/tools/cuda-on-cpu beside the clone).
 set -euo pipefail
 mode=${1:-run}
 case "$mode" in run | test) ;; *) echo "usage: $0 run|test" >&2; exit 2 ;; esac
@@ -16,14 +19,14 @@ jobs=${JOBS:-$(nproc)}
 debs=(cmake g++ make pkg-config libhdf5-dev hdf5-tools librandom123-dev libtomlplusplus-dev
       libcli11-dev libgtest-dev python3 python3-numpy python3-h5py python3-matplotlib
       python3-scipy python3-pip libopenmpi-dev openmpi-bin openssh-client strace)
+sudo=""
+[[ $(id -u) -eq 0 ]] || sudo="sudo"
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if ((${#missing[@]})); then
   echo "installing: ${missing[*]}"
-  sudo=""
-  [[ $(id -u) -eq 0 ]] || sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
@@ -64,9 +67,50 @@ if [[ $mode == test ]] && ! python3 -c "import elephant" 2>/dev/null; then
     echo "bootstrap: could not install elephant with pip; the Elephant cross-check will be skipped"
 fi
 
+# The GPU tests emulated on the CPU (docs/validation.md): the CUDA backend compiled by chipStar's
+# cucc in a build folder of its own, its */cuda and Gpu/* tests run by Intel's OpenCL CPU runtime
+# (label gpu-emulated). The kit is the folder shared/tools/cuda-on-cpu beside the clone (CI has a
+# read-only copy there); its setup.sh installs chipStar under /opt and writes nothing into it.
+# Called in an || list, where `set -e` does not act: every step checks its own status.
+emulated_gpu_tests() {
+  local kit build_emu t0 rc=0
+  kit=${CUDA_ON_CPU_KIT:-$(cd "$root/.." && pwd)/shared/tools/cuda-on-cpu}
+  build_emu=${build}-emulated
+  echo
+  if [[ ! -f $kit/setup.sh ]]; then
+    echo "bootstrap: no $kit/setup.sh: the emulated GPU tests did NOT run (the CUDA kernels were"
+    echo "bootstrap: only compiled, if nvcc was found; nothing checked that they compute right)"
+    return 0
+  fi
+  local cache_arg=()
+  [[ -n ${SPIKESIM_CHIPSTAR_CACHE_DIR:-} ]] &&
+    cache_arg=(-DSPIKESIM_CHIPSTAR_CACHE_DIR="$SPIKESIM_CHIPSTAR_CACHE_DIR")
+  echo "== emulated GPU tests: chipStar on the CPU's OpenCL device ($kit)"
+  t0=$SECONDS
+  $sudo bash "$kit/setup.sh" || return 1
+  echo "bootstrap: emulation kit set up in $((SECONDS - t0)) s"
+  t0=$SECONDS
+  # shellcheck disable=SC2086  # CMAKE_ARGS is a list of flags
+  cmake -S "$root" -B "$build_emu" -DCMAKE_BUILD_TYPE=Release ${CMAKE_ARGS:-} -DSPIKESIM_CUDA=OFF \
+    -DSPIKESIM_CUDA_EMULATION=ON "${cache_arg[@]}" || return 1
+  cmake --build "$build_emu" -j "$jobs" --target spikesim_tests_emulated || return 1
+  echo "bootstrap: emulated build in $((SECONDS - t0)) s"
+  t0=$SECONDS
+  ctest --test-dir "$build_emu" -L gpu-emulated --output-on-failure -j "$jobs" || rc=$?
+  echo "bootstrap: emulated GPU tests ran in $((SECONDS - t0)) s"
+  echo "bootstrap: NOTE: the emulated GPU tests check the kernels' logic and their bitwise identity"
+  echo "bootstrap: with the CPU backend on a CPU OpenCL device. They are NOT a GPU verification:"
+  echo "bootstrap: warps run in lock-step, partial warp masks act as full masks, the memory model is"
+  echo "bootstrap: OpenCL's; speed, occupancy and the NVIDIA toolchain are not checked at all."
+  return $rc
+}
+
 if [[ $mode == run ]]; then
   cd "$root"
   "$build/spikesim" run
 else
-  ctest --test-dir "$build" --output-on-failure -j "$jobs"
+  rc=0
+  ctest --test-dir "$build" --output-on-failure -j "$jobs" || rc=$?
+  emulated_gpu_tests || rc=$?
+  exit $rc
 fi
