@@ -68,7 +68,11 @@ run_summary simulate(const experiment_spec& spec, backend& b, recorder& rec,
   }
 
   const uint64_t total = spec.run.steps();
-  const uint64_t chunk = chunk_steps_for(spec, b);
+  // Checkpoints are taken at the end of a chunk: a chunk never spans more than one interval, so
+  // that they come every checkpoint_every steps however long the backend's chunks may be.
+  const uint64_t chunk = opt.checkpoint_every > 0
+                             ? std::min(chunk_steps_for(spec, b), opt.checkpoint_every)
+                             : chunk_steps_for(spec, b);
   rec.begin(spec, b);
   chunk_output out;
   const auto t0 = std::chrono::steady_clock::now();

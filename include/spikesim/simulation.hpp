@@ -71,7 +71,8 @@ struct run_options {
   std::vector<uint64_t> start_spikes;
   // Called with (steps done, spikes so far per population) after the chunk that reaches or
   // passes each multiple of checkpoint_every steps, and after the last chunk of a run ended by
-  // `stop`; not after the last step of a complete run.
+  // `stop`; not after the last step of a complete run. A chunk is then at most checkpoint_every
+  // steps long.
   uint64_t checkpoint_every = 0;  // steps; 0: only when stopped
   std::function<void(uint64_t, const std::vector<uint64_t>&)> checkpoint;
 };

@@ -145,6 +145,10 @@ hdf5_recorder::hdf5_recorder(const experiment_spec& spec, const std::string& pat
     throw output_error("cannot create output '" + path + "': directory '" +
                        (dir.empty() ? std::string(".") : dir.string()) + "' is not writable (" +
                        std::strerror(errno) + ")");
+  // Refused before any work, not when the file is published after the first chunk.
+  for (const std::string& f : {partial_, tmp_})
+    if (fs::is_directory(f, ec))
+      throw output_error("cannot create output '" + path + "': '" + f + "' is a directory");
   // A partial file is either being written by another run, which holds a lock on it, or left
   // over from a run that was killed: refuse the first, replace the second.
   for (const std::string& f : {partial_, tmp_})

@@ -23,10 +23,13 @@ namespace fs = std::filesystem;
 
 // A network small enough that a run makes a few hundred writes: spikes, per-step counts, traces,
 // checkpoints every 10 ms (each one a flush of the output and a checkpoint file), /analysis.
+// Chunks of 15 steps (the shortest delay), so that most writes fall in the simulation, between
+// checkpoints, rather than in the final rewrite.
 const char* kill_config = R"(
 [run]
 dt = 0.1
 tstop = 40.0
+chunk_steps = 15
 random_seed = 5
 [population.a]
 size = 120

@@ -347,9 +347,10 @@ long_run = ["--pack", "2", "--set", "run.tstop=30000", "--set", "population.eif.
 cmd = [mpirun, "--oversubscribe", "-np", "2", exe, "sweep", sweep_config, "--backend", "cpu",
        "--threads", "1", "-q", "-o", out, *long_run]
 proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-started = [os.path.join(out, f"points_{n}.h5.partial.partial") for n in ("0-1", "2-3")]
+# A pack's file is FILE.tmp until its first chunk is written, then FILE.partial.
+started = [os.path.join(out, f"points_{n}.h5") for n in ("0-1", "2-3")]
 for _ in range(600):
-    if all(os.path.exists(f) for f in started):
+    if all(os.path.exists(f + ".partial") or os.path.exists(f + ".tmp") for f in started):
         break
     time.sleep(0.05)
 time.sleep(0.5)

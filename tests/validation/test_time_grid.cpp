@@ -70,6 +70,29 @@ TEST_P(time_grid, tstop_is_rounded_up_to_whole_steps) {
 
 SPIKESIM_INSTANTIATE_BACKENDS(time_grid);
 
+TEST_P(time_grid, checkpoints_come_every_interval_however_long_the_chunks) {
+  // 100 neurons without projections take automatic chunks of up to 1000 steps; a checkpoint
+  // every 100 steps must still come at steps 100, 200, ... (the chunk is cut to the interval),
+  // and the spikes equal those of the run without checkpoints.
+  const auto spec = spec_from(
+      "[run]\ndt = 0.1\ntstop = 50.0\n[population.p]\nsize = 100\nmodel = \"lif\"\n"
+      "input = { I = 1.5, sigma = 0.5 }\n");
+  ASSERT_GT(chunk_steps_for(spec), 100u) << "the automatic chunk must be longer than the interval";
+  backend_options opt;
+  opt.kind = backend_kind();
+  auto b = make_backend(spec, opt, nullptr);
+  memory_recorder rec;
+  run_options ro;
+  ro.checkpoint_every = 100;
+  std::vector<uint64_t> at;
+  ro.checkpoint = [&](uint64_t done, const std::vector<uint64_t>&) { at.push_back(done); };
+  simulate(spec, *b, rec, ro);
+  EXPECT_EQ(at, (std::vector<uint64_t>{100, 200, 300, 400}));
+  const auto plain = run_on(backend_kind(), spec);
+  EXPECT_EQ(rec.populations[0].spike_steps, plain.rec.populations[0].spike_steps);
+  EXPECT_EQ(rec.populations[0].spike_ids, plain.rec.populations[0].spike_ids);
+}
+
 TEST(time_grid_state, ou_input_starts_stationary) {
   // Var(eta) = sigma^2 tau_m / (2 tau_s) = 9 * 10 / 10 = 9 mV^2 at t = 0, not 0; 10^5 samples
   // give the variance to sqrt(2 / N) = 0.45%, checked to 5 standard errors.
