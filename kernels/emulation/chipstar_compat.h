@@ -59,3 +59,12 @@ inline cudaError_t max_active_blocks_per_multiprocessor(int* blocks, Kernel, int
 }  // namespace spikesim::emulation
 #define cudaOccupancyMaxActiveBlocksPerMultiprocessor \
   ::spikesim::emulation::max_active_blocks_per_multiprocessor
+
+// cudaFuncGetName (CUDA 12.3) is absent from chipStar 1.2.1. Only SPIKESIM_CUDA_SYNC=1's message
+// asks it for a kernel's name (kernels/device.cu), and that message says "a kernel" when the
+// runtime cannot name it.
+template <class Kernel>
+inline cudaError_t cudaFuncGetName(const char** name, Kernel) {
+  if (name != nullptr) *name = nullptr;
+  return cudaErrorNotSupported;
+}
