@@ -76,8 +76,9 @@ struct cli_result {
   std::string out;  // stdout and stderr together
 };
 
-inline cli_result spikesim_cli(const std::string& args) {
-  const std::string cmd = std::string(SPIKESIM_EXE) + " " + args + " 2>&1";
+// A shell command line (`sh -c`), e.g. with a `ulimit` before the program; code -1 when killed.
+inline cli_result shell_cli(const std::string& command) {
+  const std::string cmd = command + " 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   cli_result r{-1, ""};
   char buf[4096];
@@ -85,6 +86,10 @@ inline cli_result spikesim_cli(const std::string& args) {
   const int status = pclose(p);
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
+}
+
+inline cli_result spikesim_cli(const std::string& args) {
+  return shell_cli(std::string(SPIKESIM_EXE) + " " + args);
 }
 
 // Starts `spikesim ARGS` in the background, its stdout and stderr to the file LOG; waitpid() it.
