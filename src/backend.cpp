@@ -257,6 +257,7 @@ std::vector<state_array> slice_state(const experiment_spec& spec,
 std::unique_ptr<backend> make_backend(const experiment_spec& spec, const backend_options& opt,
                                       std::string* notice) {
   rank_exchange* x = opt.exchange && opt.exchange->ranks() > 1 ? opt.exchange : nullptr;
+  if (opt.kind != "cuda") check_threads(opt.threads);
   if (opt.kind == "cpu") return make_cpu_backend(spec, opt.threads, x);
   if (opt.kind == "cuda") return make_cuda_backend(spec, opt.device, x);
   if (opt.kind != "auto")

@@ -77,7 +77,8 @@ struct cli_result {
   std::string out;  // stdout and stderr together
 };
 
-// A shell command line run to its end, with its stdout and stderr.
+// A shell command line (`sh -c`) run to its end, with its stdout and stderr, e.g. with a `ulimit`
+// before the program; code -1 when killed.
 inline cli_result shell(const std::string& cmd) {
   FILE* p = popen((cmd + " 2>&1").c_str(), "r");
   cli_result r{-1, ""};

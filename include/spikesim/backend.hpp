@@ -173,6 +173,13 @@ struct backend_options {
   rank_exchange* exchange = nullptr;
 };
 
+// The most CPU threads a run may ask for (backend_options::threads).
+inline constexpr int max_threads = 4096;
+// Throws config_error when `threads` is negative or above max_threads, and memory_error when the
+// system cannot create that many threads at once (tried before the backend starts them: OpenMP
+// would end the program). 0 and 1 need no check.
+void check_threads(int threads);
+
 // Memory a run of this spec needs on the backend's memory (host RAM for cpu, device memory for
 // cuda), in bytes: the state, the per-neuron inputs and one chunk's output buffers.
 uint64_t estimate_state_bytes(const experiment_spec& spec, uint64_t chunk_steps);

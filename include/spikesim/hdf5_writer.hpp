@@ -18,6 +18,10 @@
 namespace spikesim {
 
 inline constexpr uint32_t file_magic = 0x0A7A;
+// The file layout version, root attribute `version` (docs/output.md). [0, 2]: /spikes/<pop>
+// attribute `sorting` is SONATA's enumeration (a string in [0, 1]) and the report's mapping/time
+// has attribute `units` (mapping had `time_units` in [0, 1]).
+inline const std::vector<uint32_t> file_version{0, 2};
 
 class hdf5_recorder : public recorder {
  public:

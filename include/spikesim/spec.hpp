@@ -135,6 +135,7 @@ struct run_spec {
 struct output_spec {
   std::string file = "spikesim.h5";
   bool overwrite = true;  // the old file is replaced only when the new run completes
+  bool compress = true;   // output.compression = "deflate" (shuffle + deflate) or "none"
 };
 
 // Spike-train statistics computed when a run ends and by `spikesim analyze` (docs/config.md).

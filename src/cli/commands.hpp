@@ -35,11 +35,18 @@ void add_merge(CLI::App& app);
 // The table `analyze` prints, also printed by `run` after its summary.
 void print_analysis(std::ostream& out, const std::vector<population_analysis>& results);
 
+// Host memory a run is estimated to need and what was available (bytes; 0 when not checked).
+struct memory_estimate {
+  uint64_t needed = 0;
+  uint64_t available = 0;
+};
 // Throws memory_error when the state of `spec` (and the spike-train statistics, if `analysis`)
-// would not fit the available host memory.
-// Over `ranks` MPI ranks each holds about 1/ranks of the state (an estimate per rank).
-void check_host_memory(const experiment_spec& spec, const std::string& backend, bool analysis,
-                       int ranks = 1);
+// would need more than 75% of the available host memory; the message names what takes most of
+// it. Over `ranks` MPI ranks each holds about 1/ranks of the state (an estimate per rank).
+memory_estimate check_host_memory(const experiment_spec& spec, const std::string& backend,
+                                  bool analysis, int ranks = 1);
+// The message of a failed allocation after check_host_memory passed: needed and available.
+std::string out_of_memory_message(const memory_estimate& e);
 // Set by SIGINT, SIGTERM and SIGUSR1 once install_stop_handlers() ran: the run (or sweep) ends
 // after its current chunk.
 extern std::atomic<bool> stop_requested;
@@ -64,6 +71,10 @@ bool save_checkpoint(const std::string& path, uint64_t step, const std::vector<u
 // every rank may use all of them (mpirun --bind-to none), else 0 (OpenMP's default: the cores
 // the rank is bound to, or OMP_NUM_THREADS when set).
 int rank_default_device(const mpi::session& comm);
+// Validators of option values with short messages (CLI11's PositiveNumber prints its 300-digit
+// bound): a number > 0, and a file name that is not empty.
+CLI::Validator positive_number();
+CLI::Validator non_empty_path();
 // --backend, --device, --threads and -q of run and sweep; returns --device (to see if given).
 CLI::Option* add_backend_options(CLI::App* cmd, std::string& backend, int& device, int& threads,
                                  bool& quiet);

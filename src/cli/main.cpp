@@ -1,4 +1,5 @@
 // spikesim's entry point: parses the command line and maps every error to its exit code.
+#include <csignal>
 #include <iostream>
 
 #include <spikesim/errors.hpp>
@@ -15,6 +16,9 @@ int& exit_status() {
 int main(int argc, char** argv) {
   using namespace spikesim;
   CLI::App app{"spikesim: simulate populations of spiking neurons on GPUs and CPUs", "spikesim"};
+  // A write past the file size limit (ulimit -f) then fails with EFBIG and is reported (exit 4)
+  // instead of killing the program without a word.
+  std::signal(SIGXFSZ, SIG_IGN);
   app.require_subcommand(1);
   app.set_version_flag("--version", "spikesim " SPIKESIM_VERSION);
   cli::add_run(app);
@@ -25,6 +29,18 @@ int main(int argc, char** argv) {
   cli::add_model(app);
   cli::add_sweep(app);
   cli::add_merge(app);
+  // CLI11 takes an unknown first word for a missing subcommand: name it instead.
+  std::string names;
+  bool known = false;
+  for (const auto* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+    names += (names.empty() ? "" : ", ") + sub->get_name();
+    known |= argc > 1 && sub->get_name() == argv[1];
+  }
+  if (argc > 1 && argv[1][0] != '-' && !known) {
+    std::cerr << "spikesim: unknown command '" << argv[1] << "' (the commands: " << names
+              << "; spikesim --help)\n";
+    return exit_config;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

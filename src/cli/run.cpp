@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -25,6 +26,7 @@
 #include <spikesim/connectivity.hpp>
 #include <spikesim/errors.hpp>
 #include <spikesim/hdf5_writer.hpp>
+#include <spikesim/output_paths.hpp>
 #include <spikesim/simulation.hpp>
 
 #include "cli/commands.hpp"
@@ -95,6 +97,19 @@ void print_summary(const run_summary& s, const std::string& file) {
             << "output " << file << " (" << to_string(s.status) << ")\n";
 }
 
+// The two tables count spikes differently when some lie outside the analysis window: say so,
+// with how many, where the totals would otherwise contradict each other.
+void print_spikes_outside_window(std::ostream& out, const run_summary& s,
+                                 const std::vector<population_analysis>& analysis) {
+  for (const auto& a : analysis)
+    for (const auto& p : s.populations)
+      if (p.name == a.name && p.spikes > a.spikes)
+        out << std::setprecision(10) << a.name << ": " << p.spikes - a.spikes << " of its "
+            << p.spikes << " spikes lie outside the analysis window [" << a.t_start << ", "
+            << a.t_stop << ") ms (before t_start, or stamped at exactly " << a.t_stop
+            << " ms, the end, by the last step): the analysis counts " << a.spikes << "\n";
+}
+
 }  // namespace
 
 // MemAvailable counts reclaimable page cache too, unlike free memory: on a busy node most memory
@@ -124,12 +139,15 @@ void install_stop_handlers() {
   std::signal(SIGUSR1, on_stop_signal);
 }
 
-void check_host_memory(const experiment_spec& spec, const std::string& backend, bool analysis,
-                       int ranks) {
-  if (backend == "cuda") return;  // the CUDA backend checks device memory itself
+memory_estimate check_host_memory(const experiment_spec& spec, const std::string& backend,
+                                  bool analysis, int ranks) {
+  if (backend == "cuda") return {};  // the CUDA backend checks device memory itself
   // Over ranks the CPU backend takes chunks longer than the shortest delay (max_chunk_steps).
   const uint64_t chunk = ranks > 1 ? chunk_steps_for(spec, ~uint64_t{0}) : chunk_steps_for(spec);
-  uint64_t need = estimate_state_bytes(spec, chunk) / std::max(1, ranks);
+  const uint64_t per_rank = static_cast<uint64_t>(std::max(1, ranks));
+  uint64_t need = estimate_state_bytes(spec, chunk) / per_rank;
+  const uint64_t synapse_bytes =
+      spec.projections.empty() ? 0 : estimate_connectivity(spec).peak_bytes / per_rank;
   uint64_t analysis_bytes = 0;
   if (analysis)
     for (const auto& p : spec.populations)
@@ -137,18 +155,38 @@ void check_host_memory(const experiment_spec& spec, const std::string& backend, 
         analysis_bytes += spike_analyzer::memory_bytes(
             p.size, static_cast<uint64_t>(spec.run.tstop / spec.analysis.rate_bin) + 1);
   need += analysis_bytes + hdf5_recorder::buffer_bytes(spec);
-  const uint64_t avail = available_ram();
-  if (avail > 0 && need > avail)
-    throw memory_error(
-        std::string(ranks > 1 ? "each of the " + std::to_string(ranks) + " ranks needs about "
-                              : "the run needs about ") +
-        human_bytes(static_cast<double>(need)) + " of memory" +
-        (analysis_bytes ? " (" + human_bytes(static_cast<double>(analysis_bytes)) +
-                              " of it for the spike-train statistics: analysis.enabled = false "
-                              "skips them)"
-                        : std::string()) +
-        " but only " + human_bytes(static_cast<double>(avail)) +
-        " is available (reduce population sizes or traces)");
+  const memory_estimate e{need, available_ram()};
+  // A margin, as sweep keeps: the estimate leaves out the program, the libraries and the page
+  // cache the output needs, and a run using all of MemAvailable is killed by the kernel.
+  const uint64_t usable = e.available / 4 * 3;
+  if (e.available == 0 || need <= usable) return e;
+  // The advice names what takes most of the memory.
+  std::string advice;
+  if (analysis_bytes > need / 2)
+    advice = "; " + human_bytes(static_cast<double>(analysis_bytes)) +
+             " of it for the spike-train statistics: analysis.enabled = false skips them";
+  else if (synapse_bytes > need / 2)
+    advice = "; " + human_bytes(static_cast<double>(synapse_bytes)) +
+             " of it for the synapses (at their peak while built): reduce the indegree or p of "
+             "the projections, or the population sizes";
+  else
+    advice = " (reduce population sizes or traces)";
+  throw memory_error(
+      std::string(ranks > 1 ? "each of the " + std::to_string(ranks) + " ranks needs about "
+                            : "the run needs about ") +
+      human_bytes(static_cast<double>(need)) + " of memory but only " +
+      human_bytes(static_cast<double>(usable)) + " may be used (75% of the " +
+      human_bytes(static_cast<double>(e.available)) + " available)" + advice);
+}
+
+std::string out_of_memory_message(const memory_estimate& e) {
+  if (e.needed == 0) return "out of memory";
+  return "out of memory: the run was estimated to need about " +
+         human_bytes(static_cast<double>(e.needed)) + " and " +
+         human_bytes(static_cast<double>(e.available)) + " was available when it started (" +
+         human_bytes(static_cast<double>(available_ram())) +
+         " now): another program took memory meanwhile, or the estimate fell short of what this "
+         "run allocates";
 }
 
 uint64_t checkpoint_interval_steps(double every_ms, double dt) {
@@ -184,9 +222,27 @@ bool save_checkpoint(const std::string& path, uint64_t step, const std::vector<u
     return true;
   } catch (const std::exception& e) {
     std::cerr << "spikesim: warning: no checkpoint at t = "
-              << static_cast<double>(step) * spec.run.dt << " ms: " << e.what() << "\n";
+              << static_cast<double>(step) * spec.run.dt
+              << " ms: " << write_failure(e.what(), path + ".tmp", errno) << "\n";
     return false;
   }
+}
+
+CLI::Validator positive_number() {
+  return CLI::Validator(
+      [](std::string& s) -> std::string {
+        double x = 0;
+        if (!CLI::detail::lexical_cast(s, x) || !(x > 0) || !std::isfinite(x))
+          return "must be a number > 0, not '" + s + "'";
+        return {};
+      },
+      "> 0");
+}
+
+CLI::Validator non_empty_path() {
+  return CLI::Validator(
+      [](std::string& s) -> std::string { return s.empty() ? "must name a file, not ''" : ""; },
+      "FILE");
 }
 
 CLI::Option* add_backend_options(CLI::App* cmd, std::string& backend, int& device, int& threads,
@@ -200,7 +256,7 @@ CLI::Option* add_backend_options(CLI::App* cmd, std::string& backend, int& devic
   cmd->add_option("--threads", threads,
                   "the most CPU threads (default: one per 2048 neurons, up to all; under mpirun "
                   "without binding, the node's cores shared among its ranks)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Range(0, max_threads));
   cmd->add_flag("-q,--quiet", quiet, "no progress or notices");
   return d;
 }
@@ -240,7 +296,21 @@ void on_every_rank(mpi::session& comm, const std::function<void()>& command) {
 
 namespace {
 
-void run_command(const run_args& a, mpi::session& comm) {
+// No file the run writes (the output, its partial file, the checkpoint and its temporary file) is
+// one it reads or another it writes. A resume rewrites the checkpoint it started from by default:
+// that one is both.
+void check_run_files(const run_args& a, const std::string& output, const std::string& ckpt_path) {
+  std::vector<named_file> inputs;
+  if (!a.config.empty()) inputs.push_back({"config", a.config});
+  if (!a.resume.empty() && !same_file(a.resume, ckpt_path))
+    inputs.push_back({"checkpoint resumed from", a.resume});
+  check_distinct_files(inputs, {{"output", output},
+                                {"partial output", output + ".partial"},
+                                {"checkpoint", ckpt_path},
+                                {"temporary checkpoint", ckpt_path + ".tmp"}});
+}
+
+void run_command(const run_args& a, mpi::session& comm, memory_estimate& memory) {
   checkpoint ck;
   const bool resuming = !a.resume.empty();
   const bool spread = comm.ranks() > 1;
@@ -267,8 +337,9 @@ void run_command(const run_args& a, mpi::session& comm) {
   const std::string ckpt_path = !a.checkpoint.empty() ? a.checkpoint
                                 : resuming            ? a.resume
                                                       : spec.output.file + ".ckpt";
+  if (root) check_run_files(a, spec.output.file, ckpt_path);
 
-  check_host_memory(spec, a.backend, spec.analysis.enabled && root, comm.ranks());
+  memory = check_host_memory(spec, a.backend, spec.analysis.enabled && root, comm.ranks());
 
   // Handlers first: a signal while the state is being built ends the run cleanly too.
   // SIGUSR1 is what SLURM's --signal sends ahead of the end of an allocation.
@@ -347,6 +418,8 @@ void run_command(const run_args& a, mpi::session& comm) {
       std::cerr << "spikesim: the output up to the failing chunk is kept in " << spec.output.file
                 << ", marked failed\n";
     throw;
+  } catch (const output_error& e) {
+    throw output_error(write_failure(e.what(), spec.output.file + ".partial", errno));
   }
   if (spread) {
     // Synapses and synaptic events are those of each rank's slice: summed over the ranks.
@@ -377,7 +450,10 @@ void run_command(const run_args& a, mpi::session& comm) {
   } else {
     print_summary(s, spec.output.file);
   }
-  if (root) print_analysis(std::cout, file_rec->analysis());
+  if (root) {
+    print_analysis(std::cout, file_rec->analysis());
+    print_spikes_outside_window(std::cout, s, file_rec->analysis());
+  }
   if (root && !file_rec->analysis_failure().empty())
     std::cerr << "spikesim: warning: the spike-train statistics failed ("
               << file_rec->analysis_failure() << "); the file has no /analysis: `spikesim analyze "
@@ -387,9 +463,10 @@ void run_command(const run_args& a, mpi::session& comm) {
       std::cerr << "spikesim: interrupted by a signal after " << s.simulated_ms
                 << " ms; the output is valid and marked interrupted\n";
     if (wrote_checkpoint)
-      std::cerr << "spikesim: checkpoint " << ckpt_path << "; continue with: spikesim run "
-                << (a.config.empty() ? std::string() : a.config + " ") << "--resume " << ckpt_path
-                << "\n";
+      // The checkpoint holds the resolved config (overrides included) and the output's name:
+      // it needs nothing else.
+      std::cerr << "spikesim: checkpoint " << ckpt_path << "; continue with: spikesim run --resume "
+                << ckpt_path << "\n";
     exit_status() = exit_interrupted;
   } else if (root && s.status == run_status::complete && (wrote_checkpoint || resuming)) {
     // The run is complete: its checkpoint has served.
@@ -403,23 +480,35 @@ void add_run(CLI::App& app) {
   auto args = std::make_shared<run_args>();
   auto* cmd = app.add_subcommand("run", "run an experiment (the built-in one without CONFIG)");
   cmd->add_option("config", args->config, "experiment file (TOML)");
-  cmd->add_option("-o,--output", args->output, "output file (overrides output.file)");
+  cmd->add_option("-o,--output", args->output, "output file (overrides output.file)")
+      ->check(non_empty_path());
   cmd->add_option("--set", args->sets, "override a config key: key.path=value (repeatable)")
       ->take_all()
       ->allow_extra_args(false);
   auto* device = add_backend_options(cmd, args->backend, args->device, args->threads, args->quiet);
   cmd->add_option("--checkpoint-every", args->checkpoint_every,
                   "write a checkpoint every T ms of simulated time (and always on SIGINT, SIGTERM "
-                  "or SIGUSR1)");
+                  "or SIGUSR1)")
+      ->check(positive_number());
   cmd->add_option("--checkpoint", args->checkpoint,
-                  "checkpoint file (default OUTPUT.ckpt; when resuming, the file resumed from)");
+                  "checkpoint file (default OUTPUT.ckpt; when resuming, the file resumed from)")
+      ->check(non_empty_path());
   cmd->add_option("--resume", args->resume,
                   "continue the run saved in this checkpoint (CONFIG, if given, must resolve to "
-                  "the same config)");
+                  "the same config)")
+      ->check(non_empty_path());
   cmd->callback([args, device] {
     args->device_given = device->count() > 0;
     mpi::session comm;
-    on_every_rank(comm, [&] { run_command(*args, comm); });
+    memory_estimate memory;
+    on_every_rank(comm, [&] {
+      try {
+        run_command(*args, comm, memory);
+      } catch (const std::bad_alloc&) {
+        // The partial output is removed (or kept for its checkpoint) on the way here.
+        throw memory_error(out_of_memory_message(memory));
+      }
+    });
   });
 }
 

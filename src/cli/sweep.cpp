@@ -695,14 +695,15 @@ void add_sweep(CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--num-tasks", args->num_tasks,
                   "tasks the points are split over (default: SLURM_ARRAY_TASK_COUNT, else 1)")
-      ->check(CLI::PositiveNumber);
+      ->check(positive_number());
   cmd->add_option("--pack", args->pack,
                   "at most this many points per simulation (default: as many as fit in memory)")
-      ->check(CLI::PositiveNumber);
+      ->check(positive_number());
   auto* device = add_backend_options(cmd, args->backend, args->device, args->threads, args->quiet);
   cmd->add_option("--checkpoint-every", args->checkpoint_every,
                   "write a checkpoint of the current pack every T ms of simulated time (and always "
-                  "on SIGINT, SIGTERM or SIGUSR1)");
+                  "on SIGINT, SIGTERM or SIGUSR1)")
+      ->check(positive_number());
   cmd->add_flag("--redo", args->redo,
                 "run every pack again, replacing its file even when complete or of another sweep");
   cmd->callback([args, device] {

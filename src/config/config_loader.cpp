@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <optional>
@@ -216,17 +217,23 @@ P read_params(std::optional<table_reader> tr, const std::string& model,
   return p;
 }
 
-void validate_common(const std::string& path, double tau_m, double R_m, double t_ref) {
+void validate_common(const std::string& path, double tau_m, double R_m, double t_ref, double dt) {
   require(tau_m > 0, path + ".tau_m", tau_m, "ms", "must be > 0");
   require(R_m > 0, path + ".R_m", R_m, "MOhm", "must be > 0");
   require(t_ref >= 0, path + ".t_ref", t_ref, "ms", "must be >= 0");
+  // The refractory steps left are a 32-bit count of the neuron state (as checkpoints store it).
+  constexpr double max_steps = 2147483647.0;
+  if (std::round(t_ref / dt) > max_steps)
+    fail(path + ".t_ref", fmt(t_ref) + " ms is invalid: " + fmt(std::round(t_ref / dt)) +
+                              " steps of dt = " + fmt(dt) + " ms, more than 2^31 - 1 steps (" +
+                              fmt(max_steps * dt) + " ms)");
 }
 
-model_params read_model(table_reader& pop, const std::string& model) {
+model_params read_model(table_reader& pop, const std::string& model, double dt) {
   const std::string path = pop.key_path("params");
   if (model == "lif") {
     auto p = read_params<lif_params>(pop.table("params"), model);
-    validate_common(path, p.tau_m, p.R_m, p.t_ref);
+    validate_common(path, p.tau_m, p.R_m, p.t_ref, dt);
     if (!(p.V_reset < p.V_th))
       fail(path + ".V_reset",
            fmt(p.V_reset) + " mV is invalid: must be below V_th = " + fmt(p.V_th) + " mV");
@@ -264,7 +271,7 @@ model_params read_model(table_reader& pop, const std::string& model) {
     return p;
   }
   auto p = read_params<eif_params>(pop.table("params"), model);
-  validate_common(path, p.tau_m, p.R_m, p.t_ref);
+  validate_common(path, p.tau_m, p.R_m, p.t_ref, dt);
   require(p.delta_T > 0, path + ".delta_T", p.delta_T, "mV", "must be > 0");
   if (!(p.V_peak > p.V_T))
     fail(path + ".V_peak",
@@ -296,6 +303,10 @@ population_spec read_population(const std::string& name, const toml::node& node,
 
   const toml::node* size = pop.get("size");
   if (!size) fail(pop.key_path("size"), "missing (the number of neurons)");
+  const auto* int_size = size->as_integer();
+  const auto* float_size = size->as_floating_point();
+  if ((int_size && int_size->get() < 1) || (float_size && float_size->get() < 1))
+    fail(pop.key_path("size"), *size, "neurons", "must be between 1 and 2^32 - 1");
   p.size = table_reader::as_integer(*size, pop.key_path("size"), "neurons");
   // Below 2^32 so that neuron indices and the per-step spike counts fit 32 bits.
   if (p.size < 1 || p.size >= (uint64_t{1} << 32))
@@ -306,7 +317,7 @@ population_spec read_population(const std::string& name, const toml::node& node,
   if (*model != "lif" && *model != "eif" && *model != "hh" && *model != "rate")
     fail(pop.key_path("model"), *pop.get("model"), "",
          "unknown model (known: \"lif\", \"eif\", \"hh\", \"rate\")");
-  p.params = read_model(pop, *model);
+  p.params = read_model(pop, *model, run.dt);
   const bool rate = *model == "rate";
   // The state variable that init sets, and the unit of input currents, differ by model.
   const char* state_key = rate ? "r" : "V";
@@ -634,6 +645,10 @@ void apply_override(toml::table& root, const std::string& assignment) {
   } catch (const toml::parse_error&) {
     parsed = toml::table{{"v", value}};  // a bare word is a string
   }
+  // One value: text after it (a newline and a [table], another key) would be dropped unread.
+  if (parsed.size() != 1)
+    throw config_error("config error: --set " + assignment +
+                       ": the value must be one TOML value, without further keys or tables");
   toml::table* t = &root;
   std::string path;
   for (size_t i = 0; i + 1 < parts.size(); ++i) {
@@ -666,6 +681,10 @@ experiment_spec parse_config(const std::string& text, const std::string& source,
     if (!(spec.run.tstop >= spec.run.dt))
       fail("run.tstop", fmt(spec.run.tstop) + " ms is invalid: must be at least one step (dt = " +
                             fmt(spec.run.dt) + " ms)");
+    // Before the settings that depend on it (analysis bins) blame themselves.
+    if (spec.run.steps() > (uint64_t{1} << 50))
+      fail("run.tstop", fmt(spec.run.tstop) + " ms is invalid: more than 2^50 steps of dt = " +
+                            fmt(spec.run.dt) + " ms");
     if (auto seed = run->integer("random_seed", "")) spec.run.seed = *seed;
     if (auto prec = run->string("precision")) {
       if (*prec == "float")
@@ -687,7 +706,12 @@ experiment_spec parse_config(const std::string& text, const std::string& source,
       spec.output.file = *f;
     }
     spec.output.overwrite = out->boolean("overwrite").value_or(true);
-    out->finish({"file", "overwrite"});
+    if (auto c = out->string("compression")) {
+      if (*c != "none" && *c != "deflate")
+        fail("output.compression", *out->get("compression"), "", "expected \"none\" or \"deflate\"");
+      spec.output.compress = *c == "deflate";
+    }
+    out->finish({"file", "overwrite", "compression"});
   }
   auto pops = top.table("population");
   if (!pops || pops->raw().empty())
@@ -735,9 +759,6 @@ experiment_spec parse_config(const std::string& text, const std::string& source,
     fail("sweep", "this config is a parameter sweep: run its points with `spikesim sweep " +
                       source + "` (docs/sweeps.md)");
   top.finish({"run", "output", "analysis", "population", "projection"});
-  if (spec.run.steps() > (uint64_t{1} << 50))
-    fail("run.tstop", fmt(spec.run.tstop) + " ms is invalid: more than 2^50 steps of dt = " +
-                          fmt(spec.run.dt) + " ms");
 
   std::ostringstream resolved;
   resolved << toml::toml_formatter(root);
@@ -746,6 +767,9 @@ experiment_spec parse_config(const std::string& text, const std::string& source,
 }
 
 experiment_spec load_config(const std::string& path, const std::vector<std::string>& overrides) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw input_error("cannot read config file '" + path + "': it is a directory");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw input_error("cannot read config file '" + path + "': " + std::strerror(errno));
   std::ostringstream text;

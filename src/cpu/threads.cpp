@@ -5,6 +5,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <system_error>
+
+#include <spikesim/errors.hpp>
 
 namespace spikesim {
 namespace {
@@ -40,10 +43,22 @@ uint64_t spin_iterations(int threads) {
 
 thread_team::thread_team(int threads) : spin_(spin_iterations(threads)) {
   failed_.resize(static_cast<size_t>(std::max(threads, 1)));
-  for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { work(i); });
+  try {
+    for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { work(i); });
+  } catch (const std::system_error& e) {
+    // The workers started so far are stopped and joined (a joinable std::thread destroyed
+    // unjoined would end the program), and the shortage reported as memory: exit 7.
+    const size_t started = workers_.size() + 1;
+    stop_workers();
+    throw memory_error("cannot start " + std::to_string(threads) + " CPU threads: the system " +
+                       "created only " + std::to_string(started) + " (" + e.what() +
+                       "); use fewer threads (--threads), or raise the process or memory limits");
+  }
 }
 
-thread_team::~thread_team() {
+thread_team::~thread_team() { stop_workers(); }
+
+void thread_team::stop_workers() {
   {
     std::lock_guard<std::mutex> lock(m_);
     stop_ = true;

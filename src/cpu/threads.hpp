@@ -39,6 +39,7 @@ class thread_team {
   void wait(Pred done);
   void wake();
   void work(int index);
+  void stop_workers();  // ends and joins the workers
 
   std::vector<std::thread> workers_;
   uint64_t spin_ = 0;

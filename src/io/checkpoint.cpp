@@ -112,11 +112,22 @@ void validate_array(const state_array& a, const std::string& file) {
   }
 }
 
+// Removes the temporary file of a checkpoint whose writing failed (a full disk): nothing is left
+// but the previous checkpoint.
+struct remove_unless_renamed {
+  const std::string& tmp;
+  bool renamed = false;
+  ~remove_unless_renamed() {
+    if (!renamed) std::remove(tmp.c_str());
+  }
+};
+
 }  // namespace
 
 void write_checkpoint(const std::string& path, const checkpoint& c) {
   const std::string tmp = path + ".tmp";
   std::remove(tmp.c_str());
+  remove_unless_renamed cleanup{tmp};
   {
     h5::quiet_errors quiet;
     h5::handle f;
@@ -168,6 +179,7 @@ void write_checkpoint(const std::string& path, const checkpoint& c) {
     throw output_error("cannot write checkpoint '" + tmp + "': " + std::strerror(errno));
   if (std::rename(tmp.c_str(), path.c_str()) != 0)
     throw output_error("cannot rename '" + tmp + "' to '" + path + "': " + std::strerror(errno));
+  cleanup.renamed = true;
 }
 
 checkpoint read_checkpoint(const std::string& path) {

@@ -14,9 +14,20 @@
 namespace spikesim::h5 {
 namespace {
 
-[[noreturn]] void write_fail(const std::string& what) {
-  throw output_error("HDF5 error: cannot " + what);
+// The failed write's errno, where it is the disk or a limit (HDF5's own message does not say).
+std::string system_reason(int err) {
+  if (err == ENOSPC || err == EDQUOT || err == EFBIG) return std::string(": ") + std::strerror(err);
+  return "";
 }
+
+[[noreturn]] void write_fail(const std::string& what) {
+  throw output_error("HDF5 error: cannot " + what + system_reason(errno));
+}
+
+// A file whose close fails (on a full disk) stays open in the library, and HDF5's exit handler
+// then crashes closing it again (SIGSEGV in H5F__close_cb): the handler is not installed. Every
+// file is closed by its handle before the program ends.
+[[maybe_unused]] const bool no_exit_handler = H5dont_atexit() >= 0;
 [[noreturn]] void read_fail(const std::string& what) {
   throw input_error("HDF5 error: cannot " + what);
 }
@@ -277,6 +288,16 @@ void update_attr(hid_t obj, const std::string& name, double value) {
   update_attr_raw(obj, name, H5T_NATIVE_DOUBLE, &value);
 }
 
+void enum_attr(hid_t obj, const std::string& name,
+               const std::vector<std::pair<std::string, int8_t>>& members, int8_t value) {
+  handle type(check(H5Tenum_create(H5T_NATIVE_INT8), "create enum type of '" + name + "'"),
+              H5Tclose);
+  for (const auto& [member, v] : members)
+    if (H5Tenum_insert(type, member.c_str(), &v) < 0) write_fail("define enum '" + name + "'");
+  handle space(H5Screate(H5S_SCALAR), H5Sclose);
+  write_attr_raw(obj, name, type, space, &value);
+}
+
 std::string read_attr_string(hid_t obj, const std::string& name) {
   if (H5Aexists(obj, name.c_str()) <= 0) read_fail("find attribute '" + name + "'");
   handle a(H5Aopen(obj, name.c_str(), H5P_DEFAULT), H5Aclose);
@@ -315,7 +336,8 @@ uint64_t read_attr_u64(hid_t obj, const std::string& name) {
 }
 
 template <class T>
-appendable<T>::appendable(hid_t parent, const std::string& name, uint64_t cols, uint64_t chunk_rows)
+appendable<T>::appendable(hid_t parent, const std::string& name, uint64_t cols, uint64_t chunk_rows,
+                          bool compress)
     : cols_(cols), chunk_rows_(chunk_rows), name_(name) {
   const int rank = cols == 0 ? 1 : 2;
   hsize_t dims[2] = {0, cols};
@@ -324,8 +346,10 @@ appendable<T>::appendable(hid_t parent, const std::string& name, uint64_t cols, 
   handle space(H5Screate_simple(rank, dims, maxdims), H5Sclose);
   handle plist(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
   H5Pset_chunk(plist, rank, chunk);
-  H5Pset_shuffle(plist);
-  H5Pset_deflate(plist, 1);
+  if (compress) {
+    H5Pset_shuffle(plist);
+    H5Pset_deflate(plist, 1);
+  }
   ds_ = handle(
       check(H5Dcreate2(parent, name.c_str(), type_of<T>(), space, H5P_DEFAULT, plist, H5P_DEFAULT),
             "create dataset '" + name + "'"),

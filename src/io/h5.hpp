@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace spikesim::h5 {
@@ -78,13 +79,17 @@ void attr(hid_t obj, const std::string& name, uint32_t value);
 // Rewrites the value of an existing scalar attribute in place (allowed while SWMR writing).
 void update_attr(hid_t obj, const std::string& name, uint64_t value);
 void update_attr(hid_t obj, const std::string& name, double value);
+// An attribute of an HDF5 enumeration type (base int8) with these members, set to `value`.
+void enum_attr(hid_t obj, const std::string& name,
+               const std::vector<std::pair<std::string, int8_t>>& members, int8_t value);
 
 std::string read_attr_string(hid_t obj, const std::string& name);
 double read_attr_double(hid_t obj, const std::string& name);
 uint64_t read_attr_u64(hid_t obj, const std::string& name);
 
 // A dataset of rows of `cols` values that grows along its first dimension; cols = 0 makes it 1-D.
-// Chunked, shuffled and deflate-compressed. Rows are kept in memory until they fill an HDF5
+// Chunked; shuffled and deflate-compressed when `compress` (readers built without zlib, such as
+// libsonata's wheel, need it off). Rows are kept in memory until they fill an HDF5
 // chunk, which is then compressed and written once: writing a partly filled compressed chunk
 // and later the full one would compress it twice and, in files that never reuse space
 // (create_file), leave the first copy behind as dead space. flush_pending() writes the rows
@@ -93,7 +98,8 @@ template <class T>
 class appendable {
  public:
   appendable() = default;
-  appendable(hid_t parent, const std::string& name, uint64_t cols, uint64_t chunk_rows);
+  appendable(hid_t parent, const std::string& name, uint64_t cols, uint64_t chunk_rows,
+             bool compress = true);
   void append(const T* data, uint64_t rows);
   void flush_pending();
   uint64_t rows() const { return base_ + pending_rows(); }  // appended so far

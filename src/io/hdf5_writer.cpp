@@ -18,6 +18,7 @@
 
 #include <spikesim/errors.hpp>
 #include <spikesim/models/param_table.hpp>
+#include <spikesim/output_paths.hpp>
 
 #include "io/analysis_file.hpp"
 #include "io/h5.hpp"
@@ -132,8 +133,8 @@ hdf5_recorder::hdf5_recorder(const experiment_spec& spec, const std::string& pat
     open_for_resume(spec);
     return;
   }
-  if (fs::is_directory(path, ec))
-    throw output_error("cannot create output '" + path + "': it is a directory");
+  check_regular_output({"output", path});
+  check_regular_output({"partial output", partial_});
   if (fs::exists(path, ec) && !spec.output.overwrite)
     throw output_error("output '" + path +
                        "' exists and output.overwrite = false; remove it or choose another file");
@@ -223,7 +224,7 @@ void hdf5_recorder::create_layout(const experiment_spec& spec, const backend& b)
   hid_t f = impl_->file;
   impl_->dt = spec.run.dt;
   h5::attr(f, "magic", file_magic);
-  h5::attr(f, "version", std::vector<uint32_t>{0, 1});
+  h5::attr(f, "version", file_version);
   h5::attr(f, "simulator", std::string("spikesim"));
   h5::attr(f, "simulator_version", simulator_version());
   h5::attr(f, "git_sha", git_sha());
@@ -243,19 +244,21 @@ void hdf5_recorder::create_layout(const experiment_spec& spec, const backend& b)
   auto report = h5::create_group(f, "report");
   auto activity = h5::create_group(f, "activity");
   auto params = h5::create_group(f, "parameters");
+  const bool zip = spec.output.compress;
   for (const auto& p : spec.populations) {
     population_writer w;
     w.spikes = p.record.spikes;
     if (w.spikes) {
       auto g = h5::create_group(spikes, p.name);
-      h5::attr(g, "sorting", std::string("by_time"));
-      w.timestamps = h5::appendable<double>(g, "timestamps", 0, spike_chunk_rows(p.size));
+      // SONATA's enumeration, which libsonata reads (a string it does not).
+      h5::enum_attr(g, "sorting", {{"none", 0}, {"by_id", 1}, {"by_time", 2}}, 2);
+      w.timestamps = h5::appendable<double>(g, "timestamps", 0, spike_chunk_rows(p.size), zip);
       h5::attr(w.timestamps.id(), "units", std::string("ms"));
-      w.node_ids = h5::appendable<uint64_t>(g, "node_ids", 0, spike_chunk_rows(p.size));
+      w.node_ids = h5::appendable<uint64_t>(g, "node_ids", 0, spike_chunk_rows(p.size), zip);
     }
     {
       auto g = h5::create_group(activity, p.name);
-      w.counts = h5::appendable<uint32_t>(g, "spikes_per_step", 0, count_chunk_rows);
+      w.counts = h5::appendable<uint32_t>(g, "spikes_per_step", 0, count_chunk_rows, zip);
       h5::attr(w.counts.id(), "units", std::string("spikes"));
       h5::attr(w.counts.id(), "dt", spec.run.dt);
     }
@@ -263,7 +266,7 @@ void hdf5_recorder::create_layout(const experiment_spec& spec, const backend& b)
     if (w.n_traces) {
       auto g = h5::create_group(report, p.name);
       const uint64_t chunk_rows = std::max<uint64_t>(1, trace_chunk_values / w.n_traces);
-      w.traces = h5::appendable<float>(g, "data", w.n_traces, chunk_rows);
+      w.traces = h5::appendable<float>(g, "data", w.n_traces, chunk_rows, zip);
       h5::attr(w.traces.id(), "units", std::string(p.spiking() ? "mV" : "Hz"));
       auto m = h5::create_group(g, "mapping");
       h5::write_vector<uint64_t>(m, "node_ids", p.record.traces);
@@ -274,7 +277,8 @@ void hdf5_recorder::create_layout(const experiment_spec& spec, const backend& b)
       const double every = static_cast<double>(p.record.trace_every) * spec.run.dt;
       h5::write_vector<double>(m, "time",
                                {0.0, static_cast<double>(spec.run.steps()) * spec.run.dt, every});
-      h5::attr(m, "time_units", std::string("ms"));
+      h5::handle time(H5Dopen2(m, "time", H5P_DEFAULT), H5Dclose);
+      h5::attr(time, "units", std::string("ms"));
     }
     {
       auto g = h5::create_group(params, p.name);

@@ -50,7 +50,30 @@ TEST_F(cli, eif_pulse_example_writes_documented_layout) {
 
   // Spikes: the 6 nA neuron is silent, 8 and 12 nA fire only during the pulse.
   auto spikes = h5::open_group(f, "spikes/eif");
-  EXPECT_EQ(h5::read_attr_string(spikes, "sorting"), "by_time");
+  {
+    // SONATA's enumeration {none = 0, by_id = 1, by_time = 2}, not a string.
+    h5::handle a(H5Aopen(spikes, "sorting", H5P_DEFAULT), H5Aclose);
+    h5::handle type(H5Aget_type(a), H5Tclose);
+    ASSERT_EQ(H5Tget_class(type), H5T_ENUM);
+    int8_t v = -1;
+    ASSERT_GE(H5Aread(a, type, &v), 0);
+    char name[16] = {};
+    ASSERT_GE(H5Tenum_nameof(type, &v, name, sizeof name), 0);
+    EXPECT_STREQ(name, "by_time");
+    for (const auto& [member, value] :
+         std::vector<std::pair<const char*, int8_t>>{{"none", 0}, {"by_id", 1}, {"by_time", 2}}) {
+      int8_t x = -1;
+      EXPECT_GE(H5Tenum_valueof(type, member, &x), 0) << member;
+      EXPECT_EQ(x, value) << member;
+    }
+  }
+  {
+    h5::handle a(H5Aopen(f, "version", H5P_DEFAULT), H5Aclose);
+    uint32_t version[2] = {9, 9};
+    H5Aread(a, H5T_NATIVE_UINT32, version);
+    EXPECT_EQ(version[0], 0u);
+    EXPECT_EQ(version[1], 2u);
+  }
   const auto t = h5::read_vector<double>(spikes, "timestamps");
   const auto ids = h5::read_vector<uint64_t>(spikes, "node_ids");
   ASSERT_EQ(t.size(), ids.size());
@@ -90,6 +113,11 @@ TEST_F(cli, eif_pulse_example_writes_documented_layout) {
   auto mapping = h5::open_group(report, "mapping");
   EXPECT_EQ(h5::read_vector<uint64_t>(mapping, "node_ids"), (std::vector<uint64_t>{0, 1, 2}));
   EXPECT_EQ(h5::read_vector<double>(mapping, "time"), (std::vector<double>{0.0, 500.0, 0.05}));
+  {
+    // SONATA readers look for the units on mapping/time itself.
+    h5::handle time(H5Dopen2(mapping, "time", H5P_DEFAULT), H5Dclose);
+    EXPECT_EQ(h5::read_attr_string(time, "units"), "ms");
+  }
   EXPECT_EQ(h5::read_vector<uint64_t>(mapping, "index_pointers").size(), 4u);
 
   // Parameters actually used, with units.
@@ -97,6 +125,38 @@ TEST_F(cli, eif_pulse_example_writes_documented_layout) {
   EXPECT_EQ(h5::read_attr_string(params, "model"), "eif");
   h5::handle vt(H5Dopen2(params, "V_T", H5P_DEFAULT), H5Dclose);
   EXPECT_EQ(h5::read_attr_string(vt, "units"), "mV");
+}
+
+// output.compression: deflate (shuffle + deflate) by default, none for readers without zlib.
+TEST_F(cli, output_compression_none_writes_unfiltered_datasets) {
+  const auto filters = [](const std::string& file, const std::string& dataset) {
+    h5::quiet_errors quiet;
+    auto f = h5::open_file(file, false);
+    h5::handle ds(H5Dopen2(f, dataset.c_str(), H5P_DEFAULT), H5Dclose);
+    h5::handle plist(H5Dget_create_plist(ds), H5Pclose);
+    return H5Pget_nfilters(plist);
+  };
+  const std::string args = "run " + example("eif_pulse.toml") + " --quiet --set run.tstop=50";
+  ASSERT_EQ(spikesim_cli(args + " -o " + path("d.h5")).code, 0);
+  ASSERT_EQ(spikesim_cli(args + " -o " + path("n.h5") + " --set output.compression=none").code, 0);
+  for (const char* ds : {"spikes/eif/timestamps", "spikes/eif/node_ids", "report/eif/data",
+                         "activity/eif/spikes_per_step"}) {
+    EXPECT_EQ(filters(path("d.h5"), ds), 2) << ds;  // shuffle, deflate
+    EXPECT_EQ(filters(path("n.h5"), ds), 0) << ds;
+  }
+  {
+    // The same data either way.
+    h5::quiet_errors quiet;
+    auto d = h5::open_file(path("d.h5"), false);
+    auto n = h5::open_file(path("n.h5"), false);
+    EXPECT_EQ(h5::read_vector<double>(d, "spikes/eif/timestamps"),
+              h5::read_vector<double>(n, "spikes/eif/timestamps"));
+    EXPECT_EQ(h5::read_vector<uint64_t>(d, "spikes/eif/node_ids"),
+              h5::read_vector<uint64_t>(n, "spikes/eif/node_ids"));
+  }
+  const auto r = spikesim_cli(args + " -o " + path("z.h5") + " --set output.compression=zstd");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("output.compression"), std::string::npos) << r.out;
 }
 
 TEST_F(cli, bad_configs_exit_2_and_leave_no_file) {

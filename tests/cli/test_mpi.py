@@ -334,7 +334,8 @@ out = os.path.join(work, "sweep_fail")
 subprocess.run(["rm", "-rf", out], check=True)
 os.makedirs(os.path.join(out, "points_2-3.h5.partial", "x"))
 p = sweep(2, out, "--pack", "2", "--set", "run.tstop=2000", expect=4)
-assert "rank 1: cannot create output" in p.stderr, p.stderr
+assert "rank 1: cannot write partial output" in p.stderr, p.stderr
+assert "points_2-3.h5.partial': it is a directory, not a regular file" in p.stderr, p.stderr
 print("a failing rank 1 ends the sweep:",
       next(line for line in p.stderr.splitlines() if "rank 1:" in line)[:120])
 

@@ -113,6 +113,18 @@ TEST(config, bad_input_names_key_value_and_reason) {
        pop,
        {"population.exc.init.V={uniform = [-50.0, -60.0]}"},
        {"population.exc.init.V.uniform"}},
+      // A refractory period of 2^31 steps or more would overflow the 32-bit count.
+      {"t_ref beyond 2^31 steps",
+       pop,
+       {"population.exc.params.t_ref=1e9"},
+       {"population.exc.params.t_ref", "1e+09 ms", "2^31 - 1 steps"}},
+      {"negative size", pop, {"population.exc.size=-5"}, {"size = -5", "between 1 and"}},
+      // tstop is named, not the analysis bins that it makes too many.
+      {"tstop beyond 2^50 steps", pop, {"run.tstop=1e300"}, {"run.tstop", "2^50 steps"}},
+      {"--set with further TOML",
+       pop,
+       {"run.tstop=200\n[evil]\nx=1"},
+       {"--set run.tstop=200", "one TOML value"}},
   };
   for (const auto& c : cases) {
     try {
@@ -124,6 +136,22 @@ TEST(config, bad_input_names_key_value_and_reason) {
         EXPECT_NE(std::string(e.what()).find(s), std::string::npos)
             << c.what << ": message '" << e.what() << "' lacks '" << s << "'";
     }
+  }
+}
+
+TEST(config, largest_refractory_count_is_accepted) {
+  const std::string pop = std::string(minimal) + "params = { t_ref = 214748364.7 }\n";
+  EXPECT_NO_THROW(spec_from(pop));
+}
+
+TEST(config, directory_is_an_input_error_naming_it) {
+  const std::string dir = ::testing::TempDir();
+  try {
+    load_config(dir);
+    ADD_FAILURE() << "accepted a directory";
+  } catch (const input_error& e) {
+    EXPECT_NE(std::string(e.what()).find("'" + dir + "'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("directory"), std::string::npos) << e.what();
   }
 }
 
