@@ -77,7 +77,8 @@ inline std::uint64_t named_key(std::uint64_t seed, const char* kind, const std::
 
 namespace detail {
 
-SPIKESIM_HD inline std::uint32_t mulhilo(std::uint32_t a, std::uint32_t b, std::uint32_t& hi) {
+SPIKESIM_HD SPIKESIM_INLINE std::uint32_t mulhilo(std::uint32_t a, std::uint32_t b,
+                                                  std::uint32_t& hi) {
 #if SPIKESIM_DEVICE_CODE
   hi = __umulhi(a, b);
   return a * b;
@@ -88,7 +89,8 @@ SPIKESIM_HD inline std::uint32_t mulhilo(std::uint32_t a, std::uint32_t b, std::
 #endif
 }
 
-SPIKESIM_HD inline void philox_round(std::uint32_t (&c)[4], std::uint32_t k0, std::uint32_t k1) {
+SPIKESIM_HD SPIKESIM_INLINE void philox_round(std::uint32_t (&c)[4], std::uint32_t k0,
+                                              std::uint32_t k1) {
   std::uint32_t hi0, hi1;
   const std::uint32_t lo0 = mulhilo(0xD2511F53u, c[0], hi0);
   const std::uint32_t lo1 = mulhilo(0xCD9E8D57u, c[2], hi1);
@@ -100,12 +102,12 @@ SPIKESIM_HD inline void philox_round(std::uint32_t (&c)[4], std::uint32_t k0, st
 }
 
 // Uniform in (0, 1]: the half offset keeps 0 out, and float rounding of large x gives 1.
-SPIKESIM_HD inline float radius_uniform(std::uint32_t x) {
+SPIKESIM_HD SPIKESIM_INLINE float radius_uniform(std::uint32_t x) {
   return (static_cast<float>(x) + 0.5f) * 0x1p-32f;
 }
 
 // Uniform on the 2^24 multiples of 2^-24 in [0, 1), all exactly representable.
-SPIKESIM_HD inline float angle_uniform(std::uint32_t x) {
+SPIKESIM_HD SPIKESIM_INLINE float angle_uniform(std::uint32_t x) {
   return static_cast<float>(x >> 8) * 0x1p-24f;
 }
 
@@ -113,7 +115,7 @@ struct normal_pair {
   float z0, z1;
 };
 
-SPIKESIM_HD inline normal_pair box_muller(std::uint32_t xr, std::uint32_t xa) {
+SPIKESIM_HD SPIKESIM_INLINE normal_pair box_muller(std::uint32_t xr, std::uint32_t xa) {
   const float r = std::sqrt(-2.0f * math::log_unit(radius_uniform(xr)));
   float s, c;
   math::sincos_2pi(angle_uniform(xa), s, c);
@@ -123,8 +125,8 @@ SPIKESIM_HD inline normal_pair box_muller(std::uint32_t xr, std::uint32_t xa) {
 }  // namespace detail
 
 // Philox4x32-10 with the key and counter laid out as described at the top of this file.
-SPIKESIM_HD inline u32x4 philox(std::uint64_t seed, std::uint32_t stream, std::uint64_t id,
-                                std::uint64_t block) {
+SPIKESIM_HD SPIKESIM_INLINE u32x4 philox(std::uint64_t seed, std::uint32_t stream, std::uint64_t id,
+                                         std::uint64_t block) {
   std::uint32_t c[4] = {static_cast<std::uint32_t>(block),
                         static_cast<std::uint32_t>(block >> 32) | (stream << 16),
                         static_cast<std::uint32_t>(id), static_cast<std::uint32_t>(id >> 32)};
@@ -143,24 +145,24 @@ SPIKESIM_HD inline u32x4 philox(std::uint64_t seed, std::uint32_t stream, std::u
 // value because GCC does not vectorise a `#pragma omp simd` loop whose body declares an array
 // and passes it to a function to fill (the array becomes per-lane memory); the out[4] form
 // below suits writing straight into a buffer.
-SPIKESIM_HD inline f32x4 normal4(std::uint64_t seed, std::uint32_t stream, std::uint64_t id,
-                                 std::uint64_t block) {
+SPIKESIM_HD SPIKESIM_INLINE f32x4 normal4(std::uint64_t seed, std::uint32_t stream,
+                                          std::uint64_t id, std::uint64_t block) {
   const u32x4 w = philox(seed, stream, id, block);
   const detail::normal_pair a = detail::box_muller(w.v[0], w.v[1]);
   const detail::normal_pair b = detail::box_muller(w.v[2], w.v[3]);
   return {{a.z0, a.z1, b.z0, b.z1}};
 }
 
-SPIKESIM_HD inline void normal4(std::uint64_t seed, std::uint32_t stream, std::uint64_t id,
-                                std::uint64_t block, float out[4]) {
+SPIKESIM_HD SPIKESIM_INLINE void normal4(std::uint64_t seed, std::uint32_t stream, std::uint64_t id,
+                                         std::uint64_t block, float out[4]) {
   const f32x4 z = normal4(seed, stream, id, block);
   for (int j = 0; j < 4; ++j) out[j] = z.v[j];
 }
 
 // One standard normal, equal to normal4(seed, stream, id, step >> 2).v[step & 3]. Only the
 // Box–Muller pair that holds it is computed; consecutive steps are cheaper with normal4.
-SPIKESIM_HD inline float normal(std::uint64_t seed, std::uint32_t stream, std::uint64_t id,
-                                std::uint64_t step) {
+SPIKESIM_HD SPIKESIM_INLINE float normal(std::uint64_t seed, std::uint32_t stream, std::uint64_t id,
+                                         std::uint64_t step) {
   const u32x4 w = philox(seed, stream, id, step >> 2);
   const bool second_pair = (step & 2) != 0;
   const detail::normal_pair p =
@@ -169,28 +171,28 @@ SPIKESIM_HD inline float normal(std::uint64_t seed, std::uint32_t stream, std::u
 }
 
 // Uniform in [0, 1) on the 2^53 multiples of 2^-53, from the top 53 bits of hi:lo.
-SPIKESIM_HD inline double uniform_double(std::uint32_t hi, std::uint32_t lo) {
+SPIKESIM_HD SPIKESIM_INLINE double uniform_double(std::uint32_t hi, std::uint32_t lo) {
   const std::uint64_t bits53 = ((static_cast<std::uint64_t>(hi) << 32) | lo) >> 11;
   // A signed conversion (exact below 2^53) vectorises on more targets than an unsigned one.
   return static_cast<double>(static_cast<std::int64_t>(bits53)) * 0x1p-53;
 }
 
 // One uniform in [0, 1) from words 0 and 1 of philox(seed, stream, id, index).
-SPIKESIM_HD inline double uniform(std::uint64_t seed, std::uint32_t stream, std::uint64_t id,
-                                  std::uint64_t index) {
+SPIKESIM_HD SPIKESIM_INLINE double uniform(std::uint64_t seed, std::uint32_t stream,
+                                           std::uint64_t id, std::uint64_t index) {
   const u32x4 w = philox(seed, stream, id, index);
   return uniform_double(w.v[0], w.v[1]);
 }
 
 // Half `half` (0 or 1) of a Philox block as 64 bits: draw 2 b + half of bits64 for block b.
-SPIKESIM_HD inline std::uint64_t bits64_half(const u32x4& w, unsigned half) {
+SPIKESIM_HD SPIKESIM_INLINE std::uint64_t bits64_half(const u32x4& w, unsigned half) {
   const unsigned h = half * 2;
   return (static_cast<std::uint64_t>(w.v[h]) << 32) | w.v[h + 1];
 }
 
 // 64 random bits, draw k of (seed, stream, id): half of philox(seed, stream, id, k / 2).
-SPIKESIM_HD inline std::uint64_t bits64(std::uint64_t seed, std::uint32_t stream, std::uint64_t id,
-                                        std::uint64_t k) {
+SPIKESIM_HD SPIKESIM_INLINE std::uint64_t bits64(std::uint64_t seed, std::uint32_t stream,
+                                                 std::uint64_t id, std::uint64_t k) {
   return bits64_half(philox(seed, stream, id, k >> 1), static_cast<unsigned>(k & 1));
 }
 
