@@ -630,9 +630,11 @@ class cpu_backend final : public backend {
         if (n == 0) continue;
         const uint64_t tiles = (n + tile_size - 1) / tile_size;
         // One item per population for one thread; else one per tile, or, onto a population that
-        // receives spikes, at most 4 per thread (each item searches every spike's row once).
+        // receives spikes, one per thread: each item searches every spike's row for its range,
+        // and on model A (2 threads) 1 item per thread took 1.15 s where 2 or 4 took 1.26 s
+        // idle, with the same times beside a busy process (benchmarks/README.md, CPU threads).
         uint64_t blocks = nt == 1 ? 1 : tiles;
-        if (nt > 1 && !incoming_[p].empty()) blocks = std::min<uint64_t>(tiles, 4 * nt);
+        if (nt > 1 && !incoming_[p].empty()) blocks = std::min<uint64_t>(tiles, nt);
         for (uint64_t b = 0; b < blocks; ++b) {
           const uint64_t lo = tiles * b / blocks * tile_size;
           const uint64_t hi = std::min(n, tiles * (b + 1) / blocks * tile_size);
