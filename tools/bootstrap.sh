@@ -56,25 +56,20 @@ fi
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release ${CMAKE_ARGS:-}
 cmake --build "$build" -j "$jobs"
 
-# Elephant, for the cross-check of /analysis (tests/cli/elephant_check.py), is not packaged by
-# Debian: pip, with NumPy and SciPy pinned to the Debian versions so that nothing of Debian's is
-# replaced (Elephant 1.2 needs NumPy 2, which Debian's h5py and matplotlib cannot load). Allowed
-# to fail: the check then reports as skipped.
-if [[ $mode == test ]] && ! python3 -c "import elephant" 2>/dev/null; then
+# The test suite's packages from PyPI, into a virtual environment in the build directory
+# (test-venv), since an externally managed Python (PEP 668) refuses pip outside one: Elephant,
+# for the cross-check of /analysis (tests/cli/elephant_check.py), and libsonata, SONATA's reader,
+# for the check that it reads our files (tests/cli/sonata_check.py). Made with
+# --system-site-packages, so that it sees the h5py and NumPy of `python3`; NumPy and SciPy pinned
+# to those versions so that none is replaced (Elephant 1.2 needs NumPy 2, which Debian's h5py and
+# matplotlib cannot load). Allowed to fail: the checks then report as skipped.
+venv=$build/test-venv
+if [[ $mode == test ]] && ! "$venv/bin/python" -c "import elephant, libsonata" 2>/dev/null; then
   pins=$(python3 -c "import numpy, scipy; print(f'numpy=={numpy.__version__} scipy=={scipy.__version__}')" 2>/dev/null || true)
   # shellcheck disable=SC2086  # the pins are two words
-  python3 -m pip install --quiet --break-system-packages "elephant<1.2" $pins ||
-    echo "bootstrap: could not install elephant with pip; the Elephant cross-check will be skipped"
-fi
-
-# libsonata, SONATA's reader, for the check that it reads our files (tests/cli/sonata_check.py):
-# from PyPI into a virtual environment in the build directory, since an externally managed Python
-# (PEP 668) refuses pip outside one; the environment sees the h5py and NumPy of `python3`. Allowed
-# to fail: the check then reports as skipped.
-if [[ $mode == test ]] && ! "$build/sonata-venv/bin/python" -c "import libsonata" 2>/dev/null; then
-  { python3 -m venv --system-site-packages "$build/sonata-venv" &&
-    "$build/sonata-venv/bin/python" -m pip install --quiet libsonata; } ||
-    echo "bootstrap: could not install libsonata with pip; the SONATA reader check will be skipped"
+  { python3 -m venv --system-site-packages "$venv" &&
+    "$venv/bin/python" -m pip install --quiet "elephant<1.2" libsonata $pins; } ||
+    echo "bootstrap: could not install elephant and libsonata with pip into $venv; their checks will be skipped"
 fi
 
 # The GPU tests emulated on the CPU (docs/validation.md): the CUDA backend compiled by chipStar's

@@ -6,7 +6,11 @@ Elephant's isi, cv, lv, mean_firing_rate and time_histogram with what spikesim w
 /analysis/<pop>/. Spike times are on a dt = 1/16 ms grid and the bins on a 2 ms grid, all exact in
 binary, so that both sides bin every spike identically.
 
-    elephant_check.py SPIKESIM EXAMPLE_TOML WORK_DIR
+    elephant_check.py SPIKESIM EXAMPLE_TOML WORK_DIR [VENV]
+
+Elephant comes from PyPI into the virtual environment VENV (tools/bootstrap.sh installs it); when
+it is not importable from this interpreter, the script runs itself again with VENV's python
+(test_venv.py).
 
 Exit status: 0 agreement, 1 disagreement, 77 (ctest: skipped) when numpy, h5py, neo, quantities
 or elephant cannot be imported.
@@ -15,6 +19,11 @@ import os
 import subprocess
 import sys
 
+from test_venv import run_with
+
+run_with(["h5py", "neo", "numpy", "quantities", "elephant"],
+         sys.argv[4] if len(sys.argv) > 4 else None)
+
 try:
     import h5py
     import neo
@@ -22,7 +31,7 @@ try:
     import quantities as pq
     from elephant import statistics as es
 except ImportError as e:  # the check is optional: report it as skipped, visibly
-    print(f"skipped: {e} (install python3-h5py and `pip install elephant`)")
+    print(f"skipped: {e} (tools/bootstrap.sh installs Elephant into the build's test-venv)")
     sys.exit(77)
 
 RTOL = 1e-9  # our one-pass (Welford) ISI variance against numpy's two passes: rounding only

@@ -6,28 +6,16 @@ enumeration, `units` on mapping/time and on data) are there.
     sonata_check.py SPIKESIM WORKDIR VENV
 
 libsonata comes from PyPI into the virtual environment VENV (tools/bootstrap.sh installs it); when
-it is not importable from this interpreter, the script runs itself again with VENV's python.
-Exit 77 (skipped) only when libsonata cannot be imported from either.
+it is not importable from this interpreter, the script runs itself again with VENV's python
+(test_venv.py). Exit 77 (skipped) only when libsonata cannot be imported from either.
 """
 import os
 import subprocess
 import sys
 
+from test_venv import run_with
+
 SKIP = 77
-
-
-def interpreter_with_libsonata(venv):
-    try:
-        import libsonata  # noqa: F401
-        return None
-    except ImportError:
-        pass
-    python = os.path.join(venv, "bin", "python")
-    # A venv's python is a link to the system one: which environment runs is told by sys.prefix.
-    if os.path.realpath(sys.prefix) != os.path.realpath(venv) and os.path.exists(python):
-        return python
-    print(f"skipped: libsonata is not installed (tools/bootstrap.sh installs it into {venv})")
-    sys.exit(SKIP)
 
 
 CONFIG = """
@@ -110,9 +98,12 @@ def check_file(path):
 
 def main():
     spikesim, workdir, venv = sys.argv[1:4]
-    other = interpreter_with_libsonata(venv)
-    if other:
-        os.execv(other, [other] + sys.argv)
+    run_with(["libsonata", "h5py", "numpy"], venv)
+    try:
+        import libsonata  # noqa: F401
+    except ImportError:
+        print(f"skipped: libsonata is not installed (tools/bootstrap.sh installs it into {venv})")
+        sys.exit(SKIP)
     os.makedirs(workdir, exist_ok=True)
     plain = run(spikesim, workdir, "none")
     check_file(plain)
