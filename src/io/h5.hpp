@@ -52,8 +52,12 @@ handle open_file(const std::string& path, bool write);
 // rewritten (update_attr), not created.
 handle create_growing_file(const std::string& path);
 void start_swmr(hid_t file, const std::string& path);
+// ": No space left on device" (or the quota or file size limit) for an errno that says the disk or
+// a limit made a write fail; "" for any other (HDF5's own messages do not say).
+std::string system_reason(int err);
 // A new file `tmp` (as create_file) holding every top-level object of `src` except those in
-// `skip`, and its root attributes. (HDF5 1.10.8's H5Ocopy cannot copy the chunk index of a
+// `skip`, and its root attributes; output_error, before anything is written, when the file system
+// holding `tmp` has less free space than `src` takes. (HDF5 1.10.8's H5Ocopy cannot copy the chunk index of a
 // growing file into another growing file: a resumed run appends the rows it keeps instead.)
 handle copy_to_new_file(hid_t src, const std::string& tmp, const std::vector<std::string>& skip);
 // Copies every root attribute of `src` to `dst`, replacing those of the same name (fixed-size

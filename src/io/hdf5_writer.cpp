@@ -198,7 +198,8 @@ hdf5_recorder::~hdf5_recorder() {
 
 void hdf5_recorder::publish_partial() {
   hid_t f = impl_->file;
-  if (H5Fflush(f, H5F_SCOPE_GLOBAL) < 0) throw output_error("cannot flush '" + tmp_ + "'");
+  if (H5Fflush(f, H5F_SCOPE_GLOBAL) < 0)
+    throw output_error("cannot flush '" + tmp_ + "'" + h5::system_reason(errno));
   h5::start_swmr(f, tmp_);
   if (std::rename(tmp_.c_str(), partial_.c_str()) != 0)
     throw output_error("cannot rename '" + tmp_ + "' to '" + partial_ +
@@ -418,10 +419,10 @@ void hdf5_recorder::flush() {
   flush_rows();
   // Rows first, then the attributes that count them: `steps` never exceeds what the file holds.
   if (H5Fflush(impl_->file, H5F_SCOPE_LOCAL) < 0)
-    throw output_error("cannot flush '" + partial_ + "'");
+    throw output_error("cannot flush '" + partial_ + "'" + h5::system_reason(errno));
   update_progress_attrs();
   if (H5Fflush(impl_->file, H5F_SCOPE_LOCAL) < 0)
-    throw output_error("cannot flush '" + partial_ + "'");
+    throw output_error("cannot flush '" + partial_ + "'" + h5::system_reason(errno));
   impl_->last_flush = std::chrono::steady_clock::now();
 }
 
@@ -446,7 +447,17 @@ void hdf5_recorder::finish(const run_summary& s) {
   impl_->file.reset();
   std::remove(tmp_.c_str());
   h5::handle src = h5::open_file(partial_, false);
-  h5::handle out = h5::copy_to_new_file(src, tmp_, {"analysis", "sweep"});
+  h5::handle out;
+  try {
+    out = h5::copy_to_new_file(src, tmp_, {"analysis", "sweep"});
+  } catch (const output_error& e) {
+    // FILE.partial holds the whole run (flushed and closed above): kept, not removed.
+    keep_ = true;
+    out.reset();
+    std::remove(tmp_.c_str());
+    throw output_error(std::string(e.what()) + "; the run's spikes, traces and counts to its end " +
+                       "are kept in '" + partial_ + "' (status running, no /analysis)");
+  }
   hid_t f = out;
   h5::attr(f, "status", std::string(to_string(s.status)));
   h5::attr(f, "steps", s.steps);

@@ -5,6 +5,7 @@
 #include <sys/statvfs.h>
 
 #include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <system_error>
 
@@ -82,6 +83,10 @@ std::string write_failure(const std::string& what, const std::string& path, int 
   std::string reason = disk_full_reason(path);
   if (reason.empty() && err == EFBIG)
     reason = "'" + path + "' reached the file size limit of this process (ulimit -f)";
+  // The system said the disk or the quota is full though statvfs does not (yet) see it so.
+  if (reason.empty() && (err == ENOSPC || err == EDQUOT) &&
+      what.find(std::strerror(err)) == std::string::npos)
+    reason = "writing '" + path + "': " + std::strerror(err);
   const bool named = what.find(path) != std::string::npos;
   return what + (named ? "" : " (writing '" + path + "')") + (reason.empty() ? "" : "; " + reason);
 }

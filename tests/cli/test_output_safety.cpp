@@ -165,6 +165,49 @@ TEST_F(full_disk, fails_with_exit_4_naming_the_full_disk_and_no_temporary_checkp
   }
 }
 
+// A run that fits but whose final copy does not (less than it and 1 MiB free at the end): exit 4
+// before the copy, where HDF5 would crash on a failed write, and the partial file, whole, kept.
+TEST_F(full_disk, a_final_copy_that_does_not_fit_keeps_the_whole_partial_file) {
+  const auto cfg = write("x.toml", small_run);
+  const auto r = spikesim_cli("run " + cfg + " -o " + path("disk/o.h5") + " -q");
+  EXPECT_EQ(r.code, 4) << r.out;
+  EXPECT_NE(r.out.find("final copy needs about"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("are kept in '" + path("disk/o.h5.partial") + "'"), std::string::npos)
+      << r.out;
+  EXPECT_FALSE(fs::exists(path("disk/o.h5")));
+  EXPECT_FALSE(fs::exists(path("disk/o.h5.tmp")));
+  h5::quiet_errors quiet;
+  auto f = h5::open_file(path("disk/o.h5.partial"), false);
+  EXPECT_EQ(h5::read_attr_u64(f, "steps"), 500u);  // every step of the run
+}
+
+// The same full disk where no file system can be mounted (CI's containers): strace makes every
+// write from the N-th on fail with ENOSPC, at the file's first flush (N = 3) and later, in the
+// checkpoint's writes or the flushes after them (N = 40). Not injected: a failure within the final
+// copy (h5::copy_to_new_file), where HDF5 1.10.8's H5Ocopy crashes on a failed write; a disk
+// already full there is refused before the copy (the full_disk test).
+TEST_F(output_safety, writes_failing_with_enospc_fail_with_exit_4_and_leave_no_temporary_file) {
+  if (shell("strace -V > /dev/null 2>&1").code != 0)
+    GTEST_SKIP() << "strace is not installed (tools/bootstrap.sh installs it)";
+  const auto cfg = write("x.toml", std::string(small_run) + "[population.b]\nsize = 3000\n" +
+                                       "model = \"lif\"\ninput = { I = 12.0 }\n");
+  for (const std::string ckpt : {"", " --checkpoint-every 500"}) {
+    for (const int from : {3, 40}) {
+      SCOPED_TRACE(ckpt + ", ENOSPC from write " + std::to_string(from));
+      const auto r = shell("strace -f -o /dev/null -e trace=pwrite64,write -e inject=pwrite64:error="
+                           "ENOSPC:when=" + std::to_string(from) + "+ " + SPIKESIM_EXE + " run " +
+                           cfg + " -o " + path("o.h5") + " --set run.tstop=5000 -q" + ckpt);
+      EXPECT_EQ(r.code, 4) << r.out;  // not 139 (SIGSEGV in HDF5's exit handler)
+      EXPECT_NE(r.out.find("No space left on device"), std::string::npos) << r.out;
+      EXPECT_NE(r.out.find(path("o.h5")), std::string::npos) << r.out;
+      EXPECT_FALSE(fs::exists(path("o.h5.ckpt.tmp")));
+      EXPECT_FALSE(fs::exists(path("o.h5")));
+      for (const auto& n : names())
+        if (n != "x.toml") fs::remove(path(n));
+    }
+  }
+}
+
 TEST_F(output_safety, the_hint_after_an_interrupt_resumes_with_nothing_else) {
   // Started with a --set override and -o: the printed command alone must continue the run.
   const auto cfg = write("x.toml", small_run);
