@@ -118,6 +118,22 @@ TEST_F(output_safety, a_failed_allocation_says_what_was_needed_and_available) {
   EXPECT_EQ(names(), (std::vector<std::string>{"x.toml"}));
 }
 
+// 4·10^12 synapses (16 TiB and more) on any machine: refused before anything is built, and the
+// advice names the synapses, not the neurons and traces.
+TEST_F(output_safety, a_network_too_big_for_memory_names_its_synapses) {
+  const auto cfg = write("big.toml",
+                         "[run]\ntstop = 10\n[population.e]\nsize = 4000000\nmodel = \"lif\"\n"
+                         "input = { I = 12.0 }\n[projection.ee]\nsource = \"e\"\ntarget = \"e\"\n"
+                         "rule = \"fixed_indegree\"\nindegree = 1000000\nweight = 0.1\n"
+                         "delay = 1.5\n");
+  const auto r = spikesim_cli("run " + cfg + " -o " + path("o.h5") + " -q");
+  EXPECT_EQ(r.code, 7) << r.out;
+  EXPECT_NE(r.out.find("for the synapses"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("reduce the indegree"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("traces"), std::string::npos) << r.out;
+  EXPECT_EQ(names(), (std::vector<std::string>{"big.toml"}));
+}
+
 TEST_F(output_safety, the_file_size_limit_fails_with_a_message) {
   const auto cfg = write("x.toml", std::string(small_run) + "[population.b]\nsize = 3000\n" +
                                        "model = \"lif\"\ninput = { I = 12.0 }\n");
