@@ -98,7 +98,8 @@ void add_bench(CLI::App& app) {
       ->check(CLI::IsMember({"float", "double"}));
   cmd->add_option("--backend", a->backend, "cpu | cuda | auto")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
-  cmd->add_option("--threads", a->threads, "the most CPU threads (default: one per 2048 neurons, up to all)");
+  cmd->add_option("--threads", a->threads,
+                  "the most CPU threads (default: one per 2048 neurons, up to all)");
   cmd->add_option("--device", a->device, "CUDA device ordinal (default 0)");
   cmd->add_option("--sigma", a->sigma, "white noise, mV");
   cmd->add_option("--set", a->sets, "override a config key: key.path=value")

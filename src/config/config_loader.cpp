@@ -708,7 +708,8 @@ experiment_spec parse_config(const std::string& text, const std::string& source,
     spec.output.overwrite = out->boolean("overwrite").value_or(true);
     if (auto c = out->string("compression")) {
       if (*c != "none" && *c != "deflate")
-        fail("output.compression", *out->get("compression"), "", "expected \"none\" or \"deflate\"");
+        fail("output.compression", *out->get("compression"), "",
+             "expected \"none\" or \"deflate\"");
       spec.output.compress = *c == "deflate";
     }
     out->finish({"file", "overwrite", "compression"});

@@ -56,7 +56,9 @@ thread_team::thread_team(int threads) : spin_(spin_iterations(threads)) {
   }
 }
 
-thread_team::~thread_team() { stop_workers(); }
+thread_team::~thread_team() {
+  stop_workers();
+}
 
 void thread_team::stop_workers() {
   {

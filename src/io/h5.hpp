@@ -57,8 +57,9 @@ void start_swmr(hid_t file, const std::string& path);
 std::string system_reason(int err);
 // A new file `tmp` (as create_file) holding every top-level object of `src` except those in
 // `skip`, and its root attributes; output_error, before anything is written, when the file system
-// holding `tmp` has less free space than `src` takes. (HDF5 1.10.8's H5Ocopy cannot copy the chunk index of a
-// growing file into another growing file: a resumed run appends the rows it keeps instead.)
+// holding `tmp` has less free space than `src` takes. (HDF5 1.10.8's H5Ocopy cannot copy the chunk
+// index of a growing file into another growing file: a resumed run appends the rows it keeps
+// instead.)
 handle copy_to_new_file(hid_t src, const std::string& tmp, const std::vector<std::string>& skip);
 // Copies every root attribute of `src` to `dst`, replacing those of the same name (fixed-size
 // types: all that spikesim writes).

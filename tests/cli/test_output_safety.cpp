@@ -96,8 +96,8 @@ TEST_F(output_safety, thread_counts_are_bounded_and_thread_failures_reported) {
     EXPECT_NE(r.out.find("--threads"), std::string::npos) << r.out;
   }
   // 3000 threads do not fit in 3 GB of address space: exit 7, and no partial file.
-  const auto r = shell("ulimit -v 3000000; " + std::string(SPIKESIM_EXE) + " run " + cfg +
-                           " -o " + path("o.h5") + " --threads 3000 -q");
+  const auto r = shell("ulimit -v 3000000; " + std::string(SPIKESIM_EXE) + " run " + cfg + " -o " +
+                       path("o.h5") + " --threads 3000 -q");
   EXPECT_EQ(r.code, 7) << r.out;
   EXPECT_NE(r.out.find("cannot start 3000 CPU threads"), std::string::npos) << r.out;
   EXPECT_EQ(names(), (std::vector<std::string>{"x.toml"}));
@@ -109,8 +109,8 @@ TEST_F(output_safety, a_failed_allocation_says_what_was_needed_and_available) {
   const auto cfg = write("x.toml", std::string(small_run) +
                                        "[population.big]\nsize = 100000000\n"
                                        "model = \"lif\"\n");
-  const auto r = shell("ulimit -v 1500000; " + std::string(SPIKESIM_EXE) + " run " + cfg +
-                           " -o " + path("o.h5") + " --set analysis.enabled=false --threads 1 -q");
+  const auto r = shell("ulimit -v 1500000; " + std::string(SPIKESIM_EXE) + " run " + cfg + " -o " +
+                       path("o.h5") + " --set analysis.enabled=false --threads 1 -q");
   if (r.out.find("may be used") != std::string::npos) GTEST_SKIP() << "not enough memory here";
   EXPECT_EQ(r.code, 7) << r.out;
   EXPECT_NE(r.out.find("estimated to need about"), std::string::npos) << r.out;
@@ -138,7 +138,7 @@ TEST_F(output_safety, the_file_size_limit_fails_with_a_message) {
   const auto cfg = write("x.toml", std::string(small_run) + "[population.b]\nsize = 3000\n" +
                                        "model = \"lif\"\ninput = { I = 12.0 }\n");
   const auto r = shell("ulimit -f 100; " + std::string(SPIKESIM_EXE) + " run " + cfg + " -o " +
-                           path("o.h5") + " --set run.tstop=20000 -q");
+                       path("o.h5") + " --set run.tstop=20000 -q");
   EXPECT_EQ(r.code, 4) << r.out;
   EXPECT_NE(r.out.find("ulimit -f"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find(path("o.h5.partial")), std::string::npos) << r.out;
@@ -210,9 +210,11 @@ TEST_F(output_safety, writes_failing_with_enospc_fail_with_exit_4_and_leave_no_t
   for (const std::string ckpt : {"", " --checkpoint-every 500"}) {
     for (const int from : {3, 40}) {
       SCOPED_TRACE(ckpt + ", ENOSPC from write " + std::to_string(from));
-      const auto r = shell("strace -f -o /dev/null -e trace=pwrite64,write -e inject=pwrite64:error="
-                           "ENOSPC:when=" + std::to_string(from) + "+ " + SPIKESIM_EXE + " run " +
-                           cfg + " -o " + path("o.h5") + " --set run.tstop=5000 -q" + ckpt);
+      const auto r = shell(
+          "strace -f -o /dev/null -e trace=pwrite64,write -e inject=pwrite64:error="
+          "ENOSPC:when=" +
+          std::to_string(from) + "+ " + SPIKESIM_EXE + " run " + cfg + " -o " + path("o.h5") +
+          " --set run.tstop=5000 -q" + ckpt);
       EXPECT_EQ(r.code, 4) << r.out;  // not 139 (SIGSEGV in HDF5's exit handler)
       EXPECT_NE(r.out.find("No space left on device"), std::string::npos) << r.out;
       EXPECT_NE(r.out.find(path("o.h5")), std::string::npos) << r.out;

@@ -650,8 +650,8 @@ TEST_P(cuda_backend, automatic_chunks_are_sized_to_the_device_bound) {
   EXPECT_EQ(gpu->chunk_neuron_steps(), uint64_t{1} << 28);
   EXPECT_EQ(chunk_steps_for(spec, *gpu), 268u);
   EXPECT_EQ(chunk_steps_for(spec, *make_cpu_backend(spec, 1)), 16u);
-  const auto fixed = spec_from(
-      "[run]\nchunk_steps = 40\n[population.p]\nsize = 1000000\nmodel = \"lif\"\n");
+  const auto fixed =
+      spec_from("[run]\nchunk_steps = 40\n[population.p]\nsize = 1000000\nmodel = \"lif\"\n");
   EXPECT_EQ(chunk_steps_for(fixed, *make_cuda_backend(fixed, 0)), 40u);
 }
 
