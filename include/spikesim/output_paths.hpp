@@ -3,6 +3,7 @@
 // file (a device node, a FIFO or a directory of the same name is left alone).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,10 @@ void check_regular_output(const named_file& f);
 // both files and their roles.
 void check_distinct_files(const std::vector<named_file>& inputs,
                           const std::vector<named_file>& outputs);
+
+// The bytes free to this user on the file system that holds `path` (or would hold it: its
+// directory's); false when that cannot be told.
+bool free_bytes(const std::string& path, uint64_t& bytes);
 
 // Why a write to `path` failed, when the disk is the cause: "the file system holding 'PATH' is
 // full (N bytes free)", or empty when it is not (then the HDF5 message stands alone). Called

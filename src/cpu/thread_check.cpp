@@ -10,6 +10,8 @@
 #include <spikesim/backend.hpp>
 #include <spikesim/errors.hpp>
 
+#include "threads.hpp"
+
 namespace spikesim {
 namespace {
 
@@ -50,11 +52,7 @@ void check_threads(int threads) {
   pthread_cond_broadcast(&gate.cond);
   pthread_mutex_unlock(&gate.mutex);
   for (pthread_t t : started) pthread_join(t, nullptr);
-  if (err != 0)
-    throw memory_error("cannot start " + std::to_string(threads) +
-                       " CPU threads (--threads): the system created only " +
-                       std::to_string(started.size() + 1) + " (" + std::strerror(err) +
-                       "); use fewer threads, or raise the process or memory limits");
+  if (err != 0) throw_thread_shortage(threads, started.size() + 1, std::strerror(err));
 }
 
 }  // namespace spikesim

@@ -50,10 +50,15 @@ thread_team::thread_team(int threads) : spin_(spin_iterations(threads)) {
     // unjoined would end the program), and the shortage reported as memory: exit 7.
     const size_t started = workers_.size() + 1;
     stop_workers();
-    throw memory_error("cannot start " + std::to_string(threads) + " CPU threads: the system " +
-                       "created only " + std::to_string(started) + " (" + e.what() +
-                       "); use fewer threads (--threads), or raise the process or memory limits");
+    throw_thread_shortage(threads, started, e.what());
   }
+}
+
+void throw_thread_shortage(int threads, size_t created, const std::string& why) {
+  throw memory_error("cannot start " + std::to_string(threads) +
+                     " CPU threads (--threads): the system created only " +
+                     std::to_string(created) + " (" + why +
+                     "); use fewer threads, or raise the process or memory limits");
 }
 
 thread_team::~thread_team() {

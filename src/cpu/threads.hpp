@@ -4,10 +4,12 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <functional>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -18,6 +20,10 @@ namespace spikesim {
 // by default default_spin_iterations, and none when there are more threads than processors.
 constexpr uint64_t default_spin_iterations = 2000;
 uint64_t spin_iterations(int threads);
+
+// memory_error (exit 7): `threads` CPU threads were asked for and the system created `created`
+// (the calling thread counted), for the reason `why`.
+[[noreturn]] void throw_thread_shortage(int threads, size_t created, const std::string& why);
 
 class thread_team {
  public:

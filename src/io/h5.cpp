@@ -2,16 +2,15 @@
 #include "io/h5.hpp"
 
 #include <fcntl.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 
 #include <spikesim/errors.hpp>
+#include <spikesim/output_paths.hpp>
 
 namespace spikesim::h5 {
 
@@ -32,12 +31,9 @@ namespace {
 // would end the program with SIGSEGV instead of exit 4.
 void require_space_for_copy(hid_t src, const std::string& tmp) {
   hsize_t size = 0;
-  if (H5Fget_filesize(src, &size) < 0) return;
-  std::filesystem::path dir = std::filesystem::absolute(tmp).parent_path();
-  struct statvfs v {};
-  if (statvfs(dir.c_str(), &v) != 0) return;
-  const unsigned long long free = static_cast<unsigned long long>(v.f_bavail) * v.f_frsize;
-  if (free >= size + (1u << 20)) return;
+  uint64_t free = 0;
+  if (H5Fget_filesize(src, &size) < 0 || !free_bytes(tmp, free) || free >= size + (1u << 20))
+    return;
   throw output_error("cannot write '" + tmp + "': the file system holding it is full (" +
                      std::to_string(free) + " bytes free; the file's final copy needs about " +
                      std::to_string(size) + " and 1 MiB to spare): free some space or write the " +

@@ -68,13 +68,18 @@ void check_distinct_files(const std::vector<named_file>& inputs,
   }
 }
 
-std::string disk_full_reason(const std::string& path) {
-  std::filesystem::path dir = std::filesystem::path(absolute_path(path)).parent_path();
+bool free_bytes(const std::string& path, uint64_t& bytes) {
+  const std::filesystem::path dir = std::filesystem::path(absolute_path(path)).parent_path();
   struct statvfs v {};
-  if (dir.empty() || statvfs(dir.c_str(), &v) != 0) return "";
+  if (dir.empty() || statvfs(dir.c_str(), &v) != 0) return false;
+  bytes = static_cast<uint64_t>(v.f_bavail) * v.f_frsize;
+  return true;
+}
+
+std::string disk_full_reason(const std::string& path) {
+  uint64_t free = 0;
   // Full: less than one HDF5 chunk of spikes (4096 rows of 16 bytes) left to this user.
-  const unsigned long long free = static_cast<unsigned long long>(v.f_bavail) * v.f_frsize;
-  if (free >= 65536) return "";
+  if (!free_bytes(path, free) || free >= 65536) return "";
   return "the file system holding '" + path + "' is full (" + std::to_string(free) +
          " bytes free): free some space or write the output elsewhere";
 }

@@ -391,7 +391,7 @@ TEST_F(cli, analyze_rejects_files_that_are_not_complete_runs_of_ours) {
     EXPECT_NE(r.out.find(needle), std::string::npos) << args << "\n" << r.out;
   };
   expect_code("analyze " + path("missing.h5"), 3, "no such file");
-  { std::ofstream(path("text.h5")) << "not an HDF5 file\n"; }
+  write("text.h5", "not an HDF5 file\n");
   expect_code("analyze " + path("text.h5"), 3, "not an HDF5 file");
   {
     h5::quiet_errors quiet;

@@ -139,7 +139,7 @@ class kill_points : public scratch_dir_test {
   void SetUp() override {
     scratch_dir_test::SetUp();
     if (!have_strace()) GTEST_SKIP() << "strace is not installed (tools/bootstrap.sh installs it)";
-    std::ofstream(path("k.toml")) << kill_config;
+    write("k.toml", kill_config);
     const auto r = spikesim_cli(run_args("full.h5"));
     ASSERT_EQ(r.code, 0) << r.out;
     full_ = read_content(path("full.h5"));

@@ -27,10 +27,6 @@ const char* small_run =
 class output_safety : public scratch_dir_test {
  protected:
   output_safety() : scratch_dir_test("safety") {}
-  std::string write(const std::string& name, const std::string& text) const {
-    std::ofstream(path(name)) << text;
-    return path(name);
-  }
   static std::string slurp(const std::string& file) {
     std::ifstream in(file);
     std::stringstream s;

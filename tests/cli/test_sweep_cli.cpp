@@ -56,10 +56,6 @@ const char* network_sweep =
 class sweep_cli : public scratch_dir_test {
  protected:
   sweep_cli() : scratch_dir_test("sweep") {}
-  std::string write(const std::string& name, const std::string& text) const {
-    std::ofstream(path(name)) << text;
-    return path(name);
-  }
 };
 
 std::vector<std::string> h5_files(const std::string& dir) {

@@ -21,15 +21,11 @@ namespace fs = std::filesystem;
 class output_paths : public scratch_dir_test {
  protected:
   output_paths() : scratch_dir_test("paths") {}
-  std::string file(const std::string& name, const std::string& text = "x") const {
-    std::ofstream(path(name)) << text;
-    return path(name);
-  }
 };
 
 TEST_F(output_paths, same_file_by_inode_and_by_resolved_name) {
-  const auto a = file("a.toml");
-  const auto b = file("b.toml");
+  const auto a = write("a.toml", "x");
+  const auto b = write("b.toml", "x");
   EXPECT_TRUE(same_file(a, a));
   EXPECT_FALSE(same_file(a, b));
   fs::create_hard_link(a, path("hard.toml"));
@@ -54,7 +50,7 @@ std::string refusal(const std::vector<named_file>& in, const std::vector<named_f
 }
 
 TEST_F(output_paths, an_output_that_is_an_input_or_another_output_is_refused) {
-  const auto cfg = file("x.toml");
+  const auto cfg = write("x.toml", "x");
   fs::create_hard_link(cfg, path("other_name.toml"));
   const auto msg = refusal({{"config", cfg}}, {{"output", path("other_name.toml")}});
   EXPECT_NE(msg.find("output '" + path("other_name.toml") + "'"), std::string::npos) << msg;
@@ -72,7 +68,7 @@ TEST_F(output_paths, an_output_that_is_not_a_regular_file_is_refused) {
   fs::create_directory(path("dir.h5"));
   EXPECT_NE(refusal({}, {{"output", path("dir.h5")}}).find("a directory"), std::string::npos);
   EXPECT_NE(refusal({}, {{"output", "/dev/null"}}).find("a character device"), std::string::npos);
-  EXPECT_EQ(refusal({}, {{"output", file("old.h5")}}), "");  // an old output is replaced
+  EXPECT_EQ(refusal({}, {{"output", write("old.h5", "x")}}), "");  // an old output is replaced
 }
 
 TEST_F(output_paths, write_failures_name_the_file_and_a_size_limit) {
