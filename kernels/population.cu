@@ -142,6 +142,7 @@ struct kernel_args {
   const T* isyn_in;  // exp synapses' current, double-buffered like u
   T* isyn_out;
   T syn_decay;
+  T syn_gain;  // drive (mV) per nA of I_syn held over a step (population_state.hpp)
   bool poisson;
   uint32_t poisson_stream;
   double poisson_lambda;
@@ -288,7 +289,7 @@ __global__ void __launch_bounds__(max_block)
                                                     a.poisson_lambda, a.poisson_exp)) *
                   a.poisson_weight;
         if (a.ring_exp) {
-          step_drive = drive + a.c.input_gain * isyn;
+          step_drive = drive + a.syn_gain * isyn;
           isyn = math::detail::fma(
               isyn, a.syn_decay,
               static_cast<T>(a.ring_exp[at]) * static_cast<T>(fixed_point_resolution()));
@@ -566,7 +567,7 @@ struct device_population {
   uint64_t slots = 1;
   cuda::device_buffer<int64_t> ring_delta, ring_exp;
   cuda::device_buffer<T> i_syn[2];  // exp synapses' current (nA), double-buffered like u
-  T syn_decay = T(0);
+  exp_synapse_coeffs<T> exp_syn{};  // decay and gain of the exp synapses (population_state.hpp)
   bool poisson = false;
   double poisson_lambda = 0.0;
   double poisson_exp = 1.0;
@@ -796,10 +797,7 @@ class cuda_backend final : public backend {
         p.exchanged_keys.allocate(cap);
         p.exchanged_keys_host.reserve(cap);
       }
-      // The CPU keeps the decay of the last exp projection onto the population.
-      for (const auto& q : spec.projections)
-        if (q.target == p.index && q.synapse == synapse_kind::exp)
-          p.syn_decay = static_cast<T>(std::exp(-dt_ / q.tau_syn));
+      p.exp_syn = make_exp_synapse_coeffs<T>(spec, p.index);
       const auto& po = spec.populations[p.index].input.poisson;
       if (po.active()) {
         p.poisson = true;
@@ -1030,7 +1028,8 @@ class cuda_backend final : public backend {
     a.slots = p.slots;
     a.isyn_in = p.i_syn[in].data();
     a.isyn_out = p.i_syn[out].data();
-    a.syn_decay = p.syn_decay;
+    a.syn_decay = p.exp_syn.decay;
+    a.syn_gain = p.exp_syn.gain;
     a.poisson = p.poisson;
     a.poisson_stream = rng::stream_id(p.rng_stream, rng::poisson);
     a.poisson_lambda = p.poisson_lambda;

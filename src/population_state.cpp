@@ -3,6 +3,7 @@
 // every backend and thread count.
 #include "population_state.hpp"
 
+#include <cmath>
 #include <utility>
 
 #include <spikesim/rng.hpp>
@@ -90,6 +91,35 @@ population_state<T> make_population_state(const experiment_spec& spec, const pop
   s.record_spikes = p.record.spikes;
   return s;
 }
+
+double exp_synapse_kappa(double dt, double tau_m, double tau_syn) {
+  const double a = dt / tau_m, x = dt / tau_syn - a;
+  // (1 - e^-x) / x, written with expm1 so that it stays accurate as tau_syn approaches tau_m
+  const double f = x == 0.0 ? 1.0 : -std::expm1(-x) / x;
+  return a * std::exp(-a) * f / -std::expm1(-a);
+}
+
+template <class T>
+exp_synapse_coeffs<T> make_exp_synapse_coeffs(const experiment_spec& spec, uint32_t population) {
+  exp_synapse_coeffs<T> e;
+  const auto& p = spec.populations[population];
+  const double dt = spec.run.dt;
+  for (const auto& q : spec.projections) {
+    if (q.target != population || q.synapse != synapse_kind::exp) continue;
+    e.decay = static_cast<T>(std::exp(-dt / q.tau_syn));
+    if (const auto* lif = std::get_if<lif_params>(&p.params))
+      e.gain = static_cast<T>(lif->R_m * exp_synapse_kappa(dt, lif->tau_m, q.tau_syn));
+    else if (const auto* eif = std::get_if<eif_params>(&p.params))
+      e.gain = static_cast<T>(eif->R_m * exp_synapse_kappa(dt, eif->tau_m, q.tau_syn));
+    else
+      e.gain = T(1);
+  }
+  return e;
+}
+
+template exp_synapse_coeffs<float> make_exp_synapse_coeffs<float>(const experiment_spec&, uint32_t);
+template exp_synapse_coeffs<double> make_exp_synapse_coeffs<double>(const experiment_spec&,
+                                                                    uint32_t);
 
 template population_state<float> make_population_state<float>(const experiment_spec&,
                                                               const population_spec&, neuron_slice);

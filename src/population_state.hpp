@@ -42,6 +42,26 @@ struct population_state {
   bool record_spikes = true;
 };
 
+// The exp synapses onto a population: I_syn (nA) decays by `decay` per step, and the current
+// I_syn at the start of a step adds `gain` * I_syn to that step's drive, which is held over the
+// step. For LIF and EIF, gain = R_m kappa with kappa the ratio of the charge a current decaying
+// with tau_syn delivers through the membrane over the step to that of a current held at its
+// start, so the linear part of the step is integrated exactly (the propagator of Rotter &
+// Diesmann 1999, as NEST's iaf_psc_exp):
+//   kappa = a e^-a (1 - e^-(b - a)) / ((b - a) (1 - e^-a)),  a = dt / tau_m,  b = dt / tau_syn,
+// which is a e^-a / (1 - e^-a) when tau_syn = tau_m. HH (whose membrane time constant changes
+// with its conductances) holds the current over the step (gain 1). All exp projections onto a
+// population share tau_syn (the config loader checks it).
+template <class T>
+struct exp_synapse_coeffs {
+  T decay = T(0);
+  T gain = T(0);
+};
+template <class T>
+exp_synapse_coeffs<T> make_exp_synapse_coeffs(const experiment_spec& spec, uint32_t population);
+// kappa above, for dt, tau_m and tau_syn in ms (> 0).
+double exp_synapse_kappa(double dt, double tau_m, double tau_syn);
+
 // The state of neurons [slice.lo, slice.hi) of p (clipped to its size; by default all).
 template <class T>
 population_state<T> make_population_state(const experiment_spec& spec, const population_spec& p,

@@ -45,7 +45,7 @@ struct synaptic_input {
   std::vector<int64_t> ring_delta;  // 2^-24 mV: jumps of u
   std::vector<int64_t> ring_exp;    // 2^-24 nA: jumps of the synaptic current
   std::vector<T> i_syn;             // nA, the exp synapses' current (held within a step)
-  T syn_decay = T(0);               // exp(-dt / tau_syn)
+  exp_synapse_coeffs<T> syn{};      // decay exp(-dt / tau_syn) and gain (population_state.hpp)
   double poisson_lambda = 0.0;      // jumps per step (rate x count x dt)
   double poisson_exp = 1.0;         // exp(-lambda)
   T poisson_weight = T(0);          // mV per jump
@@ -165,7 +165,7 @@ void run_tile(population_state<T>& pop, synaptic_input<T>& in, uint64_t seed, ui
           int64_t* __restrict r = in.ring_exp.data() + slot_off;
           T* __restrict isyn = in.i_syn.data() + lo;
           step_drive = scratch.step_drive;
-          const T gain = c.input_gain, decay = in.syn_decay;
+          const T gain = in.syn.gain, decay = in.syn.decay;
 #pragma omp simd
           for (uint64_t i = 0; i < n; ++i) {
             step_drive[i] = drive[i] + gain * isyn[i];
@@ -532,8 +532,7 @@ class cpu_backend final : public backend {
       const uint64_t n = pops_[c.target].u.size();
       if (c.synapse == synapse_kind::exp) {
         in.i_syn.assign(n, T(0));
-        const auto& q = spec.projections[c.index];
-        in.syn_decay = static_cast<T>(std::exp(-run_.dt / q.tau_syn));
+        in.syn = make_exp_synapse_coeffs<T>(spec, c.target);
       }
       min_delay_ = min_delay_ == 0 ? c.min_delay : std::min<uint64_t>(min_delay_, c.min_delay);
     }
