@@ -1,4 +1,4 @@
-// Builds a population's initial state from its spec; the random parts (uniform initial V, the
+// Builds a population's initial state from its spec; the random parts (drawn initial V, the
 // OU input's stationary start) come from the population's Philox streams, so they are the same on
 // every backend and thread count.
 #include "population_state.hpp"
@@ -51,8 +51,10 @@ population_state<T> make_population_state(const experiment_spec& spec, const pop
   s.u.resize(n);
   for (uint64_t i = 0; i < n; ++i) {
     double v;
-    if (p.init.uniform_range)
-      v = p.init.V_lo + (p.init.V_hi - p.init.V_lo) * rng::uniform(seed, init_stream, off + i, 0);
+    if (p.init.draw == init_spec::draw_kind::uniform)
+      v = p.init.V_a + (p.init.V_b - p.init.V_a) * rng::uniform(seed, init_stream, off + i, 0);
+    else if (p.init.draw == init_spec::draw_kind::normal)  // block 2 of the init stream
+      v = p.init.V_a + p.init.V_b * static_cast<double>(rng::normal(seed, init_stream, off + i, 8));
     else if (p.init.V.values.empty() && !p.init.V.ramp)
       v = p.v_rest();
     else

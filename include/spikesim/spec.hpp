@@ -56,9 +56,11 @@ struct input_spec {
 };
 
 struct init_spec {
-  per_neuron V;                // mV; no values and no ramp means E_L
-  bool uniform_range = false;  // V drawn uniformly in [V_lo, V_hi) from the seed
-  double V_lo = 0.0, V_hi = 0.0;
+  per_neuron V;  // mV; no values and no ramp means E_L
+  // V drawn from the seed: uniform in [V_a, V_b), or normal with mean V_a and SD V_b
+  enum class draw_kind { none, uniform, normal };
+  draw_kind draw = draw_kind::none;
+  double V_a = 0.0, V_b = 0.0;
 };
 
 struct record_spec {

@@ -327,17 +327,30 @@ population_spec read_population(const std::string& name, const toml::node& node,
   if (auto init = pop.table("init")) {
     if (const toml::node* v = init->get(state_key)) {
       const std::string vp = init->key_path(state_key);
-      if (auto t = v->as_table(); t && t->contains("uniform")) {
+      const auto* t = v->as_table();
+      const char* draw = !t                       ? nullptr
+                         : t->contains("uniform") ? "uniform"
+                         : t->contains("normal")  ? "normal"
+                                                  : nullptr;
+      if (draw) {
+        // { uniform = [low, high] } or { normal = [mean, sd] }, drawn from the seed
+        if (t->contains("uniform") && t->contains("normal"))
+          fail(vp, *v, state_unit, "give one of uniform and normal");
         table_reader u(*t, vp);
-        const toml::node* range = u.get("uniform");
-        const auto* a = range->as_array();
-        if (!a || a->size() != 2) fail(vp + ".uniform", *range, state_unit, "expected [low, high]");
-        p.init.uniform_range = true;
-        p.init.V_lo = table_reader::as_number(*a->get(0), vp + ".uniform[0]", state_unit);
-        p.init.V_hi = table_reader::as_number(*a->get(1), vp + ".uniform[1]", state_unit);
-        if (!(p.init.V_lo < p.init.V_hi))
-          fail(vp + ".uniform", *range, state_unit, "low must be below high");
-        u.finish({"uniform"});
+        const std::string key = vp + "." + draw;
+        const bool uniform = draw[0] == 'u';
+        const toml::node* pair = u.get(draw);
+        const auto* a = pair->as_array();
+        if (!a || a->size() != 2)
+          fail(key, *pair, state_unit, uniform ? "expected [low, high]" : "expected [mean, sd]");
+        const double x = table_reader::as_number(*a->get(0), key + "[0]", state_unit);
+        const double y = table_reader::as_number(*a->get(1), key + "[1]", state_unit);
+        if (uniform && !(x < y)) fail(key, *pair, state_unit, "low must be below high");
+        if (!uniform && !(y >= 0.0)) fail(key, *pair, state_unit, "sd must be >= 0");
+        p.init.draw = uniform ? init_spec::draw_kind::uniform : init_spec::draw_kind::normal;
+        p.init.V_a = x;
+        p.init.V_b = y;
+        u.finish({"uniform", "normal"});
       } else {
         p.init.V = read_per_neuron(*v, vp, state_unit, p.size);
       }
