@@ -58,11 +58,8 @@ struct draw_spec {
   bool skip = false;  // the target itself is left out of the pool
   bool multapses = true;
   double p = 0.0;
-  double log_q = 0.0;  // log1p(-p), computed on the host exactly as the CPU does
-  distribution::kind w_type = distribution::kind::constant;
-  double wa = 0.0, wb = 0.0;
-  distribution::kind d_type = distribution::kind::constant;
-  double da = 0.0, db = 0.0;
+  double log_q = 0.0;          // log1p(-p), computed on the host exactly as the CPU does
+  distribution weight, delay;  // as the CPU draws them (include/spikesim/connectivity.hpp)
   double dt = 0.1;
 };
 
@@ -81,12 +78,8 @@ draw_spec make_draw_spec(const experiment_spec& spec, const projection_spec& q) 
   d.multapses = q.multapses;
   d.p = q.p;
   d.log_q = q.p > 0.0 && q.p < 1.0 ? std::log1p(-q.p) : 0.0;
-  d.w_type = q.weight.type;
-  d.wa = q.weight.a;
-  d.wb = q.weight.b;
-  d.d_type = q.delay.type;
-  d.da = q.delay.a;
-  d.db = q.delay.b;
+  d.weight = q.weight;
+  d.delay = q.delay;
   d.dt = spec.run.dt;
   return d;
 }
@@ -112,44 +105,6 @@ uint64_t closed_form_count(const draw_spec& d) {
       return d.p >= 1.0 ? d.pool : 0;  // the walk counts 0 < p < 1
   }
   return 0;
-}
-
-// The quantisation of src/cpu/connectivity.cpp (to_fixed, synapse_weight, synapse_delay,
-// delay_steps in src/config/spec.cpp), operation for operation: both sides build without
-// contraction, so these expressions round alike.
-__device__ int32_t to_fixed(double w) {
-  return static_cast<int32_t>(llround(w * fixed_point_scale));
-}
-
-__device__ int32_t weight_at(const draw_spec& d, uint64_t j, uint64_t k) {
-  const uint32_t stream = connectivity::weight_stream(d.stream);
-  switch (d.w_type) {
-    case distribution::kind::constant:
-      return to_fixed(d.wa);
-    case distribution::kind::uniform:
-      return to_fixed(d.wa + (d.wb - d.wa) * rng::uniform(d.seed, stream, j, k));
-    case distribution::kind::normal: {
-      const double x = d.wa + d.wb * static_cast<double>(rng::normal(d.seed, stream, j, k));
-      // std::max(x, 0.0) and std::min(x, 0.0) as the standard defines them.
-      return to_fixed(d.wa >= 0 ? (x < 0.0 ? 0.0 : x) : (0.0 < x ? 0.0 : x));
-    }
-  }
-  return 0;
-}
-
-__device__ uint16_t delay_at(const draw_spec& d, uint64_t j, uint64_t k) {
-  const uint32_t stream = connectivity::delay_stream(d.stream);
-  double ms = d.da;
-  if (d.d_type == distribution::kind::uniform) {
-    ms = d.da + (d.db - d.da) * rng::uniform(d.seed, stream, j, k);
-  } else if (d.d_type == distribution::kind::normal) {
-    const double v = d.da + d.db * static_cast<double>(rng::normal(d.seed, stream, j, k));
-    const double lo = d.da - 5.0 * d.db, hi = d.da + 5.0 * d.db;
-    ms = v < lo ? lo : (hi < v ? hi : v);  // std::clamp
-  }
-  const double x = round(ms / d.dt);
-  const uint64_t steps = x < 1.0 ? 1 : x > 1e15 ? uint64_t{1} << 50 : static_cast<uint64_t>(x);
-  return static_cast<uint16_t>(steps);
 }
 
 // The geometric walk of fixed_probability, 32 draws at a time: lane l takes draw k0 + l, the gaps
@@ -295,8 +250,9 @@ __global__ void generate_kernel(const __grid_constant__ generate_args a) {
       a.src[e] = static_cast<uint32_t>(connectivity::pool_to_source(x, j, d.skip));
       if (a.payload) {
         a.tgt[e] = static_cast<uint32_t>(jl);
-        if (a.weights) a.weights[e] = weight_at(d, j, k);
-        if (a.delays) a.delays[e] = delay_at(d, j, k);
+        if (a.weights) a.weights[e] = connectivity::weight_fixed(d.weight, d.seed, d.stream, j, k);
+        if (a.delays)
+          a.delays[e] = connectivity::delay_in_steps(d.delay, d.seed, d.stream, j, k, d.dt);
       }
     };
     switch (d.rule) {
@@ -597,8 +553,8 @@ device_projection build_device_projection(const experiment_spec& spec, const pro
   c.min_delay = static_cast<uint16_t>(q.min_delay_steps(spec.run.dt));
   c.max_delay = static_cast<uint16_t>(q.max_delay_steps(spec.run.dt));
   const bool vary_w = !q.weight.constant(), vary_d = !q.delay.constant();
-  // The constants as the CPU stores them (to_fixed of the weight; synapse_delay).
-  if (!vary_w) c.weight = static_cast<int32_t>(std::llround(q.weight.a * fixed_point_scale));
+  // The constants as the CPU stores them.
+  if (!vary_w) c.weight = synapse_weight(q, 0, 0);
   if (!vary_d) c.delay = synapse_delay(spec, q, 0, 0);
   const draw_spec d = make_draw_spec(spec, q);
   const uint64_t n_tgt = c.n_target, n_src = c.n_source;

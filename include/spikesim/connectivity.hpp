@@ -3,6 +3,7 @@
 // and the memory the compressed storage needs. Algorithms and format: docs/architecture.md.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 
 #include <spikesim/config.hpp>
@@ -50,6 +51,38 @@ SPIKESIM_HD inline uint32_t delay_stream(uint32_t q) {
 SPIKESIM_HD inline uint64_t draw_index(uint64_t seed, uint32_t q, uint64_t j, uint64_t k,
                                        uint64_t pool) {
   return rng::bounded(rng::bits64(seed, source_stream(q), j, k), pool);
+}
+
+// A weight or delay of synapse k of target j, from `stream`: constant, uniform, or a normal draw
+// redrawn until it lies in [lo, hi]. Redraw r uses the normal of index k + r 2^42 (k < 2^42).
+// The config loader requires a quarter of the normal's mass within the bounds, so 256 draws all
+// fail with probability below 0.75^256 = 1e-32; the value would then be clamped to the bounds.
+constexpr uint64_t max_redraws = 256;
+SPIKESIM_HD inline double draw_value(const distribution& d, uint64_t seed, uint32_t stream,
+                                     uint64_t j, uint64_t k) {
+  if (d.type == distribution::kind::uniform)
+    return d.a + (d.b - d.a) * rng::uniform(seed, stream, j, k);
+  if (d.type != distribution::kind::normal) return d.a;
+  double x = d.a;
+  for (uint64_t r = 0; r < max_redraws; ++r) {
+    x = d.a + d.b * static_cast<double>(rng::normal(seed, stream, j, k + (r << 42)));
+    if (x >= d.lo && x <= d.hi) return x;
+  }
+  return x < d.lo ? d.lo : d.hi;
+}
+
+// The weight in the 2^-24 fixed point of the synaptic input.
+SPIKESIM_HD inline int32_t weight_fixed(const distribution& w, uint64_t seed, uint32_t q,
+                                        uint64_t j, uint64_t k) {
+  return static_cast<int32_t>(
+      llround(draw_value(w, seed, weight_stream(q), j, k) * fixed_point_scale));
+}
+
+// The delay in whole steps of dt: rounded to the nearest (ties away from zero), at least one.
+SPIKESIM_HD inline uint16_t delay_in_steps(const distribution& d, uint64_t seed, uint32_t q,
+                                           uint64_t j, uint64_t k, double dt) {
+  const double x = round(draw_value(d, seed, delay_stream(q), j, k) / dt);
+  return static_cast<uint16_t>(x < 1.0 ? 1 : x > 65535.0 ? 65535 : static_cast<uint64_t>(x));
 }
 
 // Sources are drawn from a pool that leaves out the target itself when autapses are excluded

@@ -92,11 +92,14 @@ struct population_spec {
 };
 
 // A synaptic weight or delay: a constant, uniform in [a, b], or normal with mean a and SD b
-// (clipped as docs/config.md describes).
+// redrawn until it lies in [lo, hi] (NEST's redraw; the config loader sets the bounds,
+// docs/config.md).
 struct distribution {
   enum class kind { constant, uniform, normal };
   kind type = kind::constant;
   double a = 0.0, b = 0.0;
+  double lo = -std::numeric_limits<double>::infinity();
+  double hi = std::numeric_limits<double>::infinity();
   bool constant() const { return type == kind::constant; }
 };
 

@@ -448,7 +448,8 @@ population_spec read_population(const std::string& name, const toml::node& node,
   return p;
 }
 
-// A weight or delay: a number, { uniform = [a, b] } or { normal = [mean, sd] }.
+// A weight or delay: a number, { uniform = [a, b] } or { normal = [mean, sd] } with optional
+// bounds min and max (the draws outside are redrawn; defaults are set by the caller).
 distribution read_distribution(const toml::node& n, const std::string& path,
                                const std::string& unit) {
   distribution d;
@@ -457,11 +458,13 @@ distribution read_distribution(const toml::node& n, const std::string& path,
     return d;
   }
   const auto* t = n.as_table();
-  if (!t || t->size() != 1 || !(t->contains("uniform") || t->contains("normal")))
-    fail(path, n, unit, "expected a number, { uniform = [a, b] } or { normal = [mean, sd] }");
+  if (!t || (t->contains("uniform") == t->contains("normal")))
+    fail(path, n, unit,
+         "expected a number, { uniform = [a, b] } or { normal = [mean, sd], min = .., max = .. }");
   const bool uniform = t->contains("uniform");
   const std::string key = uniform ? "uniform" : "normal";
-  const toml::node& v = *t->get(key);
+  table_reader r(*t, path);
+  const toml::node& v = *r.get(key);
   const auto* a = v.as_array();
   if (!a || a->size() != 2)
     fail(path + "." + key, v, unit, uniform ? "expected [a, b]" : "expected [mean, sd]");
@@ -470,7 +473,54 @@ distribution read_distribution(const toml::node& n, const std::string& path,
   d.b = table_reader::as_number(*a->get(1), path + "." + key + "[1]", unit);
   if (uniform && !(d.a <= d.b)) fail(path + ".uniform", v, unit, "a must not exceed b");
   if (!uniform && !(d.b >= 0)) fail(path + ".normal", v, unit, "the SD must be >= 0");
+  if (uniform) {
+    r.finish({"uniform"});
+    return d;
+  }
+  if (auto lo = r.number("min", unit)) d.lo = *lo;
+  if (auto hi = r.number("max", unit)) d.hi = *hi;
+  if (!(d.lo < d.hi)) fail(path + ".max", fmt(d.hi) + " " + unit + " is invalid: must exceed min");
+  r.finish({"normal", "min", "max"});
   return d;
+}
+
+// The share of a normal's mass within [lo, hi] (1 or 0 for a zero SD).
+double mass_within(const distribution& d) {
+  if (d.b == 0) return d.lo <= d.a && d.a <= d.hi ? 1.0 : 0.0;
+  const double s = d.b * std::sqrt(2.0);
+  return 0.5 * (std::erfc((d.lo - d.a) / s) - std::erfc((d.hi - d.a) / s));
+}
+
+// Bounds of a normal weight or delay: defaults, the sign or step they must respect, and enough
+// mass within them for redrawing (a quarter: connectivity.hpp's max_redraws).
+void bound_normal(distribution& d, const std::string& path, const char* unit, bool delay,
+                  double dt) {
+  if (d.type != distribution::kind::normal) return;
+  const bool given_lo = std::isfinite(d.lo), given_hi = std::isfinite(d.hi);
+  if (delay) {
+    // Delays are whole steps, at least one: draws below dt / 2 would round up, not be redrawn.
+    if (!given_lo) d.lo = std::max(0.5 * dt, d.a - 5.0 * d.b);
+    if (!given_hi) d.hi = d.a + 5.0 * d.b;
+    require(d.lo >= 0.5 * dt, path + ".min", d.lo, unit,
+            "must be >= dt / 2 = " + fmt(0.5 * dt) + " ms (a delay is at least one step)");
+    require(std::isfinite(d.hi), path + ".max", d.hi, unit,
+            "must be finite (the ring buffers are sized for the longest delay)");
+  } else if (d.a >= 0) {  // weights keep the sign of the mean
+    if (!given_lo) d.lo = 0.0;
+    require(d.lo >= 0.0, path + ".min", d.lo, unit,
+            "must be >= 0 (weights keep the sign of the mean)");
+  } else {
+    if (!given_hi) d.hi = 0.0;
+    require(d.hi <= 0.0, path + ".max", d.hi, unit,
+            "must be <= 0 (weights keep the sign of the mean)");
+  }
+  if (!(d.lo < d.hi))
+    fail(path, "the bounds [" + fmt(d.lo) + ", " + fmt(d.hi) + "] " + unit + " leave no value");
+  const double m = mass_within(d);
+  if (!(m >= 0.25))
+    fail(path, "only " + fmt(100.0 * m) + "% of normal(" + fmt(d.a) + ", " + fmt(d.b) + ") " +
+                   unit + " lies within [" + fmt(d.lo) + ", " + fmt(d.hi) +
+                   "]: draws outside are redrawn, which needs at least 25%");
 }
 
 projection_spec read_projection(const std::string& name, const toml::node& node, uint32_t index,
@@ -572,6 +622,7 @@ projection_spec read_projection(const std::string& name, const toml::node& node,
   const toml::node* w = t.get("weight");
   if (!w) fail(t.key_path("weight"), std::string("missing (") + wunit + ")");
   q.weight = read_distribution(*w, t.key_path("weight"), wunit);
+  bound_normal(q.weight, t.key_path("weight"), wunit, false, spec.run.dt);
   const double wmax = std::max(std::fabs(q.weight.a), std::fabs(q.weight.b)) +
                       (q.weight.type == distribution::kind::normal ? 7.0 * q.weight.b : 0.0);
   if (wmax >= 100.0)
@@ -581,6 +632,7 @@ projection_spec read_projection(const std::string& name, const toml::node& node,
   if (!d) fail(t.key_path("delay"), "missing (ms)");
   q.delay = read_distribution(*d, t.key_path("delay"), "ms");
   if (!(q.delay.a > 0)) fail(t.key_path("delay"), *d, "ms", "must be > 0");
+  bound_normal(q.delay, t.key_path("delay"), "ms", true, spec.run.dt);
   if (q.max_delay_steps(spec.run.dt) > 65535)
     fail(t.key_path("delay"), *d, "ms",
          "too long: at most 65535 steps of dt = " + fmt(spec.run.dt) + " ms");

@@ -41,15 +41,16 @@ uint64_t delay_steps(double delay_ms, double dt) {
   return x < 1.0 ? 1 : x > 1e15 ? uint64_t{1} << 50 : static_cast<uint64_t>(x);
 }
 
-// Normal delays are clipped to [max(dt, mean - 5 sd), mean + 5 sd] (docs/config.md), uniform
-// ones lie in [a, b]; the bounds are what the ring buffers and the chunk length are sized for.
+// Normal delays are redrawn within [lo, hi] (by default [max(dt / 2, mean - 5 sd), mean + 5 sd],
+// docs/config.md), uniform ones lie in [a, b]; the bounds are what the ring buffers and the chunk
+// length are sized for.
 uint64_t projection_spec::min_delay_steps(double dt) const {
   switch (delay.type) {
     case distribution::kind::constant:
     case distribution::kind::uniform:
       return delay_steps(delay.a, dt);
     case distribution::kind::normal:
-      return delay_steps(delay.a - 5.0 * delay.b, dt);
+      return delay_steps(delay.lo, dt);
   }
   return 1;
 }
@@ -61,7 +62,7 @@ uint64_t projection_spec::max_delay_steps(double dt) const {
     case distribution::kind::uniform:
       return delay_steps(delay.b, dt);
     case distribution::kind::normal:
-      return delay_steps(delay.a + 5.0 * delay.b, dt);
+      return delay_steps(delay.hi, dt);
   }
   return 1;
 }

@@ -19,10 +19,6 @@ uint64_t pool_size(const experiment_spec& spec, const projection_spec& q) {
   return spec.populations[q.source].size - (skips_self(q) ? 1 : 0);
 }
 
-int32_t to_fixed(double w) {
-  return static_cast<int32_t>(std::llround(w * fixed_point_scale));
-}
-
 // Calls out(source) for each synapse of target j, in draw order. `mark` holds one zero byte per
 // pool entry for fixed_indegree without multapses and is left zeroed again.
 template <class Out>
@@ -84,33 +80,12 @@ void sources_of(uint64_t seed, const projection_spec& q, uint64_t pool, bool ski
 }  // namespace
 
 int32_t synapse_weight(const projection_spec& q, uint64_t j, uint64_t k) {
-  const distribution& w = q.weight;
-  const uint32_t stream = connectivity::weight_stream(q.stream);
-  switch (w.type) {
-    case distribution::kind::constant:
-      return to_fixed(w.a);
-    case distribution::kind::uniform:
-      return to_fixed(w.a + (w.b - w.a) * rng::uniform(q.seed, stream, j, k));
-    case distribution::kind::normal: {
-      // Clipped at 0 so that a synapse keeps the sign of the mean (excitatory stays excitatory).
-      const double x = w.a + w.b * static_cast<double>(rng::normal(q.seed, stream, j, k));
-      return to_fixed(w.a >= 0 ? std::max(x, 0.0) : std::min(x, 0.0));
-    }
-  }
-  return 0;
+  return connectivity::weight_fixed(q.weight, q.seed, q.stream, j, k);
 }
 
 uint16_t synapse_delay(const experiment_spec& spec, const projection_spec& q, uint64_t j,
                        uint64_t k) {
-  const distribution& d = q.delay;
-  const uint32_t stream = connectivity::delay_stream(q.stream);
-  double ms = d.a;
-  if (d.type == distribution::kind::uniform)
-    ms = d.a + (d.b - d.a) * rng::uniform(q.seed, stream, j, k);
-  else if (d.type == distribution::kind::normal)
-    ms = std::clamp(d.a + d.b * static_cast<double>(rng::normal(q.seed, stream, j, k)),
-                    d.a - 5.0 * d.b, d.a + 5.0 * d.b);
-  return static_cast<uint16_t>(delay_steps(ms, spec.run.dt));
+  return connectivity::delay_in_steps(q.delay, q.seed, q.stream, j, k, spec.run.dt);
 }
 
 uint64_t synapse_bytes(const projection_spec& q) {

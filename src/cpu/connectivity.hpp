@@ -39,8 +39,7 @@ csr_projection build_projection(const experiment_spec& spec, const projection_sp
 
 // The weight of draw k of target j in fixed point, and the delay in steps (what
 // build_projection stores; exposed for tests).
-int32_t synapse_weight(const experiment_spec& spec, const projection_spec& q, uint64_t j,
-                       uint64_t k);
+int32_t synapse_weight(const projection_spec& q, uint64_t j, uint64_t k);
 uint16_t synapse_delay(const experiment_spec& spec, const projection_spec& q, uint64_t j,
                        uint64_t k);
 

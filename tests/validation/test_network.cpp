@@ -186,12 +186,67 @@ TEST(network_connectivity, fixed_indegree_with_multapses_and_normal_weights) {
     for (uint64_t k = c.row[s] + 1; k < c.row[s + 1]; ++k)
       repeated |= c.targets[k] == c.targets[k - 1];
   EXPECT_TRUE(repeated) << "with multapses some pair should be connected twice";
-  // Normal weights are clipped at 0 (they keep the sign of the mean): P(w < 0) = Phi(-0.5).
+  // Normal weights are redrawn until they have the sign of the mean (NEST's redraw): the weights
+  // follow N(0.1, 0.2^2) truncated to [0, inf). Kolmogorov distance of the 2 10^5 weights to its
+  // CDF (Phi((w - 0.1) / 0.2) - Phi(-0.5)) / (1 - Phi(-0.5)) below 1.95 / sqrt(n), the 0.1%
+  // quantile, plus the 2^-24 grid; clipping would put 31% of them at 0.
   ASSERT_EQ(c.weights.size(), c.synapses());
   EXPECT_TRUE(c.delays.empty());
-  const double zeros = std::count(c.weights.begin(), c.weights.end(), 0);
-  EXPECT_EQ(*std::min_element(c.weights.begin(), c.weights.end()), 0);
-  EXPECT_NEAR(zeros / c.synapses(), 0.308538, 0.005);
+  std::vector<double> w;
+  for (int32_t x : c.weights) w.push_back(x * fixed_point_resolution());
+  std::sort(w.begin(), w.end());
+  EXPECT_GE(w.front(), 0.0);
+  auto Phi = [](double z) { return 0.5 * std::erfc(-z / std::sqrt(2.0)); };
+  const double n = static_cast<double>(w.size()), p0 = Phi(-0.5);
+  double ks = 0;
+  for (size_t i = 0; i < w.size(); ++i) {
+    const double F = (Phi((w[i] - 0.1) / 0.2) - p0) / (1 - p0);
+    ks = std::max({ks, std::abs(F - i / n), std::abs(F - (i + 1) / n)});
+  }
+  EXPECT_LT(ks, 1.95 / std::sqrt(n) + 1e-6);
+}
+
+// Normal delays are redrawn within [max(dt / 2, mean - 5 sd), mean + 5 sd] by default, or within
+// the bounds given; a quarter of the mass must lie within them.
+TEST(network_connectivity, normal_delays_are_redrawn_within_their_bounds) {
+  const auto spec = spec_from(
+      net_config("source = \"src\"\ntarget = \"tgt\"\nrule = \"fixed_indegree\"\nindegree = 50\n"
+                 "weight = 0.1\ndelay = { normal = [0.3, 0.3], min = 0.25, max = 0.6 }\n"));
+  const auto c = build_projection(spec, spec.projections[0], 2);
+  // round(x / 0.1) for x in [0.25, 0.6]: 3 steps for x < 0.35, then 4, 5, 6 (x >= 0.55); each
+  // share is the normal's mass in its interval over the mass within the bounds (3 steps: 32.5%,
+  // where clipping would give the 56.6% below 0.35)
+  auto Phi = [](double z) { return 0.5 * std::erfc(-z / std::sqrt(2.0)); };
+  const double within = Phi(1.0) - Phi(-1.0 / 6);
+  std::vector<double> count(7, 0.0);
+  for (uint16_t x : c.delays) {
+    ASSERT_GE(x, 3);
+    ASSERT_LE(x, 6);
+    ++count[x];
+  }
+  const double n = static_cast<double>(c.delays.size());
+  const double edges[] = {0.25, 0.35, 0.45, 0.55, 0.6};
+  for (int k = 3; k <= 6; ++k) {
+    const double p = (Phi((edges[k - 2] - 0.3) / 0.3) - Phi((edges[k - 3] - 0.3) / 0.3)) / within;
+    EXPECT_NEAR(count[k] / n, p, 5 * std::sqrt(p * (1 - p) / n)) << k << " steps";
+  }
+  EXPECT_EQ(c.min_delay, 3u);
+  EXPECT_EQ(c.max_delay, 6u);
+  EXPECT_NE(
+      config_error_of(net_config("source = \"src\"\ntarget = \"tgt\"\nrule = \"all_to_all\"\n"
+                                 "weight = 0.1\ndelay = { normal = [1.0, 0.1], min = 1.4 }\n"))
+          .find("draws outside are redrawn, which needs at least 25%"),
+      std::string::npos);
+  EXPECT_NE(
+      config_error_of(net_config("source = \"src\"\ntarget = \"tgt\"\nrule = \"all_to_all\"\n"
+                                 "weight = 0.1\ndelay = { normal = [1.0, 0.5], min = 0.01 }\n"))
+          .find("projection.p.delay.min: 0.01 ms is invalid: must be >= dt / 2"),
+      std::string::npos);
+  EXPECT_NE(
+      config_error_of(net_config("source = \"src\"\ntarget = \"tgt\"\nrule = \"all_to_all\"\n"
+                                 "weight = { normal = [-1.0, 0.5], max = 0.5 }\ndelay = 1.0\n"))
+          .find("projection.p.weight.max: 0.5 mV is invalid: must be <= 0"),
+      std::string::npos);
 }
 
 TEST(network_connectivity, fixed_probability_degrees_are_binomial) {
