@@ -3,10 +3,12 @@
 // source into CSR rows, each row in ascending target order. Algorithms: docs/architecture.md.
 #include "connectivity.hpp"
 
-#include <omp.h>
+#include "threads.hpp"
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
+#include <thread>
 
 namespace spikesim {
 namespace {
@@ -114,7 +116,10 @@ connectivity_estimate estimate_connectivity(const experiment_spec& spec, const p
   connectivity_estimate e;
   e.synapses = static_cast<uint64_t>(syn);
   e.bytes = e.synapses * synapse_bytes(q) + (n_src + 1) * 8;
-  e.peak_bytes = e.bytes + e.synapses * synapse_bytes(q) + (n_tgt + 1) * 8;
+  // The build's transients: the synapses target by target, the offsets of each target's, and
+  // the table of places of the regrouping by source (at most a byte per synapse, or a chunk).
+  e.peak_bytes =
+      e.bytes + e.synapses * synapse_bytes(q) + (n_tgt + 1) * 8 + std::max(e.synapses, n_src * 8);
   return e;
 }
 
@@ -130,9 +135,73 @@ connectivity_estimate estimate_connectivity(const experiment_spec& spec) {
   return total;
 }
 
+namespace {
+
+// Phase 3 of build_projection: the synapses regrouped by source into c's CSR rows by a counting
+// sort over ranges of targets ("chunks", in target order, about as many synapses each). Chunk b
+// counts its synapses per source, the counts give each (source, chunk) its place in the row after
+// those of the chunks before it, and each chunk then writes its synapses in target order: every
+// row comes out in ascending target order for any number of chunks and threads, and each thread
+// reads only the synapses of the chunks it takes.
+void regroup_by_source(csr_projection& c, const std::vector<uint64_t>& off,
+                       const synapse_array<uint32_t>& src, const synapse_array<int32_t>& w_tmp,
+                       const synapse_array<uint16_t>& d_tmp, thread_team* team, int threads) {
+  const uint64_t n_src = c.n_source, n_tgt = c.n_target, total = off[n_tgt];
+  const bool vary_w = !w_tmp.empty(), vary_d = !d_tmp.empty();
+  // Four chunks a thread, so that a late thread holds up the others little, with their table of
+  // places (8 bytes per source and chunk) at most a byte per synapse (connectivity_estimate).
+  const uint64_t chunks = threads <= 1
+                              ? 1
+                              : std::clamp<uint64_t>(total / (8 * std::max<uint64_t>(n_src, 1)), 1,
+                                                     4 * static_cast<uint64_t>(threads));
+  std::vector<uint64_t> first(chunks + 1, n_tgt);  // first target of each chunk
+  for (uint64_t b = 0; b < chunks; ++b)
+    first[b] = static_cast<uint64_t>(
+        std::lower_bound(off.begin(), off.end() - 1, total * b / chunks) - off.begin());
+  std::vector<uint64_t> place(chunks * n_src, 0);
+  parallel_items(team, threads, chunks, [&](uint64_t b, int) {
+    uint64_t* count = place.data() + b * n_src;
+    for (uint64_t e = off[first[b]]; e < off[first[b + 1]]; ++e) ++count[src[e]];
+  });
+  c.row.assign(n_src + 1, 0);
+  for (uint64_t s = 0; s < n_src; ++s) {
+    uint64_t at = c.row[s];
+    for (uint64_t b = 0; b < chunks; ++b) {
+      const uint64_t n = place[b * n_src + s];
+      place[b * n_src + s] = at;
+      at += n;
+    }
+    c.row[s + 1] = at;
+  }
+  c.targets.resize(total);
+  if (vary_w) c.weights.resize(total);
+  if (vary_d) c.delays.resize(total);
+  parallel_items(team, threads, chunks, [&](uint64_t b, int) {
+    uint64_t* next = place.data() + b * n_src;
+    for (uint64_t j = first[b]; j < first[b + 1]; ++j) {
+      for (uint64_t e = off[j]; e < off[j + 1]; ++e) {
+        const uint64_t pos = next[src[e]]++;
+        c.targets[pos] = static_cast<uint32_t>(j);
+        if (vary_w) c.weights[pos] = w_tmp[e];
+        if (vary_d) c.delays[pos] = d_tmp[e];
+      }
+    }
+  });
+}
+
+}  // namespace
+
 csr_projection build_projection(const experiment_spec& spec, const projection_spec& q, int threads,
                                 neuron_slice targets) {
-  if (threads <= 0) threads = omp_get_max_threads();
+  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  std::unique_ptr<thread_team> team;
+  if (threads > 1) team = std::make_unique<thread_team>(threads);
+  return build_projection(spec, q, team.get(), threads, targets);
+}
+
+csr_projection build_projection(const experiment_spec& spec, const projection_spec& q,
+                                thread_team* team, int threads, neuron_slice targets) {
+  if (!team) threads = 1;
   csr_projection c;
   c.index = q.index;
   c.source = q.source;
@@ -150,54 +219,49 @@ csr_projection build_projection(const experiment_spec& spec, const projection_sp
   const bool vary_w = !q.weight.constant(), vary_d = !q.delay.constant();
   if (!vary_w) c.weight = synapse_weight(q, 0, 0);
   if (!vary_d) c.delay = synapse_delay(spec, q, 0, 0);
-  const uint64_t n_tgt = c.n_target, n_src = c.n_source;
-  const int64_t n_tgt_i = static_cast<int64_t>(n_tgt);
+  const uint64_t n_tgt = c.n_target;
   const bool needs_mark = q.rule == connection_rule::fixed_indegree && !q.multapses;
+  // Targets in blocks of 256, each block claimed by the next free thread.
+  constexpr uint64_t block = 256;
+  const uint64_t blocks = (n_tgt + block - 1) / block;
+  struct scratch {
+    std::vector<uint8_t> mark;
+    std::vector<uint64_t> chosen;
+  };
+  std::vector<scratch> per_thread(static_cast<size_t>(std::max(threads, 1)));
 
   // 1. Synapses per target: known in closed form except for fixed_probability, whose draws are
   // made twice (count, then fill) rather than stored per thread in an order that would vary.
   std::vector<uint64_t> off(n_tgt + 1, 0);
-#pragma omp parallel num_threads(threads)
-  {
-    std::vector<uint8_t> mark;
-    std::vector<uint64_t> chosen;
-#pragma omp for schedule(dynamic, 256)
-    for (int64_t jj = 0; jj < n_tgt_i; ++jj) {
-      const uint64_t jl = static_cast<uint64_t>(jj), j = j0 + jl;
-      uint64_t count = 0;
-      switch (q.rule) {
-        case connection_rule::fixed_indegree:
-          count = q.indegree;
-          break;
-        case connection_rule::one_to_one:
-          count = skip ? 0 : 1;
-          break;
-        case connection_rule::all_to_all:
-          count = pool;
-          break;
-        case connection_rule::fixed_probability:
-          sources_of(seed, q, pool, skip, j, mark, chosen, [&](uint64_t) { ++count; });
-          break;
+  if (q.rule == connection_rule::fixed_probability) {
+    parallel_items(team, threads, blocks, [&](uint64_t b, int t) {
+      for (uint64_t jl = b * block; jl < std::min(n_tgt, (b + 1) * block); ++jl) {
+        uint64_t count = 0;
+        sources_of(seed, q, pool, skip, j0 + jl, per_thread[t].mark, per_thread[t].chosen,
+                   [&](uint64_t) { ++count; });
+        off[jl + 1] = count;
       }
-      off[jl + 1] = count;
-    }
+    });
+  } else {
+    const uint64_t count = q.rule == connection_rule::fixed_indegree ? q.indegree
+                           : q.rule == connection_rule::one_to_one   ? (skip ? 0 : 1)
+                                                                     : pool;
+    std::fill(off.begin() + 1, off.end(), count);
   }
   for (uint64_t j = 0; j < n_tgt; ++j) off[j + 1] += off[j];
   const uint64_t total = off[n_tgt];
 
   // 2. Sources (and varying weights and delays) target by target.
-  std::vector<uint32_t> src(total);
-  std::vector<int32_t> w_tmp(vary_w ? total : 0);
-  std::vector<uint16_t> d_tmp(vary_d ? total : 0);
-#pragma omp parallel num_threads(threads)
-  {
-    std::vector<uint8_t> mark(needs_mark ? pool : 0, 0);
-    std::vector<uint64_t> chosen;
-#pragma omp for schedule(dynamic, 256)
-    for (int64_t jj = 0; jj < n_tgt_i; ++jj) {
-      const uint64_t jl = static_cast<uint64_t>(jj), j = j0 + jl;
+  synapse_array<uint32_t> src(total);
+  synapse_array<int32_t> w_tmp(vary_w ? total : 0);
+  synapse_array<uint16_t> d_tmp(vary_d ? total : 0);
+  parallel_items(team, threads, blocks, [&](uint64_t b, int t) {
+    scratch& sc = per_thread[t];
+    if (needs_mark && sc.mark.size() != pool) sc.mark.assign(pool, 0);
+    for (uint64_t jl = b * block; jl < std::min(n_tgt, (b + 1) * block); ++jl) {
+      const uint64_t j = j0 + jl;
       uint64_t pos = off[jl], k = 0;
-      sources_of(seed, q, pool, skip, j, mark, chosen, [&](uint64_t s) {
+      sources_of(seed, q, pool, skip, j, sc.mark, sc.chosen, [&](uint64_t s) {
         src[pos] = static_cast<uint32_t>(s);
         if (vary_w) w_tmp[pos] = synapse_weight(q, j, k);
         if (vary_d) d_tmp[pos] = synapse_delay(spec, q, j, k);
@@ -205,36 +269,10 @@ csr_projection build_projection(const experiment_spec& spec, const projection_sp
         ++k;
       });
     }
-  }
+  });
 
-  // 3. CSR by source. Each thread owns a range of sources and scans all synapses in target
-  // order, so every row comes out in ascending target order whatever the thread count.
-  c.row.assign(n_src + 1, 0);
-  c.targets.resize(total);
-  if (vary_w) c.weights.resize(total);
-  if (vary_d) c.delays.resize(total);
-#pragma omp parallel num_threads(threads)
-  {
-    const uint64_t nt = static_cast<uint64_t>(omp_get_num_threads());
-    const uint64_t t = static_cast<uint64_t>(omp_get_thread_num());
-    const uint64_t lo = n_src * t / nt, hi = n_src * (t + 1) / nt;
-    for (uint64_t e = 0; e < total; ++e)
-      if (src[e] >= lo && src[e] < hi) ++c.row[src[e] + 1];
-#pragma omp barrier
-#pragma omp single
-    for (uint64_t s = 0; s < n_src; ++s) c.row[s + 1] += c.row[s];
-    std::vector<uint64_t> cursor(c.row.begin() + lo, c.row.begin() + hi);
-    for (uint64_t j = 0; j < n_tgt; ++j) {
-      for (uint64_t e = off[j]; e < off[j + 1]; ++e) {
-        const uint64_t s = src[e];
-        if (s < lo || s >= hi) continue;
-        const uint64_t pos = cursor[s - lo]++;
-        c.targets[pos] = static_cast<uint32_t>(j);
-        if (vary_w) c.weights[pos] = w_tmp[e];
-        if (vary_d) c.delays[pos] = d_tmp[e];
-      }
-    }
-  }
+  // 3. CSR by source.
+  regroup_by_source(c, off, src, w_tmp, d_tmp, team, threads);
   return c;
 }
 

@@ -1,5 +1,6 @@
-// The CPU backend: OpenMP over tiles of neurons; each tile is advanced through a whole chunk of
-// steps while its state stays in the L1 cache, with the model math shared with the CUDA kernels.
+// The CPU backend: a team of threads over tiles of neurons; each tile is advanced through a whole
+// chunk of steps while its state stays in the L1 cache, with the model math shared with the CUDA
+// kernels.
 #include <omp.h>
 
 #include <algorithm>
@@ -297,14 +298,14 @@ class cpu_backend final : public backend {
     inputs_.resize(pops_.size());
     spikes_.resize(pops_.size());
     received_.resize(pops_.size());
+    if (threads_ > 1) team_ = std::make_unique<thread_team>(threads_);
     const auto t0 = std::chrono::steady_clock::now();
     for (const auto& q : spec.projections) {
-      // A thread per 2^21 synapses at most: a small projection's parallel regions (whose
-      // OpenMP threads spin while they wait) would cost more than they save, on a shared
-      // machine by far.
-      const int build_threads = static_cast<int>(std::clamp<uint64_t>(
-          estimate_connectivity(spec, q).synapses >> 21, 1, static_cast<uint64_t>(threads_)));
-      projections_.push_back(build_projection(spec, q, build_threads, slices_[q.target]));
+      // The team's threads for a projection of 2^16 synapses or more; a smaller one costs less
+      // than waking them.
+      const bool small = estimate_connectivity(spec, q).synapses < (uint64_t{1} << 16);
+      projections_.push_back(
+          build_projection(spec, q, team_.get(), small ? 1 : threads_, slices_[q.target]));
       stats_.synapses += projections_.back().synapses();
       stats_.synapse_bytes += projections_.back().bytes();
     }
@@ -564,7 +565,7 @@ class cpu_backend final : public backend {
 
   // Adds the weights of the spikes `sp` of c's source onto targets [lo, hi) into the ring slots
   // of their arrival steps; returns the synaptic events. Rows are sorted by target, so a range's
-  // part of a row is found by binary search; integer sums make the order of delivery irrelevant.
+  // part of a row is found by row_lower_bound; integer sums make the order of delivery irrelevant.
   uint64_t deliver_range(const csr_projection& c, const std::vector<spike_record>& sp, uint64_t lo,
                          uint64_t hi) {
     auto& in = inputs_[c.target];
@@ -573,11 +574,23 @@ class cpu_backend final : public backend {
     const bool all = lo == 0 && hi >= n;
     const uint32_t* tg = c.targets.data();
     uint64_t events = 0;
-    for (const auto& s : sp) {
+    // The rows of the next spikes are fetched ahead: where the range's part of a row starts (or
+    // where row_lower_bound will look first), so that its miss overlaps this spike's work.
+    constexpr size_t ahead = 2;
+    auto prefetch = [&](const spike_record& s) {
+      const uint64_t b = c.row[s.id], e = c.row[s.id + 1];
+      fetch_ahead(tg + (all || lo == 0 ? b : b + (e - b) * lo / n));
+      if (!all && hi < n) fetch_ahead(tg + b + (e - b) * hi / n);
+    };
+    for (size_t i = 0; i < std::min(ahead, sp.size()); ++i) prefetch(sp[i]);
+    for (size_t i = 0; i < sp.size(); ++i) {
+      const spike_record& s = sp[i];
+      if (i + ahead < sp.size()) prefetch(sp[i + ahead]);
       uint64_t b = c.row[s.id], e = c.row[s.id + 1];
       if (!all) {
-        b = std::lower_bound(tg + b, tg + e, lo) - tg;
-        e = std::lower_bound(tg + b, tg + e, hi) - tg;
+        const uint64_t row_b = b;
+        b = row_lower_bound(tg, row_b, e, lo, n);
+        e = row_lower_bound(tg, row_b, e, hi, n);
       }
       events += e - b;
       const uint64_t base = s.step % slots;
@@ -608,12 +621,11 @@ class cpu_backend final : public backend {
     const int nt =
         static_cast<int>(std::min<uint64_t>(threads_, std::max<uint64_t>(1, events / 65536)));
     const uint64_t n = c.n_target;
-#pragma omp parallel num_threads(nt)
-    {
-      const uint64_t t = static_cast<uint64_t>(omp_get_thread_num());
-      const uint64_t T_ = static_cast<uint64_t>(omp_get_num_threads());
-      deliver_range(c, sp, n * t / T_, n * (t + 1) / T_);
+    if (nt <= 1) {
+      deliver_range(c, sp, 0, n);
+      return;
     }
+    team_->run(nt, [&](int t, int T_) { deliver_range(c, sp, n * t / T_, n * (t + 1) / T_); });
   }
 
   // The work items for each thread count, the threads' data, the segment and piece lengths.
@@ -643,7 +655,6 @@ class cpu_backend final : public backend {
     }
     for (int t = 0; t < threads_; ++t)
       data_.push_back(std::make_unique<thread_data<T>>(pops_.size()));
-    if (threads_ > 1) team_ = std::make_unique<thread_team>(threads_);
     tuner_ = thread_tuner(threads_);
     for (const auto& p : pops_) local_neurons_ += p.u.size();
     // A segment holds >= 2^19 neuron-steps (some ms of one thread) and >= 16 steps: long enough

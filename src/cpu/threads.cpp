@@ -155,6 +155,20 @@ void thread_team::barrier() {
   }
 }
 
+void parallel_items(thread_team* team, int threads, uint64_t n,
+                    const std::function<void(uint64_t, int)>& f) {
+  if (!team || threads <= 1 || n <= 1) {
+    for (uint64_t i = 0; i < n; ++i) f(i, 0);
+    return;
+  }
+  std::atomic<uint64_t> next{0};
+  team->run(static_cast<int>(std::min<uint64_t>(threads, n)), [&](int t, int) {
+    for (uint64_t i = next.fetch_add(1, std::memory_order_relaxed); i < n;
+         i = next.fetch_add(1, std::memory_order_relaxed))
+      f(i, t);
+  });
+}
+
 thread_tuner::thread_tuner(int max) {
   max = std::max(max, 1);
   for (int t = 1; t < max; t *= 2) ladder_.push_back(t);

@@ -62,6 +62,12 @@ class thread_team {
   std::vector<std::exception_ptr> failed_;
 };
 
+// Calls f(item, thread) for items 0 .. n - 1 on `threads` threads of `team` (on the calling thread
+// alone when team is null or threads <= 1), each thread claiming the next item when it is done with
+// one: a thread slowed by another process takes fewer. Rethrows as thread_team::run does.
+void parallel_items(thread_team* team, int threads, uint64_t n,
+                    const std::function<void(uint64_t, int)>& f);
+
 // Chooses the number of threads of each segment of a run from the measured time per unit of
 // work, so that more threads are used only while they are faster: on a shared or oversubscribed
 // machine a run falls back to fewer threads. The counts tried are 1, 2, 4, ... and `max`. The

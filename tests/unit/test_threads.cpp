@@ -1,12 +1,15 @@
 // The CPU backend's thread team, its tuner and the automatic thread count.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <random>
 #include <stdexcept>
 #include <vector>
 
 #include <spikesim/backend.hpp>
 
+#include "cpu/connectivity.hpp"
 #include "cpu/threads.hpp"
 
 namespace spikesim {
@@ -55,6 +58,57 @@ TEST(thread_team, rethrows_the_exception_of_the_lowest_thread) {
   int ran = 0;
   team.run(1, [&](int, int) { ++ran; });  // still usable
   EXPECT_EQ(ran, 1);
+}
+
+TEST(parallel_items, calls_every_item_once_on_any_thread_count) {
+  thread_team team(3);
+  for (int threads : {0, 1, 2, 3})
+    for (uint64_t n : {0u, 1u, 2u, 3u, 7u, 1000u}) {
+      std::vector<std::atomic<int>> calls(n);
+      std::atomic<int> bad_thread{0};
+      parallel_items(&team, threads, n, [&](uint64_t i, int t) {
+        if (t < 0 || t >= std::max(threads, 1)) ++bad_thread;
+        ++calls[i];
+      });
+      for (uint64_t i = 0; i < n; ++i) EXPECT_EQ(calls[i].load(), 1) << threads << " " << i;
+      EXPECT_EQ(bad_thread.load(), 0);
+    }
+  int ran = 0;
+  parallel_items(nullptr, 4, 5, [&](uint64_t, int t) { ran += 1 + t; });  // no team: caller only
+  EXPECT_EQ(ran, 5);
+  EXPECT_THROW(parallel_items(&team, 3, 50,
+                              [](uint64_t i, int) {
+                                if (i == 17) throw std::runtime_error("item 17");
+                              }),
+               std::runtime_error);
+}
+
+// row_lower_bound must find what std::lower_bound finds for every value, in rows of any length,
+// spread and duplication (the delivery relies on it for the slice of a row a rank owns).
+TEST(row_lower_bound, equals_std_lower_bound) {
+  std::mt19937_64 rng(7);
+  for (uint32_t n : {1u, 2u, 5u, 100u, 12500u, 1u << 20}) {
+    for (int trial = 0; trial < 40; ++trial) {
+      const uint64_t len =
+          std::uniform_int_distribution<uint64_t>(0, trial % 4 == 0 ? 3 : 600)(rng);
+      // uniform targets, or bunched into a narrow window (far from the interpolated guess)
+      const uint32_t lo = trial % 3 == 0 ? n / 2 : 0, hi = trial % 3 == 0 ? n / 2 + n / 50 : n - 1;
+      std::uniform_int_distribution<uint32_t> pick(lo, std::max(lo, std::min(hi, n - 1)));
+      std::vector<uint32_t> row(len + 8, 0xdeadbeefu);  // guard values around the row
+      for (uint64_t k = 0; k < len; ++k) row[4 + k] = pick(rng);
+      std::sort(row.begin() + 4, row.begin() + 4 + len);
+      std::vector<uint64_t> values = {0, n, n / 2, 1, n - 1u};
+      for (int k = 0; k < 30; ++k)
+        values.push_back(std::uniform_int_distribution<uint64_t>(0, n)(rng));
+      for (uint64_t k = 0; k < len; ++k) values.push_back(row[4 + k]);  // hit duplicates exactly
+      for (uint64_t v : values) {
+        const uint64_t want =
+            std::lower_bound(row.begin() + 4, row.begin() + 4 + len, v) - row.begin();
+        ASSERT_EQ(row_lower_bound(row.data(), 4, 4 + len, v, n), want)
+            << "n " << n << " len " << len << " v " << v;
+      }
+    }
+  }
 }
 
 // Feeds the tuner segments whose time per unit of work depends on the thread count only.
