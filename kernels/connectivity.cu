@@ -103,6 +103,8 @@ uint64_t closed_form_count(const draw_spec& d) {
       return d.pool;
     case connection_rule::fixed_probability:
       return d.p >= 1.0 ? d.pool : 0;  // the walk counts 0 < p < 1
+    case connection_rule::fixed_total_number:
+      return 0;  // counted on the host
   }
   return 0;
 }
@@ -294,6 +296,12 @@ __global__ void generate_kernel(const __grid_constant__ generate_args a) {
         for (uint64_t k = lane; k < K; k += 32) emit(k, x_of[k]);
         // The next target of this warp clears the table: all lanes must be done reading it.
         __syncwarp();
+        break;
+      }
+      case connection_rule::fixed_total_number: {  // its synapses, sources uniform
+        const uint64_t K = a.off[jl + 1] - a.off[jl];
+        for (uint64_t k = lane; k < K; k += 32)
+          emit(k, connectivity::draw_index(d.seed, d.stream, j, k, d.pool));
         break;
       }
       case connection_rule::fixed_probability: {
@@ -615,6 +623,14 @@ device_projection build_device_projection(const experiment_spec& spec, const pro
     device_buffer<unsigned char> scan_temp(scan_bytes);
     SPIKESIM_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(scan_temp.data(), scan_bytes, counts.data(),
                                                       off.data(), n_tgt + 1, stream));
+  } else if (q.rule == connection_rule::fixed_total_number) {
+    // The split over the targets is made on the host, as for the CPU backend.
+    const auto counts = total_number_counts(q, spec.populations[q.target].size, j0, j0 + n_tgt);
+    std::vector<uint64_t> offs(n_tgt + 1, 0);
+    for (uint64_t j = 0; j < n_tgt; ++j) offs[j + 1] = offs[j] + counts[j];
+    SPIKESIM_CUDA_CHECK(cudaMemcpyAsync(off.data(), offs.data(), offs.size() * sizeof(uint64_t),
+                                        cudaMemcpyHostToDevice, stream));
+    SPIKESIM_CUDA_CHECK(cudaStreamSynchronize(stream));  // offs is pageable
   } else {
     SPIKESIM_LAUNCH_1D(n_tgt + 1, small_block, stream, linear_offsets_kernel, off.data(), n_tgt + 1,
                        closed_form_count(d));

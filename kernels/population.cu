@@ -148,6 +148,8 @@ struct kernel_args {
   double poisson_lambda;
   double poisson_exp;  // e^-lambda
   T poisson_weight;
+  bool poisson_exp_syn;   // the Poisson jumps are jumps of the exp current (fixed point)
+  int64_t poisson_fixed;  // 2^-24 nA per jump then
 };
 
 uint32_t bit_width(uint64_t x) {
@@ -284,15 +286,19 @@ __global__ void __launch_bounds__(max_block)
         const uint64_t at = ring_slot * a.n + i;
         if (a.ring_delta)
           jump = static_cast<T>(a.ring_delta[at]) * static_cast<T>(fixed_point_resolution());
-        if (a.poisson)
-          jump += static_cast<T>(rng::poisson_count(a.seed, a.poisson_stream, id, s,
-                                                    a.poisson_lambda, a.poisson_exp)) *
-                  a.poisson_weight;
+        int64_t exp_in = a.ring_exp ? a.ring_exp[at] : 0;
+        if (a.poisson) {
+          const uint32_t k =
+              rng::poisson_count(a.seed, a.poisson_stream, id, s, a.poisson_lambda, a.poisson_exp);
+          if (a.poisson_exp_syn)  // a jump of the exp current, in fixed point like the ring
+            exp_in += static_cast<int64_t>(k) * a.poisson_fixed;
+          else
+            jump += static_cast<T>(k) * a.poisson_weight;
+        }
         if (a.ring_exp) {
           step_drive = drive + a.syn_gain * isyn;
           isyn = math::detail::fma(
-              isyn, a.syn_decay,
-              static_cast<T>(a.ring_exp[at]) * static_cast<T>(fixed_point_resolution()));
+              isyn, a.syn_decay, static_cast<T>(exp_in) * static_cast<T>(fixed_point_resolution()));
         }
       }
       if (++ring_slot == a.slots) ring_slot = 0;
@@ -408,6 +414,8 @@ population_roles roles_of(const experiment_spec& spec, uint32_t p, bool ranks) {
     max_delay = std::max<uint64_t>(max_delay, q.max_delay_steps(spec.run.dt));
     (q.synapse == synapse_kind::exp ? r.exp : r.delta) = true;
   }
+  const auto& po = spec.populations[p].input.poisson;
+  if (po.active() && po.synapse == synapse_kind::exp) r.exp = true;
   r.slots = max_delay + 1;
   return r;
 }
@@ -572,6 +580,8 @@ struct device_population {
   double poisson_lambda = 0.0;
   double poisson_exp = 1.0;
   T poisson_weight = T(0);
+  bool poisson_exp_syn = false;
+  int64_t poisson_fixed = 0;
   const uint64_t* delivery_keys = nullptr;  // the collected chunk's keys, for delivery
   uint64_t gathered_spikes = 0;
   // Over ranks, for a source of projections: the keys of the spikes of all ranks, delivered in
@@ -804,6 +814,9 @@ class cuda_backend final : public backend {
         p.poisson_lambda = po.rate * 1e-3 * dt_ * static_cast<double>(po.count);
         p.poisson_exp = std::exp(-p.poisson_lambda);
         p.poisson_weight = static_cast<T>(po.weight);
+        p.poisson_exp_syn = po.synapse == synapse_kind::exp;
+        if (p.poisson_exp_syn)
+          p.poisson_fixed = static_cast<int64_t>(std::llround(po.weight * fixed_point_scale));
       }
       p.syn = p.model != model_kind::rate && (r.delta || r.exp || p.poisson);
     }
@@ -1035,6 +1048,8 @@ class cuda_backend final : public backend {
     a.poisson_lambda = p.poisson_lambda;
     a.poisson_exp = p.poisson_exp;
     a.poisson_weight = p.poisson_weight;
+    a.poisson_exp_syn = p.poisson_exp_syn;
+    a.poisson_fixed = p.poisson_fixed;
     const auto kernel = kernel_for<T>(p.model, p.noise, p.syn);
     if (p.block % 32 != 0 || p.block > max_block)  // see max_block
       throw backend_error("internal error: a block of " + std::to_string(p.block) +

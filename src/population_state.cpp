@@ -106,13 +106,16 @@ exp_synapse_coeffs<T> make_exp_synapse_coeffs(const experiment_spec& spec, uint3
   exp_synapse_coeffs<T> e;
   const auto& p = spec.populations[population];
   const double dt = spec.run.dt;
-  for (const auto& q : spec.projections) {
-    if (q.target != population || q.synapse != synapse_kind::exp) continue;
-    e.decay = static_cast<T>(std::exp(-dt / q.tau_syn));
+  std::vector<double> taus;  // all equal (the config loader checks it)
+  if (p.input.poisson.synapse == synapse_kind::exp) taus.push_back(p.input.poisson.tau_syn);
+  for (const auto& q : spec.projections)
+    if (q.target == population && q.synapse == synapse_kind::exp) taus.push_back(q.tau_syn);
+  for (double tau_syn : taus) {
+    e.decay = static_cast<T>(std::exp(-dt / tau_syn));
     if (const auto* lif = std::get_if<lif_params>(&p.params))
-      e.gain = static_cast<T>(lif->R_m * exp_synapse_kappa(dt, lif->tau_m, q.tau_syn));
+      e.gain = static_cast<T>(lif->R_m * exp_synapse_kappa(dt, lif->tau_m, tau_syn));
     else if (const auto* eif = std::get_if<eif_params>(&p.params))
-      e.gain = static_cast<T>(eif->R_m * exp_synapse_kappa(dt, eif->tau_m, q.tau_syn));
+      e.gain = static_cast<T>(eif->R_m * exp_synapse_kappa(dt, eif->tau_m, tau_syn));
     else
       e.gain = T(1);
   }

@@ -51,7 +51,8 @@ struct population_state {
 //   kappa = a e^-a (1 - e^-(b - a)) / ((b - a) (1 - e^-a)),  a = dt / tau_m,  b = dt / tau_syn,
 // which is a e^-a / (1 - e^-a) when tau_syn = tau_m. HH (whose membrane time constant changes
 // with its conductances) holds the current over the step (gain 1). All exp projections onto a
-// population share tau_syn (the config loader checks it).
+// population, and its Poisson input through an exp synapse, share tau_syn (the config loader
+// checks it).
 template <class T>
 struct exp_synapse_coeffs {
   T decay = T(0);

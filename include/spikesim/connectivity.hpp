@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <vector>
 
 #include <spikesim/config.hpp>
 #include <spikesim/rng.hpp>
@@ -32,6 +33,16 @@ struct connectivity_estimate {
 uint64_t synapse_bytes(const projection_spec& q);  // bytes per synapse, row offsets excluded
 connectivity_estimate estimate_connectivity(const experiment_spec& spec, const projection_spec& q);
 connectivity_estimate estimate_connectivity(const experiment_spec& spec);
+
+// fixed_total_number: the synapses of each target in [lo, hi) (population-local ids), a
+// multinomial split of q.total over the n targets, the same for any slice, backend and thread
+// count. The targets are halved recursively and the synapses of a range split by a binomial
+// draw (inversion from the mode, keyed by the range), so a slice costs O(slice + log n) draws.
+std::vector<uint64_t> total_number_counts(const projection_spec& q, uint64_t n_target, uint64_t lo,
+                                          uint64_t hi);
+// Binomial(n, p) by inversion with u in [0, 1): the support is walked from the mode outwards,
+// alternating sides, until the summed probabilities exceed u (O(sqrt(n p (1 - p))) steps).
+uint64_t binomial_inversion(uint64_t n, double p, double u);
 
 namespace connectivity {
 

@@ -48,7 +48,8 @@ enum stream_purpose : std::uint32_t {
   poisson = 2,
   connectivity = 3,
   delay = 4,
-  weight = 5
+  weight = 5,
+  synapse_count = 6  // fixed_total_number: the split of the synapses over the targets
 };
 
 // Eight purposes per population and 16 stream bits: population must be < 8192.

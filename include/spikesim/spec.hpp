@@ -41,10 +41,14 @@ struct pulse_spec {
 
 // External Poisson drive: `count` independent sources firing at `rate` each, every spike a jump
 // of `weight` mV (applied like a delta synapse); sampled per neuron and step (docs/models.md).
+enum class synapse_kind { delta, exp };
+
 struct poisson_spec {
   double rate = 0.0;    // Hz per source
   uint64_t count = 0;   // sources
-  double weight = 0.0;  // mV
+  double weight = 0.0;  // mV (delta) or nA (exp)
+  synapse_kind synapse = synapse_kind::delta;
+  double tau_syn = 0.0;  // ms, exp
   bool active() const { return rate > 0.0 && count > 0 && weight != 0.0; }
 };
 
@@ -103,9 +107,13 @@ struct distribution {
   bool constant() const { return type == kind::constant; }
 };
 
-enum class connection_rule { fixed_indegree, fixed_probability, one_to_one, all_to_all };
-enum class synapse_kind { delta, exp };
-
+enum class connection_rule {
+  fixed_indegree,
+  fixed_probability,
+  one_to_one,
+  all_to_all,
+  fixed_total_number
+};
 // [projection.NAME]: synapses from the neurons of one population onto those of another.
 struct projection_spec {
   std::string name;
@@ -115,6 +123,7 @@ struct projection_spec {
   uint32_t source = 0, target = 0;  // population indices
   connection_rule rule = connection_rule::fixed_indegree;
   uint64_t indegree = 0;  // fixed_indegree
+  uint64_t total = 0;     // fixed_total_number: synapses between the populations (key N)
   double p = 0.0;         // fixed_probability
   synapse_kind synapse = synapse_kind::delta;
   double tau_syn = 0.0;   // ms, exp synapses

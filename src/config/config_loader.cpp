@@ -398,20 +398,44 @@ population_spec read_population(const std::string& name, const toml::node& node,
     }
     if (auto po = in->table("poisson")) {
       if (rate) fail(po->path(), "rate units take no Poisson input");
+      // Through a delta synapse (a jump of weight mV) or an exp one (a current jump of weight nA
+      // that decays with tau_syn, the population's exp synaptic current).
+      auto syn = po->string("synapse");
+      const bool exp = syn && *syn == "exp";
+      if (syn && !exp && *syn != "delta")
+        fail(po->key_path("synapse"), *po->get("synapse"), "", "expected \"delta\" or \"exp\"");
+      const char* wunit = exp ? "nA" : "mV";
       auto r = po->number("rate", "Hz");
       auto count = po->integer("count", "sources");
-      auto w = po->number("weight", "mV");
+      auto w = po->number("weight", wunit);
       if (!r || !count || !w)
-        fail(po->path(),
-             "Poisson input needs rate (Hz per source), count (sources) and weight (mV)");
+        fail(po->path(), std::string("Poisson input needs rate (Hz per source), count (sources) "
+                                     "and weight (") +
+                             wunit + ")");
       require(*r >= 0, po->key_path("rate"), *r, "Hz", "must be >= 0");
       if (*count > (uint64_t{1} << 32))
         fail(po->key_path("count"), *po->get("count"), "sources", "must be at most 2^32");
       p.input.poisson = {*r, *count, *w};
+      if (exp) {
+        if (*model == "hh")
+          fail(po->key_path("synapse"),
+               "exp synapses onto Hodgkin-Huxley neurons are not supported yet");
+        auto tau = po->number("tau_syn", "ms");
+        if (!tau)
+          fail(po->key_path("tau_syn"),
+               "missing (the synaptic time constant of synapse = \"exp\")");
+        require(*tau > 0, po->key_path("tau_syn"), *tau, "ms", "must be > 0");
+        require(std::fabs(*w) < 100.0, po->key_path("weight"), *w, "nA",
+                "must lie within +-100 (the fixed-point range of the synaptic input)");
+        p.input.poisson.synapse = synapse_kind::exp;
+        p.input.poisson.tau_syn = *tau;
+      } else if (po->has("tau_syn")) {
+        fail(po->key_path("tau_syn"), "only used with synapse = \"exp\"");
+      }
       const double mean = *r * 1e-3 * run.dt * static_cast<double>(*count);
       if (mean > 1e6)
         fail(po->path(), fmt(mean) + " jumps per step (rate x count x dt) is invalid: at most 1e6");
-      po->finish({"rate", "count", "weight"});
+      po->finish({"rate", "count", "weight", "synapse", "tau_syn"});
     }
     in->finish({"I", "pulses", "sigma", "tau_noise", "poisson"});
   }
@@ -561,7 +585,8 @@ projection_spec read_projection(const std::string& name, const toml::node& node,
   auto rule = t.string("rule");
   if (!rule)
     fail(t.key_path("rule"),
-         "missing (\"fixed_indegree\", \"fixed_probability\", \"one_to_one\" or \"all_to_all\")");
+         "missing (\"fixed_indegree\", \"fixed_total_number\", \"fixed_probability\", "
+         "\"one_to_one\" or \"all_to_all\")");
   if (*rule == "fixed_indegree") {
     q.rule = connection_rule::fixed_indegree;
     auto k = t.integer("indegree", "synapses");
@@ -575,6 +600,21 @@ projection_spec read_projection(const std::string& name, const toml::node& node,
            "exceeds the " + std::to_string(pool) + " distinct sources available without multapses");
     if (q.indegree > 0 && pool == 0)
       fail(t.key_path("indegree"), *t.get("indegree"), "synapses",
+           "no source is available (a one-neuron population without autapses)");
+  } else if (*rule == "fixed_total_number") {
+    q.rule = connection_rule::fixed_total_number;
+    auto n = t.integer("N", "synapses");
+    if (!n) fail(t.key_path("N"), "missing (synapses between the two populations)");
+    q.total = *n;
+    const uint64_t pool = n_src - (same && !q.autapses ? 1 : 0);
+    if (q.total > (uint64_t{1} << 40))
+      fail(t.key_path("N"), *t.get("N"), "synapses", "must be at most 2^40");
+    if (!q.multapses)
+      fail(t.key_path("multapses"), *t.get("multapses"), "",
+           "rule = \"fixed_total_number\" draws its pairs independently and needs multapses "
+           "(as NEST's)");
+    if (q.total > 0 && pool == 0)
+      fail(t.key_path("N"), *t.get("N"), "synapses",
            "no source is available (a one-neuron population without autapses)");
   } else if (*rule == "fixed_probability") {
     q.rule = connection_rule::fixed_probability;
@@ -592,9 +632,11 @@ projection_spec read_projection(const std::string& name, const toml::node& node,
     q.rule = connection_rule::all_to_all;
   } else {
     fail(t.key_path("rule"), *t.get("rule"), "",
-         "unknown rule (known: \"fixed_indegree\", \"fixed_probability\", \"one_to_one\", "
-         "\"all_to_all\")");
+         "unknown rule (known: \"fixed_indegree\", \"fixed_total_number\", "
+         "\"fixed_probability\", \"one_to_one\", \"all_to_all\")");
   }
+  if (q.rule != connection_rule::fixed_total_number && t.has("N"))
+    fail(t.key_path("N"), "only used with rule = \"fixed_total_number\"");
   if (q.rule != connection_rule::fixed_indegree && t.has("indegree"))
     fail(t.key_path("indegree"), "only used with rule = \"fixed_indegree\"");
   if (q.rule != connection_rule::fixed_probability && t.has("p"))
@@ -636,8 +678,8 @@ projection_spec read_projection(const std::string& name, const toml::node& node,
   if (q.max_delay_steps(spec.run.dt) > 65535)
     fail(t.key_path("delay"), *d, "ms",
          "too long: at most 65535 steps of dt = " + fmt(spec.run.dt) + " ms");
-  t.finish({"source", "target", "rule", "indegree", "p", "synapse", "tau_syn", "weight", "delay",
-            "autapses", "multapses"});
+  t.finish({"source", "target", "rule", "indegree", "N", "p", "synapse", "tau_syn", "weight",
+            "delay", "autapses", "multapses"});
   return q;
 }
 
@@ -796,6 +838,15 @@ experiment_spec parse_config(const std::string& text, const std::string& source,
       projs->get(std::string(k.str()));
     }
     // One synaptic time constant per target population (its exp synapses share one current).
+    for (const auto& b : spec.projections) {
+      const auto& po = spec.populations[b.target].input.poisson;
+      if (b.synapse == synapse_kind::exp && po.synapse == synapse_kind::exp &&
+          po.tau_syn != b.tau_syn)
+        fail("projection." + b.name + ".tau_syn",
+             fmt(b.tau_syn) + " ms is invalid: the Poisson input of population." +
+                 spec.populations[b.target].name + " has tau_syn = " + fmt(po.tau_syn) +
+                 " ms (one synaptic time constant per target population)");
+    }
     for (const auto& a : spec.projections)
       for (const auto& b : spec.projections)
         if (a.synapse == synapse_kind::exp && b.synapse == synapse_kind::exp &&

@@ -25,7 +25,8 @@ uint64_t pool_size(const experiment_spec& spec, const projection_spec& q) {
 // pool entry for fixed_indegree without multapses and is left zeroed again.
 template <class Out>
 void sources_of(uint64_t seed, const projection_spec& q, uint64_t pool, bool skip, uint64_t j,
-                std::vector<uint8_t>& mark, std::vector<uint64_t>& chosen, Out&& out) {
+                uint64_t total_k, std::vector<uint8_t>& mark, std::vector<uint64_t>& chosen,
+                Out&& out) {
   using connectivity::draw_index;
   using connectivity::pool_to_source;
   switch (q.rule) {
@@ -51,6 +52,10 @@ void sources_of(uint64_t seed, const projection_spec& q, uint64_t pool, bool ski
       }
       return;
     }
+    case connection_rule::fixed_total_number:  // its total_k synapses, sources uniform
+      for (uint64_t k = 0; k < total_k; ++k)
+        out(pool_to_source(draw_index(seed, q.stream, j, k, pool), j, skip));
+      return;
     case connection_rule::fixed_probability: {
       if (q.p <= 0.0) return;
       if (q.p >= 1.0) {
@@ -111,6 +116,9 @@ connectivity_estimate estimate_connectivity(const experiment_spec& spec, const p
       break;
     case connection_rule::all_to_all:
       syn = static_cast<double>(pool) * n_tgt;
+      break;
+    case connection_rule::fixed_total_number:
+      syn = static_cast<double>(q.total);
       break;
   }
   connectivity_estimate e;
@@ -237,11 +245,14 @@ csr_projection build_projection(const experiment_spec& spec, const projection_sp
     parallel_items(team, threads, blocks, [&](uint64_t b, int t) {
       for (uint64_t jl = b * block; jl < std::min(n_tgt, (b + 1) * block); ++jl) {
         uint64_t count = 0;
-        sources_of(seed, q, pool, skip, j0 + jl, per_thread[t].mark, per_thread[t].chosen,
+        sources_of(seed, q, pool, skip, j0 + jl, 0, per_thread[t].mark, per_thread[t].chosen,
                    [&](uint64_t) { ++count; });
         off[jl + 1] = count;
       }
     });
+  } else if (q.rule == connection_rule::fixed_total_number) {
+    const auto counts = total_number_counts(q, spec.populations[q.target].size, j0, j0 + n_tgt);
+    std::copy(counts.begin(), counts.end(), off.begin() + 1);
   } else {
     const uint64_t count = q.rule == connection_rule::fixed_indegree ? q.indegree
                            : q.rule == connection_rule::one_to_one   ? (skip ? 0 : 1)
@@ -261,7 +272,8 @@ csr_projection build_projection(const experiment_spec& spec, const projection_sp
     for (uint64_t jl = b * block; jl < std::min(n_tgt, (b + 1) * block); ++jl) {
       const uint64_t j = j0 + jl;
       uint64_t pos = off[jl], k = 0;
-      sources_of(seed, q, pool, skip, j, sc.mark, sc.chosen, [&](uint64_t s) {
+      const uint64_t total_k = off[jl + 1] - off[jl];
+      sources_of(seed, q, pool, skip, j, total_k, sc.mark, sc.chosen, [&](uint64_t s) {
         src[pos] = static_cast<uint32_t>(s);
         if (vary_w) w_tmp[pos] = synapse_weight(q, j, k);
         if (vary_d) d_tmp[pos] = synapse_delay(spec, q, j, k);

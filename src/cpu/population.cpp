@@ -50,6 +50,8 @@ struct synaptic_input {
   double poisson_lambda = 0.0;      // jumps per step (rate x count x dt)
   double poisson_exp = 1.0;         // exp(-lambda)
   T poisson_weight = T(0);          // mV per jump
+  bool poisson_exp_syn = false;     // through the exp synapse: jumps of I_syn, not of u
+  int64_t poisson_fixed = 0;        // then 2^-24 nA per jump
   std::vector<double> poisson_cdf;  // rng::poisson_cdf's table when lambda allows inversion
   bool poisson = false;
   bool any() const { return poisson || !ring_delta.empty() || !ring_exp.empty(); }
@@ -143,24 +145,42 @@ void run_tile(population_state<T>& pop, synaptic_input<T>& in, uint64_t seed, ui
         } else {
           for (uint64_t i = 0; i < n; ++i) jump[i] = T(0);
         }
-        if (in.poisson && !in.poisson_cdf.empty()) {
+        if (in.poisson) {
+          // Jumps of u (delta), or of the exp synapses' current, summed in fixed point into the
+          // slot of this step before it is read below.
           const uint32_t pstream = rng::stream_id(pop.stream, rng::poisson);
-          const double* __restrict cdf = in.poisson_cdf.data();
-          const int n_cdf = static_cast<int>(in.poisson_cdf.size());
-          const bool stalled = in.poisson_cdf.back() < 1.0;
+          int64_t* __restrict rx = in.poisson_exp_syn ? in.ring_exp.data() + slot_off : nullptr;
+          const int64_t pf = in.poisson_fixed;
           const T pw = in.poisson_weight;
+          if (!in.poisson_cdf.empty()) {
+            const double* __restrict cdf = in.poisson_cdf.data();
+            const int n_cdf = static_cast<int>(in.poisson_cdf.size());
+            const bool stalled = in.poisson_cdf.back() < 1.0;
+            if (rx) {
+              for (uint64_t i = 0; i < n; ++i) {
+                const rng::u32x4 w = rng::philox(seed, pstream, g0 + i, s);
+                rx[i] += rng::poisson_from_cdf(rng::uniform_double(w.v[0], w.v[1]), cdf, n_cdf,
+                                               stalled) *
+                         pf;
+              }
+            } else {
 #pragma omp simd
-          for (uint64_t i = 0; i < n; ++i) {
-            const rng::u32x4 w = rng::philox(seed, pstream, g0 + i, s);
-            const double u = rng::uniform_double(w.v[0], w.v[1]);
-            jump[i] += static_cast<T>(rng::poisson_from_cdf(u, cdf, n_cdf, stalled)) * pw;
+              for (uint64_t i = 0; i < n; ++i) {
+                const rng::u32x4 w = rng::philox(seed, pstream, g0 + i, s);
+                const double u = rng::uniform_double(w.v[0], w.v[1]);
+                jump[i] += static_cast<T>(rng::poisson_from_cdf(u, cdf, n_cdf, stalled)) * pw;
+              }
+            }
+          } else {
+            for (uint64_t i = 0; i < n; ++i) {
+              const uint64_t k =
+                  rng::poisson_count(seed, pstream, g0 + i, s, in.poisson_lambda, in.poisson_exp);
+              if (rx)
+                rx[i] += static_cast<int64_t>(k) * pf;
+              else
+                jump[i] += static_cast<T>(k) * pw;
+            }
           }
-        } else if (in.poisson) {
-          const uint32_t pstream = rng::stream_id(pop.stream, rng::poisson);
-          for (uint64_t i = 0; i < n; ++i)
-            jump[i] += static_cast<T>(rng::poisson_count(seed, pstream, g0 + i, s,
-                                                         in.poisson_lambda, in.poisson_exp)) *
-                       in.poisson_weight;
         }
         if (!in.ring_exp.empty()) {
           int64_t* __restrict r = in.ring_exp.data() + slot_off;
@@ -529,12 +549,6 @@ class cpu_backend final : public backend {
     std::vector<uint64_t> max_delay(pops_.size(), 0);
     for (const auto& c : projections_) {
       max_delay[c.target] = std::max<uint64_t>(max_delay[c.target], c.max_delay);
-      auto& in = inputs_[c.target];
-      const uint64_t n = pops_[c.target].u.size();
-      if (c.synapse == synapse_kind::exp) {
-        in.i_syn.assign(n, T(0));
-        in.syn = make_exp_synapse_coeffs<T>(spec, c.target);
-      }
       min_delay_ = min_delay_ == 0 ? c.min_delay : std::min<uint64_t>(min_delay_, c.min_delay);
     }
     for (size_t p = 0; p < pops_.size(); ++p) {
@@ -543,14 +557,22 @@ class cpu_backend final : public backend {
       // Arrivals of a chunk reach at most max_delay steps past its last step, and the steps
       // still to be read span at most max_delay slots: max_delay + 1 slots never collide.
       in.slots = max_delay[p] + 1;
-      bool delta = false, exp = false;
+      const auto& po = spec.populations[p].input.poisson;
+      bool delta = false, exp = po.active() && po.synapse == synapse_kind::exp;
       for (const auto& c : projections_)
         if (c.target == p) (c.synapse == synapse_kind::exp ? exp : delta) = true;
       if (delta) in.ring_delta.assign(in.slots * n, 0);
-      if (exp) in.ring_exp.assign(in.slots * n, 0);
-      const auto& po = spec.populations[p].input.poisson;
+      if (exp) {
+        in.ring_exp.assign(in.slots * n, 0);
+        in.i_syn.assign(n, T(0));
+        in.syn = make_exp_synapse_coeffs<T>(spec, static_cast<uint32_t>(p));
+      }
       if (po.active()) {
         in.poisson = true;
+        // through the exp synapse: jumps of the current, added in fixed point to the step's slot
+        in.poisson_exp_syn = po.synapse == synapse_kind::exp;
+        if (in.poisson_exp_syn)
+          in.poisson_fixed = static_cast<int64_t>(std::llround(po.weight * fixed_point_scale));
         in.poisson_lambda = po.rate * 1e-3 * run_.dt * static_cast<double>(po.count);
         in.poisson_exp = std::exp(-in.poisson_lambda);
         in.poisson_weight = static_cast<T>(po.weight);

@@ -326,6 +326,11 @@ std::vector<rule_case> rule_cases() {
       {20000, 20000,
        "source = \"src\"\ntarget = \"tgt\"\nrule = \"fixed_indegree\"\nindegree = 1000\n" +
            varying},
+      // fixed_total_number: the host's split, sources drawn on the device; normal delays redrawn
+      {2000, 2000,
+       "source = \"src\"\ntarget = \"src\"\nrule = \"fixed_total_number\"\nN = 150000\n"
+       "autapses = false\nweight = { normal = [-0.1, 0.05] }\n"
+       "delay = { normal = [1.5, 0.75], min = 0.05 }\n"},
       {2000, 2000,
        "source = \"src\"\ntarget = \"src\"\nrule = \"fixed_probability\"\np = 0.05\n"
        "autapses = false\n" +
@@ -457,8 +462,9 @@ TEST_P(cuda_backend, brunel_network_matches_cpu) {
 // Everything else the network path handles: exp synapses from two projections with normal and
 // uniform weights and uniform and normal delays, delta synapses from Floyd's distinct sources,
 // white and OU noise, an HH target, a source whose spikes are delivered but not recorded, Poisson
-// drive by inversion (lambda = 2) and by the normal approximation (lambda = 100), and chunks of 7
-// steps that start off the 4-step random blocks.
+// drive by inversion (lambda = 2) and by the normal approximation (lambda = 100), through delta
+// and through exp synapses (with and without exp projections onto the population), and chunks of
+// 7 steps that start off the 4-step random blocks.
 std::string mixed_network() {
   return "[run]\ndt = 0.1\ntstop = 150.0\nrandom_seed = 9\nchunk_steps = 7\n"
          "[population.a]\nsize = 1500\nmodel = \"lif\"\n"
@@ -469,8 +475,14 @@ std::string mixed_network() {
          "}\nrecord = { spikes = false }\n"
          "[population.b]\nsize = 1000\nmodel = \"eif\"\n"
          "input = { I = 7.5, sigma = 2.0, tau_noise = 3.0, "
-         "poisson = { rate = 1000.0, count = 1000, weight = 0.0001 } }\n"
+         "poisson = { rate = 1000.0, count = 1000, weight = 0.0001, synapse = \"exp\", "
+         "tau_syn = 2.0 } }\n"
          "record = { traces = [0, 999], trace_every = 3 }\n"
+         "[population.d]\nsize = 300\nmodel = \"lif\"\n"
+         "params = { tau_m = 20.0, E_L = 0.0, R_m = 1.0, V_th = 20.0, V_reset = 10.0 }\n"
+         "input = { I = 16.0, poisson = { rate = 20.0, count = 1000, weight = 0.5, "
+         "synapse = \"exp\", tau_syn = 0.5 } }\n"
+         "record = { traces = [5] }\n"
          "[population.c]\nsize = 200\nmodel = \"hh\"\ninput = { I = 10.0, sigma = 1.0 }\n"
          "[projection.ab]\nsource = \"a\"\ntarget = \"b\"\nrule = \"fixed_indegree\"\n"
          "indegree = 100\nsynapse = \"exp\"\ntau_syn = 2.0\n"

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iomanip>
+#include <map>
 #include <numeric>
 #include <set>
 #include <sstream>
@@ -267,6 +268,82 @@ TEST(network_connectivity, fixed_probability_degrees_are_binomial) {
       ASSERT_LT(c.targets[k - 1], c.targets[k]);
 }
 
+// Inversion maps u in [0, 1) onto k with measure pmf(k): on a grid of 10^6 values of u the share
+// mapped to each k must be the binomial pmf within the grid's resolution (1e-6 per boundary).
+TEST(network_connectivity, binomial_inversion_is_the_binomial) {
+  for (auto [n, p] : std::vector<std::pair<uint64_t, double>>{
+           {1, 0.5}, {10, 0.3}, {1000, 0.5}, {5000, 0.01}, {100000, 0.9}}) {
+    const int M = 1000000;
+    std::map<uint64_t, double> share;
+    for (int i = 0; i < M; ++i) share[binomial_inversion(n, p, (i + 0.5) / M)] += 1.0 / M;
+    double mass = 0;
+    for (auto [k, f] : share) {
+      ASSERT_LE(k, n);
+      const double pmf =
+          std::exp(std::lgamma(n + 1.0) - std::lgamma(k + 1.0) - std::lgamma(n - k + 1.0) +
+                   k * std::log(p) + (n - k) * std::log1p(-p));
+      EXPECT_NEAR(f, pmf, 2.0 / M) << "n " << n << " p " << p << " k " << k;
+      mass += pmf;
+    }
+    EXPECT_NEAR(mass, 1.0, 1e-4) << "n " << n << " p " << p;  // no k of weight was skipped
+  }
+  EXPECT_EQ(binomial_inversion(0, 0.5, 0.7), 0u);
+  EXPECT_EQ(binomial_inversion(7, 1.0, 0.2), 7u);
+}
+
+// fixed_total_number: N pairs, each target uniform: the synapses of a target are binomial(N, 1/n)
+// (mean N / n, variance N (1/n)(1 - 1/n)), they sum to N exactly, a slice holds the counts of
+// the whole, and the sources of each synapse are uniform over the pool (out-degree binomial).
+TEST(network_connectivity, fixed_total_number_splits_n_over_the_targets) {
+  const auto spec = spec_from(
+      net_config("source = \"src\"\ntarget = \"tgt\"\nrule = \"fixed_total_number\"\nN = 300000\n"
+                 "weight = 0.1\ndelay = 1.0\n"));
+  const auto& q = spec.projections[0];
+  const auto counts = total_number_counts(q, 1000, 0, 1000);
+  EXPECT_EQ(std::accumulate(counts.begin(), counts.end(), uint64_t{0}), 300000u);
+  std::vector<uint64_t> c64(counts.begin(), counts.end());
+  double mean, var;
+  mean_var(c64, mean, var);
+  EXPECT_DOUBLE_EQ(mean, 300.0);
+  expect_variance(var, 300000.0 * 1e-3 * (1 - 1e-3), 1000);
+  const auto part = total_number_counts(q, 1000, 333, 777);
+  ASSERT_EQ(part.size(), 444u);
+  for (size_t i = 0; i < part.size(); ++i) ASSERT_EQ(part[i], counts[333 + i]) << i;
+  const auto c = build_projection(spec, q, 2);
+  EXPECT_EQ(c.synapses(), 300000u);
+  const degrees d = degrees_of(c);
+  for (size_t j = 0; j < d.in.size(); ++j) ASSERT_EQ(d.in[j], counts[j]) << j;
+  mean_var(d.out, mean, var);  // binomial(N, 1/2000) per source
+  EXPECT_DOUBLE_EQ(mean, 150.0);
+  expect_variance(var, 300000.0 / 2000 * (1 - 1.0 / 2000), 2000);
+  const auto c3 = build_projection(spec, q, 3);
+  EXPECT_EQ(c.row, c3.row);
+  EXPECT_EQ(c.targets, c3.targets);
+  // without autapses no neuron projects onto itself, and the total stays N
+  const auto self = spec_from(
+      net_config("source = \"src\"\ntarget = \"src\"\nrule = \"fixed_total_number\"\nN = 50000\n"
+                 "autapses = false\nweight = 0.1\ndelay = 1.0\n"));
+  const auto cs = build_projection(self, self.projections[0], 2);
+  EXPECT_EQ(cs.synapses(), 50000u);
+  for (uint64_t s = 0; s < cs.n_source; ++s)
+    for (uint64_t k = cs.row[s]; k < cs.row[s + 1]; ++k) ASSERT_NE(cs.targets[k], s);
+  EXPECT_NE(config_error_of(net_config("source = \"src\"\ntarget = \"tgt\"\n"
+                                       "rule = \"fixed_total_number\"\nN = 10\nmultapses = false\n"
+                                       "weight = 0.1\ndelay = 1.0\n"))
+                .find("projection.p.multapses = false: rule = \"fixed_total_number\""),
+            std::string::npos);
+  EXPECT_NE(config_error_of(net_config("source = \"src\"\ntarget = \"tgt\"\n"
+                                       "rule = \"fixed_indegree\"\nindegree = 10\nN = 10\n"
+                                       "weight = 0.1\ndelay = 1.0\n"))
+                .find("projection.p.N: only used with rule = \"fixed_total_number\""),
+            std::string::npos);
+  EXPECT_NE(config_error_of(net_config("source = \"src\"\ntarget = \"tgt\"\n"
+                                       "rule = \"fixed_total_number\"\n"
+                                       "weight = 0.1\ndelay = 1.0\n"))
+                .find("projection.p.N: missing"),
+            std::string::npos);
+}
+
 TEST(network_connectivity, same_synapses_for_any_thread_count) {
   for (const char* rule : {"rule = \"fixed_indegree\"\nindegree = 50\nmultapses = false\n",
                            "rule = \"fixed_probability\"\np = 0.02\n"}) {
@@ -416,6 +493,16 @@ TEST(network_poisson, sampler_mean_and_variance) {
   }
 }
 
+// Sample mean and (unbiased) variance of the final potentials of a population.
+void sample_mean_var(const std::vector<double>& u, double& m, double& v) {
+  m = 0;
+  v = 0;
+  for (double x : u) m += x;
+  m /= u.size();
+  for (double x : u) v += (x - m) * (x - m);
+  v /= u.size() - 1;
+}
+
 // Shot noise: u_{n+1} = a u_n + w k_n, k_n ~ Poisson(lambda), a = exp(-dt/tau). Stationary
 // mean w lambda / (1 - a) and variance w^2 lambda / (1 - a^2): Campbell's theorem
 // (mean w nu tau, variance w^2 nu tau / 2, nu = rate x count) up to O(dt / tau).
@@ -427,13 +514,9 @@ TEST(network_poisson, free_membrane_matches_campbell) {
       "params = { tau_m = 20.0, E_L = 0.0, R_m = 1.0, V_th = 1e9, V_reset = 0.0 }\n"
       "init = { V = 4.0 }\n"
       "input = { poisson = { rate = 10.0, count = 100, weight = 0.2 } }\n");
-  const auto r = run_on("cpu", spec, 2);
-  const auto& u = r.final_v[0];
-  double m = 0, v = 0;
-  for (double x : u) m += x;
-  m /= u.size();
-  for (double x : u) v += (x - m) * (x - m);
-  v /= u.size() - 1;
+  const auto u = run_on("cpu", spec, 2).final_v[0];
+  double m, v;
+  sample_mean_var(u, m, v);
   const double nu = rate * count * 1e-3;  // 1/ms
   const double campbell_mean = w * nu * tau, campbell_var = w * w * nu * tau / 2;
   const double lambda = nu * dt, a = std::exp(-dt / tau);
@@ -442,6 +525,49 @@ TEST(network_poisson, free_membrane_matches_campbell) {
   EXPECT_NEAR(var, campbell_var, 0.01 * campbell_var);
   EXPECT_NEAR(m, mean, 5.0 * std::sqrt(var / u.size()));
   EXPECT_NEAR(v, var, 5.0 * var * std::sqrt(2.0 / u.size()));
+}
+
+// Poisson input through the exp synapse: I_syn jumps by w at each arrival, so u is shot noise with
+// the PSP kernel w h(t), h(t) = R_m tau_s / (tau_m - tau_s) (e^{-t/tau_m} - e^{-t/tau_s}). The
+// arrivals of a step enter at its end and u is exact on the grid, so the stationary u after a step
+// is sum_{m>=1} w k_m h(m dt), k_m ~ Poisson(lambda): mean w lambda C (a/(1-a) - b/(1-b)) and
+// variance w^2 lambda C^2 (a^2/(1-a^2) - 2ab/(1-ab) + b^2/(1-b^2)), C = R_m tau_s/(tau_m - tau_s),
+// a = e^{-dt/tau_m}, b = e^{-dt/tau_s}; Campbell's continuous mean w nu R_m tau_s and variance
+// nu w^2 R_m^2 tau_s^2 / (2 (tau_m + tau_s)) agree with them to O(dt^2).
+TEST(network_poisson, exp_synapse_shot_noise_matches_campbell) {
+  const double w = 0.05, nu = 10.0 * 200 * 1e-3, tm = 10.0, ts = 2.0, dt = 0.1;
+  const auto spec = spec_from(
+      "[run]\ndt = 0.1\ntstop = 300.0\nrandom_seed = 11\n"
+      "[population.free]\nsize = 20000\nmodel = \"lif\"\n"
+      "params = { tau_m = 10.0, E_L = 0.0, R_m = 1.0, V_th = 1e9, V_reset = 0.0 }\n"
+      "input = { poisson = { rate = 10.0, count = 200, weight = 0.05, synapse = \"exp\", "
+      "tau_syn = 2.0 } }\n");
+  const auto u = run_on("cpu", spec, 2).final_v[0];
+  double m, v;
+  sample_mean_var(u, m, v);
+  const double lambda = nu * dt, a = std::exp(-dt / tm), b = std::exp(-dt / ts);
+  const double C = ts / (tm - ts);
+  const double mean = w * lambda * C * (a / (1 - a) - b / (1 - b));
+  const double var = w * w * lambda * C * C *
+                     (a * a / (1 - a * a) - 2 * a * b / (1 - a * b) + b * b / (1 - b * b));
+  EXPECT_NEAR(mean, w * nu * ts, 0.002 * w * nu * ts);
+  EXPECT_NEAR(var, nu * w * w * ts * ts / (2 * (tm + ts)), 0.01 * var);
+  EXPECT_NEAR(m, mean, 5.0 * std::sqrt(var / u.size()));
+  EXPECT_NEAR(v, var, 5.0 * var * std::sqrt(2.0 / u.size()));
+  // one current per population: a projection's tau_syn must be the Poisson input's
+  EXPECT_NE(
+      config_error_of("[population.a]\nsize = 10\nmodel = \"lif\"\n"
+                      "input = { poisson = { rate = 10.0, count = 2, weight = 0.05, "
+                      "synapse = \"exp\", tau_syn = 2.0 } }\n"
+                      "[projection.p]\nsource = \"a\"\ntarget = \"a\"\nrule = \"all_to_all\"\n"
+                      "weight = 0.1\ndelay = 1.0\nsynapse = \"exp\"\ntau_syn = 0.5\n")
+          .find("the Poisson input of population.a has tau_syn = 2 ms"),
+      std::string::npos);
+  EXPECT_NE(config_error_of("[population.a]\nsize = 10\nmodel = \"lif\"\n"
+                            "input = { poisson = { rate = 10.0, count = 2, weight = 0.05, "
+                            "synapse = \"exp\" } }\n")
+                .find("population.a.input.poisson.tau_syn: missing"),
+            std::string::npos);
 }
 
 TEST(network_theory, brunel_rate_is_self_consistent) {
