@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iomanip>
 #include <map>
 #include <numeric>
@@ -568,6 +569,36 @@ TEST(network_poisson, exp_synapse_shot_noise_matches_campbell) {
                             "synapse = \"exp\" } }\n")
                 .find("population.a.input.poisson.tau_syn: missing"),
             std::string::npos);
+}
+
+// examples/microcircuit.toml, the full-scale Potjans-Diesmann model: 77 169 neurons in 8
+// populations, the reference's synapse count (2.99e8, Potjans & Diesmann 2014: about 3e8), exp
+// synapses and exp Poisson background with tau_syn = 0.5 ms, the one-step shortest delay.
+TEST(network_examples, microcircuit_is_the_published_model) {
+  std::ifstream f(std::string(SPIKESIM_SOURCE_DIR) + "/examples/microcircuit.toml");
+  ASSERT_TRUE(f) << "examples/microcircuit.toml";
+  std::stringstream text;
+  text << f.rdbuf();
+  const auto spec = spec_from(text.str());
+  ASSERT_EQ(spec.populations.size(), 8u);
+  uint64_t neurons = 0;
+  for (const auto& p : spec.populations) {
+    neurons += p.size;
+    EXPECT_EQ(p.input.poisson.synapse, synapse_kind::exp) << p.name;
+    EXPECT_EQ(p.input.poisson.tau_syn, 0.5) << p.name;
+  }
+  EXPECT_EQ(neurons, 77169u);
+  uint64_t synapses = 0, min_delay = ~uint64_t{0};
+  for (const auto& q : spec.projections) {
+    EXPECT_EQ(q.rule, connection_rule::fixed_total_number) << q.name;
+    EXPECT_FALSE(q.autapses) << q.name;
+    EXPECT_EQ(q.synapse, synapse_kind::exp) << q.name;
+    synapses += q.total;
+    min_delay = std::min(min_delay, q.min_delay_steps(spec.run.dt));
+  }
+  EXPECT_NEAR(static_cast<double>(synapses), 2.9888e8, 1e5);
+  EXPECT_EQ(min_delay, 1u);
+  EXPECT_EQ(estimate_connectivity(spec).synapses, synapses);
 }
 
 TEST(network_theory, brunel_rate_is_self_consistent) {
