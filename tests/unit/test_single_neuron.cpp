@@ -84,6 +84,24 @@ TEST(single_neuron, eif_fI_rows_carry_both_fixed_points_below_the_rheobase) {
   EXPECT_DOUBLE_EQ(d.step, 0.725);
 }
 
+TEST(single_neuron, eif_rates_above_the_rheobase_match_the_period_integral) {
+  // 1/rate = tau_m int_{V_reset}^{V_peak} du / f(u), here by the composite Simpson rule.
+  auto period_ms = [](double I) {
+    auto f = [I](double u) { return -(u + 70.0) + std::exp(u + 40.0) + 4.0 * I; };
+    const int n = 200000;
+    const double h = 40.0 / n;
+    double sum = 1.0 / f(-70.0) + 1.0 / f(-30.0);
+    for (int k = 1; k < n; ++k) sum += (k % 2 ? 4.0 : 2.0) / f(-70.0 + k * h);
+    return 10.0 * sum * h / 3.0;
+  };
+  const report r = analyse(reference_eif(), 0.0, {8.0, 12.0, 20.0});
+  for (const fI_row& row : r.rows) {
+    EXPECT_NEAR(row.rate, 1000.0 / period_ms(row.I), 1e-6 * row.rate) << row.I;
+    EXPECT_TRUE(std::isnan(row.u_stable));  // above the rheobase: no fixed point
+  }
+  EXPECT_LT(r.rows[0].rate, r.rows[1].rate);
+}
+
 TEST(single_neuron, lif_threshold_rheobase_and_rate) {
   const lif_params p;  // tau_m 10, E_L -70, R_m 4, V_th -30, V_reset -70, t_ref 0
   const report r = analyse(p, 6.0, {20.0, 5.0});
