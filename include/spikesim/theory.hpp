@@ -2,9 +2,15 @@
 // simulations are validated against. Units: ms, mV, nA, MOhm, Hz.
 #pragma once
 
+#include <string>
 #include <vector>
 
+#include <spikesim/models/lif.hpp>
+
 namespace spikesim {
+
+struct population_spec;  // spec.hpp
+
 namespace theory {
 
 // Scaled complementary error function erfcx(x) = exp(x^2) erfc(x), accurate to a few ulp for
@@ -143,6 +149,37 @@ double eif_rheobase_numeric_nA(const eif_params_view& p);
 // V_peak, i.e. when f(V_reset) <= 0 or a fixed point lies in [V_reset, V_peak]. Note that with
 // V_reset above the unstable fixed point the neuron fires even below the rheobase.
 double eif_rate_hz(const eif_params_view& p, double I_nA);
+
+// What `siegert` predicts in continuous time and for a simulation at time step dt > 0 (the
+// threshold raised to theta_eff = discrete_time_threshold); dt = 0: at_dt = exact and theta_eff =
+// theta. Throws as siegert and discrete_time_threshold do (the continuous-time checks first).
+struct lif_noise_prediction {
+  lif_noise_result exact;
+  double theta_eff;        // mV, relative to rest
+  lif_noise_result at_dt;  // threshold checked at the ends of steps of dt
+};
+lif_noise_prediction siegert_prediction(double mu, double sigma, double tau_m, double theta,
+                                        double v_reset, double t_ref, double dt);
+
+// ---------------------------------------------------------------------------------------------
+// The stationary theory of the populations of an experiment (`spikesim theory CONFIG`).
+
+// Whether the Siegert formula describes a population: LIF with white noise (the input of
+// projections and Poisson drive left out).
+enum class siegert_scope { applies, not_lif, coloured_noise };
+siegert_scope siegert_scope_of(const population_spec& p);
+
+// The constant currents (nA) to tabulate: every distinct one up to 20 of them (each neuron's on a
+// ramp of up to 20 neurons), else 11 evenly spaced over their range, and then `note` says so.
+std::vector<double> tabulated_currents(const population_spec& p, std::string* note);
+
+// The Siegert prediction for a LIF neuron at constant current I with white noise sigma (mV), and
+// as simulated at time step dt (siegert_prediction). Potentials relative to E_L, mu = R_m I.
+struct lif_stationary {
+  double mu;  // mV
+  lif_noise_prediction at;
+};
+lif_stationary lif_stationary_at(const lif_params& p, double sigma, double I_nA, double dt);
 
 }  // namespace theory
 }  // namespace spikesim

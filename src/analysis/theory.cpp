@@ -5,10 +5,14 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <variant>
 #include <vector>
+
+#include <spikesim/spec.hpp>
 
 namespace spikesim {
 namespace theory {
@@ -542,6 +546,57 @@ brunel_result brunel_rate(const brunel_params& p, double dt) {
   r.sigma = sigma_of(nu);
   r.cv = n.cv;
   return r;
+}
+
+// Distinct currents of a population listed individually up to this many; beyond, a sample.
+constexpr std::size_t k_max_listed = 20;
+constexpr std::size_t k_sample = 11;
+
+siegert_scope siegert_scope_of(const population_spec& p) {
+  if (!std::holds_alternative<lif_params>(p.params)) return siegert_scope::not_lif;
+  if (p.input.noise.tau_noise > 0) return siegert_scope::coloured_noise;
+  return siegert_scope::applies;
+}
+
+std::vector<double> tabulated_currents(const population_spec& p, std::string* note) {
+  const per_neuron& I = p.input.I;
+  std::vector<double> values;
+  if (I.ramp) {
+    if (p.size <= k_max_listed) {
+      for (uint64_t i = 0; i < p.size; ++i) values.push_back(I.at(i));
+      return values;
+    }
+    *note = "a ramp over " + std::to_string(p.size) + " neurons: " + std::to_string(k_sample) +
+            " evenly spaced currents of it";
+    for (std::size_t k = 0; k < k_sample; ++k)
+      values.push_back(I.from + (I.to - I.from) * static_cast<double>(k) / (k_sample - 1));
+    return values;
+  }
+  const std::set<double> distinct(I.values.begin(), I.values.end());
+  if (distinct.size() <= k_max_listed) return {distinct.begin(), distinct.end()};
+  *note = std::to_string(distinct.size()) + " distinct currents: " + std::to_string(k_sample) +
+          " evenly spaced over their range";
+  const double lo = *distinct.begin(), hi = *distinct.rbegin();
+  for (std::size_t k = 0; k < k_sample; ++k)
+    values.push_back(lo + (hi - lo) * static_cast<double>(k) / (k_sample - 1));
+  return values;
+}
+
+lif_noise_prediction siegert_prediction(double mu, double sigma, double tau_m, double theta,
+                                        double v_reset, double t_ref, double dt) {
+  lif_noise_prediction r{siegert(mu, sigma, tau_m, theta, v_reset, t_ref), theta, {}};
+  r.at_dt = r.exact;
+  if (dt > 0) {
+    r.theta_eff = discrete_time_threshold(theta, sigma, tau_m, dt);
+    r.at_dt = siegert(mu, sigma, tau_m, r.theta_eff, v_reset, t_ref);
+  }
+  return r;
+}
+
+lif_stationary lif_stationary_at(const lif_params& p, double sigma, double I_nA, double dt) {
+  const double mu = p.R_m * I_nA;
+  return {mu,
+          siegert_prediction(mu, sigma, p.tau_m, p.V_th - p.E_L, p.V_reset - p.E_L, p.t_ref, dt)};
 }
 
 }  // namespace theory

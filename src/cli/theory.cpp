@@ -4,9 +4,9 @@
 #include <cmath>
 #include <iomanip>
 #include <iostream>
-#include <set>
 #include <sstream>
 #include <stdexcept>
+#include <variant>
 
 #include <spikesim/config_loader.hpp>
 #include <spikesim/errors.hpp>
@@ -30,10 +30,6 @@ struct theory_args {
   theory::brunel_params brunel;
   double brunel_dt = 0.0;
 };
-
-// Distinct currents of a population listed individually up to this many; beyond, a sample.
-constexpr std::size_t k_max_listed = 20;
-constexpr std::size_t k_sample = 11;
 
 // "siegert: tau_m = -5 ms, must be > 0" -> "config error: --tau-m = -5 ms, must be > 0".
 [[noreturn]] void rethrow_as_flag(const std::invalid_argument& e) {
@@ -64,14 +60,9 @@ void print_prediction(const theory::lif_noise_result& r, const std::string& inde
 }
 
 void lif_command(const lif_args& a) {
-  theory::lif_noise_result r{}, d{};
-  double theta_eff = a.theta;
+  theory::lif_noise_prediction r{};
   try {
-    r = theory::siegert(a.mu, a.sigma, a.tau_m, a.theta, a.v_reset, a.t_ref);
-    if (a.dt > 0) {
-      theta_eff = theory::discrete_time_threshold(a.theta, a.sigma, a.tau_m, a.dt);
-      d = theory::siegert(a.mu, a.sigma, a.tau_m, theta_eff, a.v_reset, a.t_ref);
-    }
+    r = theory::siegert_prediction(a.mu, a.sigma, a.tau_m, a.theta, a.v_reset, a.t_ref, a.dt);
   } catch (const std::invalid_argument& e) {
     rethrow_as_flag(e);
   }
@@ -80,11 +71,11 @@ void lif_command(const lif_args& a) {
             << "  mu = " << a.mu << " mV, sigma = " << a.sigma << " mV, tau_m = " << a.tau_m
             << " ms, theta = " << a.theta << " mV, V_reset = " << a.v_reset
             << " mV, t_ref = " << a.t_ref << " ms\n";
-  print_prediction(r, "");
+  print_prediction(r.exact, "");
   if (a.dt > 0) {
     std::cout << "simulated at dt = " << a.dt << " ms (threshold checked at step ends, effective "
-              << "threshold " << num(theta_eff, 6) << " mV):\n";
-    print_prediction(d, "");
+              << "threshold " << num(r.theta_eff, 6) << " mV):\n";
+    print_prediction(r.at_dt, "");
   }
 }
 
@@ -113,30 +104,46 @@ void brunel_command(const theory::brunel_params& p, double dt) {
               << "CV        " << num(d.cv, 6) << "\n";
 }
 
-// The currents to tabulate: all distinct ones when there are few, else an even sample of their
-// range (with a note).
-std::vector<double> currents_of(const population_spec& p, std::string* note) {
-  const per_neuron& I = p.input.I;
-  std::vector<double> values;
-  if (I.ramp) {
-    if (p.size <= k_max_listed) {
-      for (uint64_t i = 0; i < p.size; ++i) values.push_back(I.at(i));
-      return values;
-    }
-    *note = "a ramp over " + std::to_string(p.size) + " neurons: " + std::to_string(k_sample) +
-            " evenly spaced currents of it";
-    for (std::size_t k = 0; k < k_sample; ++k)
-      values.push_back(I.from + (I.to - I.from) * static_cast<double>(k) / (k_sample - 1));
-    return values;
+// One population's table, or why there is none.
+void print_population(const population_spec& p, double dt) {
+  std::cout << "\npopulation " << p.name << " (" << p.model_name() << ", " << p.size
+            << " neurons, sigma = " << p.input.noise.sigma << " mV)\n";
+  switch (theory::siegert_scope_of(p)) {
+    case theory::siegert_scope::not_lif:
+      std::cout << "  skipped: no stationary noisy-EIF theory here (theory.hpp has the "
+                   "deterministic EIF rate, eif_rate_hz)\n";
+      return;
+    case theory::siegert_scope::coloured_noise:
+      std::cout << "  skipped: coloured (Ornstein-Uhlenbeck) input, tau_noise = "
+                << p.input.noise.tau_noise << " ms; the Siegert formula is for white noise\n";
+      return;
+    case theory::siegert_scope::applies:
+      break;
   }
-  const std::set<double> distinct(I.values.begin(), I.values.end());
-  if (distinct.size() <= k_max_listed) return {distinct.begin(), distinct.end()};
-  *note = std::to_string(distinct.size()) + " distinct currents: " + std::to_string(k_sample) +
-          " evenly spaced over their range";
-  const double lo = *distinct.begin(), hi = *distinct.rbegin();
-  for (std::size_t k = 0; k < k_sample; ++k)
-    values.push_back(lo + (hi - lo) * static_cast<double>(k) / (k_sample - 1));
-  return values;
+  if (!p.input.pulses.empty())
+    std::cout << "  note: " << p.input.pulses.size()
+              << " pulse(s) ignored: the theory is that of the constant current alone\n";
+  std::string note;
+  const std::vector<double> currents = theory::tabulated_currents(p, &note);
+  if (!note.empty()) std::cout << "  note: " << note << "\n";
+  std::cout << std::right << std::setw(12) << "I (nA)" << std::setw(12) << "mu (mV)"
+            << std::setw(14) << "rate (Hz)" << std::setw(14) << "mean ISI ms" << std::setw(10)
+            << "CV" << std::setw(16) << "dt-corr. Hz" << std::setw(12) << "dt-corr. CV"
+            << "\n";
+  const auto& lif = std::get<lif_params>(p.params);
+  for (double I : currents) {
+    theory::lif_stationary s{};
+    try {
+      s = theory::lif_stationary_at(lif, p.input.noise.sigma, I, dt);
+    } catch (const std::invalid_argument& e) {
+      throw config_error("config error: population." + p.name + ": " + e.what());
+    }
+    const theory::lif_noise_result &r = s.at.exact, &d = s.at.at_dt;
+    std::cout << std::setw(12) << num(I, 6) << std::setw(12) << num(s.mu, 6) << std::setw(14)
+              << num(r.rate_hz, 6) << std::setw(14) << num(r.mean_isi_ms, 6) << std::setw(10)
+              << num(r.cv, 4) << std::setw(16) << num(d.rate_hz, 6) << std::setw(12) << num(d.cv, 4)
+              << "\n";
+  }
 }
 
 void config_command(const theory_args& a) {
@@ -149,49 +156,7 @@ void config_command(const theory_args& a) {
   if (spec.has_network())
     std::cout << "note: the input of projections and Poisson drive is left out here; for a Brunel "
                  "network use `spikesim theory brunel`\n";
-  for (const auto& p : spec.populations) {
-    std::cout << "\npopulation " << p.name << " (" << p.model_name() << ", " << p.size
-              << " neurons, sigma = " << p.input.noise.sigma << " mV)\n";
-    const auto* lif = std::get_if<lif_params>(&p.params);
-    if (!lif) {
-      std::cout << "  skipped: no stationary noisy-EIF theory here (theory.hpp has the "
-                   "deterministic EIF rate, eif_rate_hz)\n";
-      continue;
-    }
-    if (p.input.noise.tau_noise > 0) {
-      std::cout << "  skipped: coloured (Ornstein-Uhlenbeck) input, tau_noise = "
-                << p.input.noise.tau_noise << " ms; the Siegert formula is for white noise\n";
-      continue;
-    }
-    if (!p.input.pulses.empty())
-      std::cout << "  note: " << p.input.pulses.size()
-                << " pulse(s) ignored: the theory is that of the constant current alone\n";
-    std::string note;
-    const std::vector<double> currents = currents_of(p, &note);
-    if (!note.empty()) std::cout << "  note: " << note << "\n";
-    const double sigma = p.input.noise.sigma;
-    const double theta = lif->V_th - lif->E_L, reset = lif->V_reset - lif->E_L;
-    std::cout << std::right << std::setw(12) << "I (nA)" << std::setw(12) << "mu (mV)"
-              << std::setw(14) << "rate (Hz)" << std::setw(14) << "mean ISI ms" << std::setw(10)
-              << "CV" << std::setw(16) << "dt-corr. Hz" << std::setw(12) << "dt-corr. CV"
-              << "\n";
-    for (double I : currents) {
-      const double mu = lif->R_m * I;
-      theory::lif_noise_result r{}, d{};
-      try {
-        r = theory::siegert(mu, sigma, lif->tau_m, theta, reset, lif->t_ref);
-        d = theory::siegert(mu, sigma, lif->tau_m,
-                            theory::discrete_time_threshold(theta, sigma, lif->tau_m, dt), reset,
-                            lif->t_ref);
-      } catch (const std::invalid_argument& e) {
-        throw config_error("config error: population." + p.name + ": " + e.what());
-      }
-      std::cout << std::setw(12) << num(I, 6) << std::setw(12) << num(mu, 6) << std::setw(14)
-                << num(r.rate_hz, 6) << std::setw(14) << num(r.mean_isi_ms, 6) << std::setw(10)
-                << num(r.cv, 4) << std::setw(16) << num(d.rate_hz, 6) << std::setw(12)
-                << num(d.cv, 4) << "\n";
-    }
-  }
+  for (const auto& p : spec.populations) print_population(p, dt);
 }
 
 }  // namespace

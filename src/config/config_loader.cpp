@@ -13,6 +13,7 @@
 #include <optional>
 #include <set>
 #include <sstream>
+#include <variant>
 
 #include <toml++/toml.h>
 
@@ -217,69 +218,44 @@ P read_params(std::optional<table_reader> tr, const std::string& model,
   return p;
 }
 
-void validate_common(const std::string& path, double tau_m, double R_m, double t_ref, double dt) {
-  require(tau_m > 0, path + ".tau_m", tau_m, "ms", "must be > 0");
-  require(R_m > 0, path + ".R_m", R_m, "MOhm", "must be > 0");
-  require(t_ref >= 0, path + ".t_ref", t_ref, "ms", "must be >= 0");
-  // The refractory steps left are a 32-bit count of the neuron state (as checkpoints store it).
-  constexpr double max_steps = 2147483647.0;
-  if (std::round(t_ref / dt) > max_steps)
-    fail(path + ".t_ref", fmt(t_ref) + " ms is invalid: " + fmt(std::round(t_ref / dt)) +
-                              " steps of dt = " + fmt(dt) + " ms, more than 2^31 - 1 steps (" +
-                              fmt(max_steps * dt) + " ms)");
+// The model's parameter checks (its table in include/spikesim/models/), phrased as the config's
+// messages.
+template <class P>
+void check_model(const P& p, const std::string& path, double dt) {
+  if (const param_violation v = check_params(p, dt))
+    fail(path + "." + v.key, fmt(v.value) + " " + v.unit + " is invalid: " + param_rule_text(v, 6));
+}
+
+rate_params read_rate(table_reader& pop, const std::string& path) {
+  auto params = pop.table("params");
+  auto p = read_params<rate_params>(params, "rate", {"transfer"});
+  if (params) {
+    if (auto t = params->string("transfer")) {
+      if (*t == "threshold_linear")
+        p.transfer = rate_transfer::threshold_linear;
+      else if (*t == "sigmoid")
+        p.transfer = rate_transfer::sigmoid;
+      else
+        fail(path + ".transfer", *params->get("transfer"), "",
+             "expected \"threshold_linear\" or \"sigmoid\"");
+    }
+  }
+  return p;
 }
 
 model_params read_model(table_reader& pop, const std::string& model, double dt) {
   const std::string path = pop.key_path("params");
-  if (model == "lif") {
-    auto p = read_params<lif_params>(pop.table("params"), model);
-    validate_common(path, p.tau_m, p.R_m, p.t_ref, dt);
-    if (!(p.V_reset < p.V_th))
-      fail(path + ".V_reset",
-           fmt(p.V_reset) + " mV is invalid: must be below V_th = " + fmt(p.V_th) + " mV");
-    return p;
-  }
-  if (model == "hh") {
-    auto p = read_params<hh_params>(pop.table("params"), model);
-    require(p.C_m > 0, path + ".C_m", p.C_m, "uF/cm^2", "must be > 0");
-    require(p.g_L > 0, path + ".g_L", p.g_L, "mS/cm^2", "must be > 0");
-    require(p.g_Na >= 0, path + ".g_Na", p.g_Na, "mS/cm^2", "must be >= 0");
-    require(p.g_K >= 0, path + ".g_K", p.g_K, "mS/cm^2", "must be >= 0");
-    return p;
-  }
-  if (model == "rate") {
-    auto params = pop.table("params");
-    auto p = read_params<rate_params>(params, model, {"transfer"});
-    if (params) {
-      if (auto t = params->string("transfer")) {
-        if (*t == "threshold_linear")
-          p.transfer = rate_transfer::threshold_linear;
-        else if (*t == "sigmoid")
-          p.transfer = rate_transfer::sigmoid;
-        else
-          fail(path + ".transfer", *params->get("transfer"), "",
-               "expected \"threshold_linear\" or \"sigmoid\"");
-      }
-    }
-    require(p.tau > 0, path + ".tau", p.tau, "ms", "must be > 0");
-    require(p.gain >= 0, path + ".gain", p.gain, "Hz/nA", "must be >= 0");
-    if (!(p.I_max > p.I_thr))
-      fail(path + ".I_max",
-           fmt(p.I_max) + " nA is invalid: must be above I_thr = " + fmt(p.I_thr) + " nA");
-    require(p.r_max > 0, path + ".r_max", p.r_max, "Hz", "must be > 0");
-    require(p.k > 0, path + ".k", p.k, "nA", "must be > 0");
-    return p;
-  }
-  auto p = read_params<eif_params>(pop.table("params"), model);
-  validate_common(path, p.tau_m, p.R_m, p.t_ref, dt);
-  require(p.delta_T > 0, path + ".delta_T", p.delta_T, "mV", "must be > 0");
-  if (!(p.V_peak > p.V_T))
-    fail(path + ".V_peak",
-         fmt(p.V_peak) + " mV is invalid: must be above V_T = " + fmt(p.V_T) + " mV");
-  if (!(p.V_reset < p.V_peak))
-    fail(path + ".V_reset",
-         fmt(p.V_reset) + " mV is invalid: must be below V_peak = " + fmt(p.V_peak) + " mV");
-  return p;
+  model_params params;
+  if (model == "lif")
+    params = read_params<lif_params>(pop.table("params"), model);
+  else if (model == "hh")
+    params = read_params<hh_params>(pop.table("params"), model);
+  else if (model == "rate")
+    params = read_rate(pop, path);
+  else
+    params = read_params<eif_params>(pop.table("params"), model);
+  std::visit([&](const auto& p) { check_model(p, path, dt); }, params);
+  return params;
 }
 
 bool valid_name(const std::string& s) {

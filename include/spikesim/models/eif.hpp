@@ -4,6 +4,7 @@
 
 #include <spikesim/fast_math.hpp>
 #include <spikesim/models/membrane.hpp>
+#include <spikesim/models/param_table.hpp>
 
 namespace spikesim {
 
@@ -25,6 +26,23 @@ struct eif_params {
   double V_peak = -30.0;
   double V_reset = -70.0;
   double t_ref = 0.0;
+};
+
+template <>
+struct param_table<eif_params> {
+  static constexpr param_field<eif_params> fields[] = {
+      {"tau_m", "ms", &eif_params::tau_m},     {"E_L", "mV", &eif_params::E_L},
+      {"R_m", "MOhm", &eif_params::R_m},       {"delta_T", "mV", &eif_params::delta_T},
+      {"V_T", "mV", &eif_params::V_T},         {"V_peak", "mV", &eif_params::V_peak},
+      {"V_reset", "mV", &eif_params::V_reset}, {"t_ref", "ms", &eif_params::t_ref}};
+  static constexpr param_check<eif_params> checks[] = {
+      {&eif_params::tau_m, param_rule::positive},
+      {&eif_params::R_m, param_rule::positive},
+      {&eif_params::t_ref, param_rule::non_negative},
+      {&eif_params::t_ref, param_rule::countable_steps},
+      {&eif_params::delta_T, param_rule::positive},
+      {&eif_params::V_peak, param_rule::above, &eif_params::V_T},
+      {&eif_params::V_reset, param_rule::below, &eif_params::V_peak}};
 };
 
 struct eif_model {

@@ -9,6 +9,7 @@
 #include <spikesim/config.hpp>
 #include <spikesim/fast_math.hpp>
 #include <spikesim/models/membrane.hpp>
+#include <spikesim/models/param_table.hpp>
 
 namespace spikesim {
 
@@ -30,6 +31,19 @@ struct hh_params {
   double E_K = -12.0;
   double E_L = 10.6;
   double V_spike = 50.0;
+};
+
+template <>
+struct param_table<hh_params> {
+  static constexpr param_field<hh_params> fields[] = {
+      {"C_m", "uF/cm^2", &hh_params::C_m}, {"g_Na", "mS/cm^2", &hh_params::g_Na},
+      {"g_K", "mS/cm^2", &hh_params::g_K}, {"g_L", "mS/cm^2", &hh_params::g_L},
+      {"E_Na", "mV", &hh_params::E_Na},    {"E_K", "mV", &hh_params::E_K},
+      {"E_L", "mV", &hh_params::E_L},      {"V_spike", "mV", &hh_params::V_spike}};
+  static constexpr param_check<hh_params> checks[] = {{&hh_params::C_m, param_rule::positive},
+                                                      {&hh_params::g_L, param_rule::positive},
+                                                      {&hh_params::g_Na, param_rule::non_negative},
+                                                      {&hh_params::g_K, param_rule::non_negative}};
 };
 
 // Everything the step needs, derived once on the host from the parameters and dt.

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <spikesim/models/membrane.hpp>
+#include <spikesim/models/param_table.hpp>
 
 namespace spikesim {
 
@@ -20,6 +21,20 @@ struct lif_params {
   double V_th = -30.0;
   double V_reset = -70.0;
   double t_ref = 0.0;
+};
+
+template <>
+struct param_table<lif_params> {
+  static constexpr param_field<lif_params> fields[] = {
+      {"tau_m", "ms", &lif_params::tau_m},     {"E_L", "mV", &lif_params::E_L},
+      {"R_m", "MOhm", &lif_params::R_m},       {"V_th", "mV", &lif_params::V_th},
+      {"V_reset", "mV", &lif_params::V_reset}, {"t_ref", "ms", &lif_params::t_ref}};
+  static constexpr param_check<lif_params> checks[] = {
+      {&lif_params::tau_m, param_rule::positive},
+      {&lif_params::R_m, param_rule::positive},
+      {&lif_params::t_ref, param_rule::non_negative},
+      {&lif_params::t_ref, param_rule::countable_steps},
+      {&lif_params::V_reset, param_rule::below, &lif_params::V_th}};
 };
 
 struct lif_model {

@@ -1,12 +1,11 @@
-// Each model's numeric parameters as one table (config key, unit, member), read by the config
-// loader, written to the output file and offered as flags by `spikesim model`, so that a
-// parameter's name and unit are typed once.
+// The parameter table of a neuron model: each numeric parameter's config key, unit and member (its
+// default is the parameter struct's initialiser) and the checks a value must pass. Each model's
+// header specialises it; the config loader, the output file and `spikesim model` read it, so that
+// a parameter's name, unit and valid range are typed once. Plain C++17: nvcc compiles it too.
 #pragma once
 
-#include <spikesim/models/eif.hpp>
-#include <spikesim/models/hh.hpp>
-#include <spikesim/models/lif.hpp>
-#include <spikesim/models/rate.hpp>
+#include <cmath>
+#include <string>
 
 namespace spikesim {
 
@@ -17,43 +16,90 @@ struct param_field {
   double P::*member;
 };
 
+enum class param_rule {
+  finite,           // every parameter: a finite number
+  positive,         // > 0
+  non_negative,     // >= 0
+  below,            // < another parameter of the model
+  above,            // > another parameter of the model
+  countable_steps,  // a duration of at most 2^31 - 1 steps of dt (a 32-bit count of the state)
+};
+
+template <class P>
+struct param_check {
+  double P::*member;
+  param_rule rule;
+  double P::*bound = nullptr;  // the other parameter of below and above
+};
+
+// Specialised in each model's header: `fields` in the order of listings and of the output file,
+// `checks` in the order they are tried (the first that fails is reported).
 template <class P>
 struct param_table;
 
-template <>
-struct param_table<lif_params> {
-  static constexpr param_field<lif_params> fields[] = {
-      {"tau_m", "ms", &lif_params::tau_m},     {"E_L", "mV", &lif_params::E_L},
-      {"R_m", "MOhm", &lif_params::R_m},       {"V_th", "mV", &lif_params::V_th},
-      {"V_reset", "mV", &lif_params::V_reset}, {"t_ref", "ms", &lif_params::t_ref}};
+// The first check that a parameter set fails: the parameter's key, unit and value, the rule and
+// the data its message needs. False when every check passes.
+struct param_violation {
+  const char* key = nullptr;
+  const char* unit = "";
+  double value = 0.0;
+  param_rule rule = param_rule::finite;
+  const char* bound_key = nullptr;  // below, above: the other parameter and its value
+  double bound_value = 0.0;
+  double steps = 0.0, dt = 0.0;  // countable_steps: the rounded number of steps of dt (ms)
+  explicit operator bool() const { return key != nullptr; }
 };
 
-template <>
-struct param_table<eif_params> {
-  static constexpr param_field<eif_params> fields[] = {
-      {"tau_m", "ms", &eif_params::tau_m},     {"E_L", "mV", &eif_params::E_L},
-      {"R_m", "MOhm", &eif_params::R_m},       {"delta_T", "mV", &eif_params::delta_T},
-      {"V_T", "mV", &eif_params::V_T},         {"V_peak", "mV", &eif_params::V_peak},
-      {"V_reset", "mV", &eif_params::V_reset}, {"t_ref", "ms", &eif_params::t_ref}};
-};
+// The most steps a duration may round to: the refractory count is 32 bits (as checkpoints store
+// it).
+inline constexpr double max_countable_steps = 2147483647.0;
 
-template <>
-struct param_table<hh_params> {
-  static constexpr param_field<hh_params> fields[] = {
-      {"C_m", "uF/cm^2", &hh_params::C_m}, {"g_Na", "mS/cm^2", &hh_params::g_Na},
-      {"g_K", "mS/cm^2", &hh_params::g_K}, {"g_L", "mS/cm^2", &hh_params::g_L},
-      {"E_Na", "mV", &hh_params::E_Na},    {"E_K", "mV", &hh_params::E_K},
-      {"E_L", "mV", &hh_params::E_L},      {"V_spike", "mV", &hh_params::V_spike}};
-};
+// Why the value is refused, numbers at `digits` significant digits: "must be > 0", "must be below
+// V_th = -30 mV", "3e+09 steps of dt = 0.1 ms, more than 2^31 - 1 steps (2.147e+08 ms)".
+std::string param_rule_text(const param_violation& v, int digits);
 
-// The rate unit's transfer function ("transfer") is not a number and is handled beside the table.
-template <>
-struct param_table<rate_params> {
-  static constexpr param_field<rate_params> fields[] = {
-      {"tau", "ms", &rate_params::tau},      {"I_thr", "nA", &rate_params::I_thr},
-      {"gain", "Hz/nA", &rate_params::gain}, {"I_max", "nA", &rate_params::I_max},
-      {"r_max", "Hz", &rate_params::r_max},  {"I_half", "nA", &rate_params::I_half},
-      {"k", "nA", &rate_params::k}};
-};
+template <class P>
+const param_field<P>& param_field_of(double P::*member) {
+  for (const auto& f : param_table<P>::fields)
+    if (f.member == member) return f;
+  return param_table<P>::fields[0];  // not reached: every check names a field of the table
+}
+
+// The first violation of the table's rules by `p`: first a non-finite value (in field order),
+// then the checks in order. The countable_steps checks need the time step: dt = 0 skips them
+// (an analysis without a time grid).
+template <class P>
+param_violation check_params(const P& p, double dt = 0.0) {
+  for (const auto& f : param_table<P>::fields)
+    if (!std::isfinite(p.*f.member)) return {f.key, f.unit, p.*f.member, param_rule::finite};
+  for (const auto& c : param_table<P>::checks) {
+    const param_field<P>& f = param_field_of<P>(c.member);
+    const double x = p.*c.member;
+    param_violation v{f.key, f.unit, x, c.rule};
+    switch (c.rule) {
+      case param_rule::finite:
+        if (!std::isfinite(x)) return v;
+        break;
+      case param_rule::positive:
+        if (!(x > 0)) return v;
+        break;
+      case param_rule::non_negative:
+        if (!(x >= 0)) return v;
+        break;
+      case param_rule::below:
+      case param_rule::above:
+        v.bound_key = param_field_of<P>(c.bound).key;
+        v.bound_value = p.*c.bound;
+        if (c.rule == param_rule::below ? !(x < v.bound_value) : !(x > v.bound_value)) return v;
+        break;
+      case param_rule::countable_steps:
+        v.steps = dt > 0 ? std::round(x / dt) : 0.0;
+        v.dt = dt;
+        if (v.steps > max_countable_steps) return v;
+        break;
+    }
+  }
+  return {};
+}
 
 }  // namespace spikesim

@@ -6,6 +6,7 @@
 
 #include <spikesim/config.hpp>
 #include <spikesim/fast_math.hpp>
+#include <spikesim/models/param_table.hpp>
 
 namespace spikesim {
 
@@ -30,6 +31,22 @@ struct rate_params {
   double r_max = 100.0;
   double I_half = 5.0;
   double k = 1.0;
+};
+
+// The transfer function ("transfer") is not a number: the config loader reads it beside the table.
+template <>
+struct param_table<rate_params> {
+  static constexpr param_field<rate_params> fields[] = {
+      {"tau", "ms", &rate_params::tau},      {"I_thr", "nA", &rate_params::I_thr},
+      {"gain", "Hz/nA", &rate_params::gain}, {"I_max", "nA", &rate_params::I_max},
+      {"r_max", "Hz", &rate_params::r_max},  {"I_half", "nA", &rate_params::I_half},
+      {"k", "nA", &rate_params::k}};
+  static constexpr param_check<rate_params> checks[] = {
+      {&rate_params::tau, param_rule::positive},
+      {&rate_params::gain, param_rule::non_negative},
+      {&rate_params::I_max, param_rule::above, &rate_params::I_thr},
+      {&rate_params::r_max, param_rule::positive},
+      {&rate_params::k, param_rule::positive}};
 };
 
 // Derived once on the host. The step evaluates both transfer functions and selects one (w_sig = 1:

@@ -1,0 +1,96 @@
+// Single-neuron analysis without running an experiment: for LIF and EIF the phase line (fixed
+// points and their stability, rheobase, effective threshold) and the deterministic f–I curve from
+// theory, with the noisy-LIF rate and CV; for Hodgkin–Huxley the phase line of the reduced model
+// and the f–I curve by simulating one neuron per current. Units: ms, mV, nA (HH: uA/cm^2), Hz.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include <spikesim/models/eif.hpp>
+#include <spikesim/models/hh.hpp>
+#include <spikesim/models/lif.hpp>
+#include <spikesim/theory.hpp>
+
+namespace spikesim {
+namespace single_neuron {
+
+inline constexpr double k_none = std::numeric_limits<double>::quiet_NaN();  // "does not exist"
+
+struct fixed_point_row {
+  double u;           // mV
+  double eigenvalue;  // 1/ms: f'(u) / tau_m (or / C_m), the linearised relaxation rate
+  bool stable;
+};
+
+// One current of the f–I curve; NaN where a value does not exist (no such fixed point, no noise).
+struct fI_row {
+  double I;
+  double rate;  // Hz
+  double u_stable = k_none, u_unstable = k_none;
+  double rate_noise = k_none, cv_noise = k_none;  // LIF with sigma > 0
+  uint64_t spikes = 0;                            // HH: spikes in the simulation
+};
+
+// EIF near the saddle-node: the gap between the fixed points against the square-root law.
+struct saddle_row {
+  double distance;  // I_rh - I
+  double gap;       // mV between the fixed points
+  double law;       // mV, 2 sqrt(2 delta_T R_m (I_rh - I))
+};
+
+struct param_value {
+  std::string key, unit;
+  double value;
+};
+
+struct report {
+  std::string model, title, equation, phase_units, I_units;
+  std::vector<param_value> params;  // in the order of the model's parameter table
+  double I = 0;                     // the current of the fixed points and the phase line
+  std::vector<fixed_point_row> fixed_points;
+  double rheobase = k_none, rheobase_numeric = k_none;
+  double threshold0 = k_none;  // effective threshold at I = 0 (mV)
+  std::string rheobase_note, threshold_note, fI_method;
+  double sigma = 0;  // mV, LIF noisy rate and CV when > 0
+  theory::lif_noise_result noisy_at_I{k_none, k_none, k_none};
+  std::vector<saddle_row> saddle;
+  std::vector<fI_row> rows;
+  std::vector<double> phase_u, phase_f;  // the phase line f(u) at I
+};
+
+// The currents from:to:step, `to` included when it lies on the grid (to 1e-9 steps).
+struct current_range {
+  double from, to, step;
+  std::vector<double> values() const;
+};
+
+// The default f–I currents: 0 to twice the rheobase in tenths of it (0:20:1 when the rheobase is
+// not positive); HH 0:50:2.5 uA/cm^2.
+current_range default_currents(const lif_params& p);
+current_range default_currents(const eif_params& p);
+current_range default_currents(const hh_params& p);
+
+// How the HH f–I curve is simulated: one neuron from rest per current.
+struct hh_simulation {
+  double dt = 0.01;          // ms
+  double duration = 1000.0;  // ms per current
+};
+
+// The analyses, for parameters that pass check_params. LIF: sigma > 0 adds the noisy rate and CV
+// (Siegert). Throw std::invalid_argument for parameters the theory refuses (and HH without a
+// resting potential), numerical_error when the HH simulation diverges.
+report analyse(const lif_params& p, double I, const std::vector<double>& currents,
+               double sigma = 0.0);
+report analyse(const eif_params& p, double I, const std::vector<double>& currents);
+report analyse(const hh_params& p, double I, const std::vector<double>& currents,
+               const hh_simulation& sim = {});
+
+// One HH neuron from rest at current I: its spikes, and its rate as 1000 / mean ISI of the
+// spikes in the second half of the run (0 with fewer than two).
+fI_row simulate_hh(const hh_params& p, double I, const hh_simulation& sim);
+
+}  // namespace single_neuron
+}  // namespace spikesim

@@ -1,0 +1,153 @@
+// The files of `spikesim model` (model_file.hpp): the single-neuron report as CSV or HDF5.
+#include <spikesim/model_file.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iomanip>
+#include <sstream>
+
+#include <spikesim/errors.hpp>
+#include <spikesim/hdf5_writer.hpp>
+
+#include "io/h5.hpp"
+
+namespace spikesim {
+namespace {
+
+// Written to PATH.partial and renamed, like the run output: a failed write leaves nothing.
+void commit(const std::string& partial, const std::string& path) {
+  if (std::rename(partial.c_str(), path.c_str()) != 0) {
+    std::remove(partial.c_str());
+    throw output_error("cannot create output '" + path + "'");
+  }
+}
+
+std::string csv_num(double x) {
+  if (std::isnan(x)) return "nan";
+  std::ostringstream o;
+  o << std::setprecision(12) << x;
+  return o.str();
+}
+
+template <class T>
+void dataset(hid_t g, const std::string& name, const std::vector<T>& v, const std::string& units) {
+  h5::write_vector(g, name, v);
+  h5::handle ds(H5Dopen2(g, name.c_str(), H5P_DEFAULT), H5Dclose);
+  h5::attr(ds, "units", units);
+}
+
+void write_fixed_points(hid_t m, const single_neuron::report& r) {
+  h5::handle fp = h5::create_group(m, "fixed_points");
+  h5::write_scalar(fp, "I", r.I, r.I_units);
+  std::vector<double> u, eig;
+  std::vector<uint32_t> stable;
+  for (const auto& x : r.fixed_points) {
+    u.push_back(x.u);
+    eig.push_back(x.eigenvalue);
+    stable.push_back(x.stable ? 1u : 0u);
+  }
+  dataset(fp, "u", u, "mV");
+  dataset(fp, "stable", stable, "1 = stable, 0 = unstable");
+  dataset(fp, "eigenvalue", eig, "1/ms");
+  h5::write_scalar(fp, "rheobase", r.rheobase, r.I_units);
+  h5::write_scalar(fp, "rheobase_numeric", r.rheobase_numeric, r.I_units);
+  h5::write_scalar(fp, "effective_threshold", r.threshold0, "mV");
+  h5::attr(fp, "effective_threshold_note", r.threshold_note);
+}
+
+void write_fI(hid_t m, const single_neuron::report& r) {
+  h5::handle fi = h5::create_group(m, "fI");
+  h5::attr(fi, "method", r.fI_method);
+  std::vector<double> I, rate, us, uu, rn, cv;
+  std::vector<uint64_t> spikes;
+  for (const auto& row : r.rows) {
+    I.push_back(row.I);
+    rate.push_back(row.rate);
+    us.push_back(row.u_stable);
+    uu.push_back(row.u_unstable);
+    rn.push_back(row.rate_noise);
+    cv.push_back(row.cv_noise);
+    spikes.push_back(row.spikes);
+  }
+  dataset(fi, "I", I, r.I_units);
+  dataset(fi, "rate", rate, "Hz");
+  if (r.model == "hh") {
+    dataset(fi, "spikes", spikes, "spikes");
+  } else {
+    dataset(fi, "u_stable", us, "mV");
+    dataset(fi, "u_unstable", uu, "mV");
+  }
+  if (r.sigma > 0) {
+    h5::write_scalar(fi, "sigma", r.sigma, "mV");
+    dataset(fi, "rate_noise", rn, "Hz");
+    dataset(fi, "cv_noise", cv, "1");
+  }
+}
+
+}  // namespace
+
+void write_model_csv(const single_neuron::report& r, const std::string& path) {
+  const std::string partial = path + ".partial";
+  {
+    std::ofstream out(partial);
+    if (!out) throw output_error("cannot create output '" + path + "'");
+    const bool hh = r.model == "hh";
+    out << (hh ? "I_uA_per_cm2,rate_Hz,spikes" : "I_nA,rate_Hz,u_stable_mV,u_unstable_mV,gap_mV");
+    if (!hh && r.sigma > 0) out << ",rate_noise_Hz,cv_noise";
+    out << "\n";
+    for (const auto& row : r.rows) {
+      out << csv_num(row.I) << "," << csv_num(row.rate);
+      if (hh) {
+        out << "," << row.spikes;
+      } else {
+        out << "," << csv_num(row.u_stable) << "," << csv_num(row.u_unstable) << ","
+            << csv_num(row.u_unstable - row.u_stable);
+        if (r.sigma > 0) out << "," << csv_num(row.rate_noise) << "," << csv_num(row.cv_noise);
+      }
+      out << "\n";
+    }
+    out.flush();
+    if (!out) {
+      out.close();
+      std::remove(partial.c_str());
+      throw output_error("cannot write output '" + path + "'");
+    }
+  }
+  commit(partial, path);
+}
+
+void write_model_h5(const single_neuron::report& r, const std::string& path) {
+  const std::string partial = path + ".partial";
+  h5::quiet_errors quiet;
+  try {
+    h5::handle f = h5::create_file(partial);
+    h5::attr(f, "magic", file_magic);
+    h5::attr(f, "version", std::vector<uint32_t>{0, 1});
+    h5::attr(f, "kind", std::string("model"));
+    h5::attr(f, "simulator", std::string("spikesim"));
+    h5::attr(f, "simulator_version", simulator_version());
+    h5::attr(f, "git_sha", git_sha());
+    h5::attr(f, "created_utc", utc_now());
+
+    h5::handle m = h5::create_group(f, "model");
+    h5::attr(m, "model", r.model);
+    h5::attr(m, "equation", r.equation);
+    h5::handle params = h5::create_group(m, "parameters");
+    for (const auto& p : r.params) h5::write_scalar(params, p.key, p.value, p.unit);
+    write_fixed_points(m, r);
+    write_fI(m, r);
+
+    h5::handle pl = h5::create_group(m, "phase_line");
+    h5::attr(pl, "equation", r.equation);
+    h5::write_scalar(pl, "I", r.I, r.I_units);
+    dataset(pl, "u", r.phase_u, "mV");
+    dataset(pl, "f", r.phase_f, r.phase_units);
+  } catch (const output_error&) {
+    std::remove(partial.c_str());
+    throw output_error("cannot create output '" + path + "'");
+  }
+  commit(partial, path);
+}
+
+}  // namespace spikesim
