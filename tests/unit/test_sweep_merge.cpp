@@ -42,12 +42,7 @@ sweep_file_points file_of(const std::string& path, std::vector<uint64_t> points,
 }
 
 std::string coverage_error(const std::vector<sweep_file_points>& files) {
-  try {
-    check_coverage(files);
-  } catch (const input_error& e) {
-    return e.what();
-  }
-  return "";
+  return error_of<input_error>([&] { check_coverage(files); });
 }
 
 TEST(sweep_merge, coverage_accepts_every_point_once_in_any_order) {
