@@ -37,8 +37,8 @@ struct task_assignment {
 struct task_error : config_error {
   enum kind_t { no_tasks, id_out_of_range };
   task_error(kind_t kind, uint64_t id, uint64_t tasks, bool id_from_slurm, bool tasks_from_slurm);
-  // The message, with `id_name` and `count_name` for the values not from SLURM and `hint` added
-  // to the advice on an id out of range.
+  // The message, with `id_name` and `count_name` for the values not from SLURM and `hint` after
+  // "a SLURM array must be contiguous" on an id out of range (a front-end's example and options).
   std::string message(const std::string& id_name, const std::string& count_name,
                       const std::string& hint) const;
   kind_t kind;

@@ -138,8 +138,9 @@ void in_cli_terms(const std::function<void()>& body) {
   try {
     body();
   } catch (const task_error& e) {
-    throw config_error(
-        e.message("--task-id", "--num-tasks", ", or give --task-id and --num-tasks"));
+    throw config_error(e.message(
+        "--task-id", "--num-tasks",
+        ", e.g. --array=0-" + std::to_string(e.tasks - 1) + ", or give --task-id and --num-tasks"));
   } catch (const checkpoint_interval_error& e) {
     throw config_error(e.message("--checkpoint-every"));
   } catch (const pack_file_error& e) {

@@ -62,9 +62,8 @@ std::string task_message(task_error::kind_t kind, uint64_t id, uint64_t tasks, b
   if (kind == task_error::no_tasks) return "config error: " + count_from + " = 0: must be >= 1";
   return "config error: " + (id_from_slurm ? std::string("SLURM_ARRAY_TASK_ID") : id_name) + " = " +
          std::to_string(id) + " is invalid: must be below " + count_from + " = " +
-         std::to_string(tasks) +
-         " (task ids count from 0; a SLURM array must be contiguous, e.g. --array=0-" +
-         std::to_string(tasks - 1) + hint + ")";
+         std::to_string(tasks) + " (task ids count from 0; a SLURM array must be contiguous" +
+         hint + ")";
 }
 
 }  // namespace

@@ -94,7 +94,7 @@ TEST_F(environment_test, a_task_outside_the_count_names_where_each_value_came_fr
     EXPECT_EQ(e.message("ID", "COUNT", ", or HINT"),
               "config error: SLURM_ARRAY_TASK_ID = 3 is invalid: must be below "
               "SLURM_ARRAY_TASK_COUNT = 3 (task ids count from 0; a SLURM array must be "
-              "contiguous, e.g. --array=0-2, or HINT)");
+              "contiguous, or HINT)");
   }
   try {
     resolve_task(5, -1);  // the id given, the count from SLURM
