@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 
 #include <spikesim/backend.hpp>
@@ -54,6 +55,17 @@ struct run_result {
   run_summary summary;
   std::vector<std::vector<double>> final_v;  // per population
 };
+
+// The message of the E that `f` throws; empty when it throws none.
+template <class E>
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const E& e) {
+    return e.what();
+  }
+  return "";
+}
 
 inline run_result run_on(const std::string& kind, const experiment_spec& spec, int threads = 0) {
   backend_options opt;

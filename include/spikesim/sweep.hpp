@@ -90,5 +90,7 @@ struct point_range {
   uint64_t count = 0;
 };
 point_range task_points(uint64_t points, uint64_t task, uint64_t tasks);
+// The task that task_points() gives point k (k < points, tasks >= 1).
+uint64_t task_of(uint64_t points, uint64_t tasks, uint64_t k);
 
 }  // namespace spikesim

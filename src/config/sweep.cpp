@@ -618,4 +618,10 @@ point_range task_points(uint64_t points, uint64_t task, uint64_t tasks) {
   return {task * base + std::min(task, extra), base + (task < extra ? 1 : 0)};
 }
 
+uint64_t task_of(uint64_t points, uint64_t tasks, uint64_t k) {
+  const uint64_t base = points / tasks, extra = points % tasks;
+  const uint64_t big = extra * (base + 1);  // points of the tasks that have one more
+  return k < big ? k / (base + 1) : extra + (k - big) / base;
+}
+
 }  // namespace spikesim
