@@ -1275,11 +1275,11 @@ std::unique_ptr<backend> make_cuda_backend(const experiment_spec& spec, int devi
     o << "out of device memory: " << neurons << " neurons"
       << (exchange ? " (rank " + std::to_string(exchange->rank()) + "'s share)" : std::string())
       << " in " << (spec.run.prec == precision::single ? "float" : "double") << " precision need "
-      << cuda::format_bytes(need) << " of device memory (state, inputs"
+      << format_bytes_mib_or_gib(need) << " of device memory (state, inputs"
       << (spec.projections.empty() ? "" : ", synapses and their construction, ring buffers")
       << " and the output buffers of a " << chunk << "-step chunk) but device " << device << ", "
-      << cuda::describe_device(device) << ", has " << cuda::format_bytes(free_bytes) << " free of "
-      << cuda::format_bytes(total_bytes)
+      << cuda::describe_device(device) << ", has " << format_bytes_mib_or_gib(free_bytes)
+      << " free of " << format_bytes_mib_or_gib(total_bytes)
       << "; use fewer neurons, precision = \"float\", or --backend cpu";
     throw memory_error(o.str());
   }

@@ -19,6 +19,7 @@
 #include "config/parse_toml.hpp"
 
 #include <spikesim/errors.hpp>
+#include <spikesim/format.hpp>
 #include <spikesim/models/param_table.hpp>
 #include <spikesim/rng.hpp>
 
@@ -59,10 +60,9 @@ std::string join(const std::vector<std::string>& v) {
   return s;
 }
 
+// Values in messages: an ostream's default six significant digits.
 std::string fmt(double x) {
-  std::ostringstream o;
-  o << x;
-  return o.str();
+  return format_significant(x, 6);
 }
 
 // A table with its dotted path; remembers which keys were read so that finish() can reject the

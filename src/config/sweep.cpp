@@ -21,6 +21,7 @@
 
 #include <spikesim/config_loader.hpp>
 #include <spikesim/errors.hpp>
+#include <spikesim/format.hpp>
 #include <spikesim/models/param_table.hpp>
 
 namespace spikesim {
@@ -33,16 +34,9 @@ constexpr uint64_t k_max_points = 1000000000;
   throw config_error("config error: " + where + ": " + why);
 }
 
-// The shortest text that reads back as x.
-std::string shortest(double x) {
-  char buf[32];
-  const auto r = std::to_chars(buf, buf + sizeof buf, x);
-  return std::string(buf, r.ptr);
-}
-
 // A TOML float literal: "5" would be read back as an integer.
 std::string float_literal(double x) {
-  std::string s = shortest(x);
+  std::string s = format_shortest(x);
   if (s.find_first_of(".eE") == std::string::npos) s += ".0";
   return s;
 }
@@ -189,7 +183,8 @@ number number_of(const toml::node& n, const std::string& where, const std::strin
   if (auto i = n.as_integer())
     return {static_cast<double>(i->get()), std::to_string(i->get()), true};
   if (auto f = n.as_floating_point()) {
-    if (!std::isfinite(f->get())) fail(where, with_unit(shortest(f->get()), unit) + ": not finite");
+    if (!std::isfinite(f->get()))
+      fail(where, with_unit(format_shortest(f->get()), unit) + ": not finite");
     return {f->get(), float_literal(f->get()), false};
   }
   fail(where, show(n) + ": expected a number" + (unit.empty() ? "" : " in " + unit));
@@ -226,7 +221,7 @@ sweep_axis range_axis(const std::string& key, const std::string& where, const st
   if (!(last < static_cast<double>(k_max_points)))
     fail(where, "from = " + with_unit(from.literal, unit) + ", to = " +
                     with_unit(to.literal, unit) + ", step = " + with_unit(step.literal, unit) +
-                    " gives " + shortest(last + 1) + " values (at most 1e9)");
+                    " gives " + format_shortest(last + 1) + " values (at most 1e9)");
   const uint64_t n = static_cast<uint64_t>(last) + 1;
   const bool integer = from.integer && to.integer && step.integer;
   for (uint64_t i = 0; i < n; ++i) {
@@ -372,7 +367,7 @@ std::string describe_point(const sweep_spec& s, uint64_t k) {
   const auto v = point_values(s, k);
   std::string d;
   for (size_t i = 0; i < s.axes.size(); ++i)
-    d += (i ? ", " : "") + s.axes[i].key + " = " + shortest(v[i]);
+    d += (i ? ", " : "") + s.axes[i].key + " = " + format_shortest(v[i]);
   return d;
 }
 
@@ -464,7 +459,7 @@ sweep_spec parse_sweep(const std::string& text, const std::string& source,
     double n = 1;
     for (const auto& a : s.axes) n *= static_cast<double>(a.values.size());
     if (n > static_cast<double>(k_max_points))
-      fail("sweep", "the grid has " + shortest(n) + " points (at most 1e9)");
+      fail("sweep", "the grid has " + format_shortest(n) + " points (at most 1e9)");
   }
 
   std::ostringstream base;

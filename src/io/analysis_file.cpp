@@ -13,6 +13,7 @@
 
 #include <spikesim/config_loader.hpp>
 #include <spikesim/errors.hpp>
+#include <spikesim/format.hpp>
 #include <spikesim/hdf5_writer.hpp>
 
 #include "io/h5.hpp"
@@ -24,13 +25,6 @@ namespace {
 // Spikes read per dataset access: 2^20 (16 MiB of times and ids), a multiple of the file's chunk
 // of 2^16, so that no compressed chunk is decoded twice.
 constexpr uint64_t k_read_chunk = uint64_t{1} << 20;
-
-std::string fmt(double x) {
-  std::ostringstream o;
-  o.precision(10);
-  o << x;
-  return o.str();
-}
 
 template <class T>
 void dataset(hid_t g, const std::string& name, const std::vector<T>& v, const char* units) {
@@ -157,12 +151,13 @@ file_analysis analyze_open_file(hid_t f, const std::string& path,
   fa.settings = spec.analysis;
   if (fa.status != "complete" && warning)
     *warning = "'" + path + "' is from " + (fa.status == "failed" ? "a failed" : "an interrupted") +
-               " run: analysing the " + fmt(fa.simulated_ms) +
-               " ms simulated (of run.tstop = " + fmt(spec.run.tstop) + " ms)";
+               " run: analysing the " + format_significant(fa.simulated_ms, 10) +
+               " ms simulated (of run.tstop = " + format_significant(spec.run.tstop, 10) + " ms)";
   if (!(fa.settings.t_start < fa.simulated_ms))
-    throw config_error("config error: analysis.t_start = " + fmt(fa.settings.t_start) +
-                       " ms is invalid: the file holds " + fmt(fa.simulated_ms) +
-                       " ms of simulated time");
+    throw config_error(
+        "config error: analysis.t_start = " + format_significant(fa.settings.t_start, 10) +
+        " ms is invalid: the file holds " + format_significant(fa.simulated_ms, 10) +
+        " ms of simulated time");
 
   for (const auto& p : spec.populations) {
     if (!p.record.spikes) {
