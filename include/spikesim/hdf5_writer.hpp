@@ -69,6 +69,9 @@ class hdf5_recorder : public recorder {
   void flush_rows();
   // FILE.tmp, filled, becomes FILE.partial, switched to SWMR writing.
   void publish_partial();
+  // The final file `tmp` (renamed over FILE by finish()): FILE.partial's datasets (`src`, an HDF5
+  // file id), the final attributes and /analysis, on disk.
+  void write_final_file(int64_t src, const std::string& tmp, const run_summary& s);
   void update_progress_attrs();
 
   struct impl;

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include <spikesim/atomic_output.hpp>
 #include <spikesim/config_loader.hpp>
 #include <spikesim/errors.hpp>
 #include <spikesim/format.hpp>
@@ -233,15 +234,17 @@ void write_analysis(const std::string& path, const file_analysis& fa,
                        std::strerror(errno) + ")");
   // A new file with the new /analysis, renamed over the old one: a kill at any instant leaves
   // the file as it was or as it is meant to be, never half-written.
-  const std::string tmp = path + ".tmp";
-  std::remove(tmp.c_str());
   try {
-    h5::handle f = h5::open_file(path, false);
-    h5::handle out = h5::copy_to_new_file(f, tmp, {"analysis"});
-    write_analysis_group(out, fa.populations, fa.settings, created_by);
-    h5::commit_file(out, tmp, path);
+    write_atomically(
+        path,
+        [&](const std::string& tmp) {
+          h5::handle f = h5::open_file(path, false);
+          h5::handle out = h5::copy_to_new_file(f, tmp, {"analysis"});
+          write_analysis_group(out, fa.populations, fa.settings, created_by);
+          h5::close_to_disk(out, tmp);
+        },
+        ".tmp");
   } catch (const error& e) {
-    std::remove(tmp.c_str());
     throw output_error("cannot write /analysis to '" + path + "': " + e.what());
   }
 }
