@@ -5,6 +5,7 @@
 #include <spikesim/errors.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/setting_flags.hpp"
 
 namespace spikesim::cli {
 int& exit_status() {
@@ -15,6 +16,8 @@ int& exit_status() {
 
 int main(int argc, char** argv) {
   using namespace spikesim;
+  // Library messages name the settings they concern by these flags.
+  use_setting_names(&cli::flag_of);
   CLI::App app{"spikesim: simulate populations of spiking neurons on GPUs and CPUs", "spikesim"};
   // A write past the file size limit (ulimit -f) then fails with EFBIG and is reported (exit 4)
   // instead of killing the program without a word.

@@ -30,7 +30,7 @@ namespace {
 // Beyond this a sweep is a typo (a step far too small), not an experiment.
 constexpr uint64_t k_max_points = 1000000000;
 
-[[noreturn]] void fail(const std::string& where, const std::string& why) {
+[[noreturn]] void fail(const message_text& where, const message_text& why) {
   throw config_error("config error: " + where + ": " + why);
 }
 
@@ -143,7 +143,7 @@ std::string key_unit(const toml::table& base, const std::vector<std::string>& pa
 
 // The key's parts, checked: a path into [run], [analysis] or an existing [population.NAME] or
 // [projection.NAME] of the base config.
-std::vector<std::string> check_key(const std::string& key, const std::string& where,
+std::vector<std::string> check_key(const std::string& key, const message_text& where,
                                    const toml::table& base) {
   const auto parts = split(key, '.');
   if (!std::all_of(parts.begin(), parts.end(), valid_part))
@@ -179,7 +179,7 @@ struct number {
   bool integer = false;
 };
 
-number number_of(const toml::node& n, const std::string& where, const std::string& unit) {
+number number_of(const toml::node& n, const message_text& where, const std::string& unit) {
   if (auto i = n.as_integer())
     return {static_cast<double>(i->get()), std::to_string(i->get()), true};
   if (auto f = n.as_floating_point()) {
@@ -191,7 +191,7 @@ number number_of(const toml::node& n, const std::string& where, const std::strin
 }
 
 // A number typed on the command line, in TOML syntax (5, 7.25, 1e-3).
-number number_of(const std::string& text, const std::string& where, const std::string& unit) {
+number number_of(const std::string& text, const message_text& where, const std::string& unit) {
   toml::table t;
   try {
     t = toml::parse("v = " + text);
@@ -205,7 +205,7 @@ number number_of(const std::string& text, const std::string& where, const std::s
 // Values from + i step up to `to`, which is included when it is within a relative 1e-9 of the
 // grid. Computed values are rounded to 15 significant digits, so that a step of 0.1 gives 0.3
 // and not 0.30000000000000004.
-sweep_axis range_axis(const std::string& key, const std::string& where, const std::string& unit,
+sweep_axis range_axis(const std::string& key, const message_text& where, const std::string& unit,
                       const number& from, const number& to, const number& step) {
   sweep_axis a;
   a.key = key;
@@ -251,7 +251,7 @@ bool is_range(const toml::table& t) {
   return false;
 }
 
-sweep_axis table_axis(const std::string& key, const toml::node& v, const std::string& where,
+sweep_axis table_axis(const std::string& key, const toml::node& v, const message_text& where,
                       const std::string& unit) {
   if (const auto* t = v.as_table()) {
     const toml::node *from = t->get("from"), *to = t->get("to"), *step = t->get("step");
@@ -279,7 +279,7 @@ sweep_axis table_axis(const std::string& key, const toml::node& v, const std::st
 
 // --sweep key=v1,v2,... or key=start:stop:step.
 sweep_axis cli_axis(const std::string& arg, const toml::table& base) {
-  const std::string where = "--sweep " + arg;
+  const message_text where = setting::sweep + " " + arg;
   const size_t eq = arg.find('=');
   if (eq == std::string::npos || eq == 0)
     fail(where, "expected key=v1,v2,... or key=start:stop:step");
@@ -429,21 +429,24 @@ sweep_spec parse_sweep(const std::string& text, const std::string& source,
     sweep_axis a = cli_axis(arg, root);
     for (size_t i = 0; i < s.axes.size(); ++i)
       if (s.axes[i].key == a.key)
-        fail("--sweep " + arg,
+        fail(setting::sweep + " " + arg,
              a.key + " is swept twice (" +
-                 (i < from_table ? "also in the [sweep] table" : "also by an earlier --sweep") +
+                 (i < from_table ? message_text("also in the [sweep] table")
+                                 : "also by an earlier " + setting::sweep) +
                  "): give its values once");
     s.axes.push_back(std::move(a));
   }
   if (s.axes.empty())
     fail("sweep",
          "no key to sweep: add a [sweep] table with keys such as "
-         "\"population.eif.input.I\" = [5.0, 6.0], or --sweep KEY=V1,V2,...");
+         "\"population.eif.input.I\" = [5.0, 6.0], or " +
+             setting::sweep + " KEY=V1,V2,...");
   for (const auto& set : sets) {
     const std::string key = set.substr(0, set.find('='));
     for (const auto& a : s.axes)
       if (a.key == key)
-        fail("--set " + set, key + " is swept; a --set of it would be overridden by every point");
+        fail(setting::set + " " + set,
+             key + " is swept; a " + setting::set + " of it would be overridden by every point");
   }
   if (s.mode == sweep_mode::zip) {
     for (const auto& a : s.axes)

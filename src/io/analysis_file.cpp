@@ -137,7 +137,7 @@ file_analysis analyze_open_file(hid_t f, const std::string& path,
   }
   for (const auto& o : overrides)
     if (o.rfind("analysis.", 0) != 0)
-      throw config_error("config error: --set " + o +
+      throw config_error("config error: " + setting::set + " " + o +
                          ": analyze changes only analysis.* keys (the run is what it was)");
   // analyze always computes, so the settings are validated as for an enabled analysis even if
   // the run had it off (a bin width that would need gigabytes is a config error, exit 2).

@@ -249,7 +249,8 @@ void check_checkpoint(const checkpoint& c, const experiment_spec& spec, const st
   throw config_error("checkpoint '" + path +
                      "' belongs to another configuration: the resolved config differs at line " +
                      std::to_string(i + 1) + ": checkpoint has `" + was + "`, this run has `" + is +
-                     "` (resume with the config and --set options the run started with)");
+                     "` (resume with the config and " + setting::set +
+                     " options the run started with)");
 }
 
 }  // namespace spikesim
