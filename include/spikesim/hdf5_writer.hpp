@@ -14,6 +14,7 @@
 #include <spikesim/analysis.hpp>
 #include <spikesim/checkpoint.hpp>
 #include <spikesim/simulation.hpp>
+#include <spikesim/version.hpp>
 
 namespace spikesim {
 
@@ -87,8 +88,6 @@ class hdf5_recorder : public recorder {
   const checkpoint* resume_ = nullptr;
 };
 
-std::string simulator_version();
-std::string git_sha();
 std::string utc_now();  // ISO 8601, as files, checkpoints and benchmarks stamp it
 
 }  // namespace spikesim

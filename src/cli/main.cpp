@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include <spikesim/errors.hpp>
+#include <spikesim/version.hpp>
 
 #include "cli/commands.hpp"
 #include "cli/setting_flags.hpp"
@@ -23,7 +24,7 @@ int main(int argc, char** argv) {
   // instead of killing the program without a word.
   std::signal(SIGXFSZ, SIG_IGN);
   app.require_subcommand(1);
-  app.set_version_flag("--version", "spikesim " SPIKESIM_VERSION);
+  app.set_version_flag("--version", "spikesim " + simulator_version());
   cli::add_run(app);
   cli::add_info(app);
   cli::add_bench(app);

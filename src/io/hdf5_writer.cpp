@@ -24,21 +24,8 @@
 #include "io/analysis_file.hpp"
 #include "io/h5.hpp"
 
-#ifndef SPIKESIM_VERSION
-#define SPIKESIM_VERSION "0.0.0"
-#endif
-#ifndef SPIKESIM_GIT_SHA
-#define SPIKESIM_GIT_SHA "unknown"
-#endif
-
 namespace spikesim {
 
-std::string simulator_version() {
-  return SPIKESIM_VERSION;
-}
-std::string git_sha() {
-  return SPIKESIM_GIT_SHA;
-}
 std::string utc_now() {
   const std::time_t t = std::time(nullptr);
   char buf[32];
