@@ -11,14 +11,12 @@
 #include <utility>
 
 #include <spikesim/errors.hpp>
+#include <spikesim/format.hpp>
 
 namespace spikesim::cuda {
 
 // "NVIDIA H100 80GB HBM3 (132 SMs, 79.1 GiB, sm_90)"; throws backend_error for a bad ordinal.
 std::string describe_device(int device);
-
-// "1.5 GiB", "300.0 MiB": byte counts in messages.
-std::string format_bytes(uint64_t bytes);
 
 namespace detail {
 
@@ -104,9 +102,9 @@ class device_buffer {
       cudaGetLastError();
       size_t free_b = 0, total_b = 0;
       cudaMemGetInfo(&free_b, &total_b);
-      throw memory_error("cannot allocate " + format_bytes(size * sizeof(T)) +
-                         " of device memory (" + format_bytes(free_b) + " free of " +
-                         format_bytes(total_b) + "): " + cudaGetErrorString(e));
+      throw memory_error("cannot allocate " + format_bytes_mib_or_gib(size * sizeof(T)) +
+                         " of device memory (" + format_bytes_mib_or_gib(free_b) + " free of " +
+                         format_bytes_mib_or_gib(total_b) + "): " + cudaGetErrorString(e));
     }
     ptr_ = static_cast<T*>(p);
     size_ = size;
@@ -143,7 +141,7 @@ class pinned_buffer {
     const cudaError_t e = cudaMallocHost(&p, size * sizeof(T));
     if (e != cudaSuccess) {
       cudaGetLastError();
-      throw memory_error("cannot allocate " + format_bytes(size * sizeof(T)) +
+      throw memory_error("cannot allocate " + format_bytes_mib_or_gib(size * sizeof(T)) +
                          " of page-locked host memory: " + cudaGetErrorString(e));
     }
     ptr_ = static_cast<T*>(p);

@@ -22,18 +22,6 @@ namespace spikesim {
 
 namespace cuda {
 
-std::string format_bytes(uint64_t bytes) {
-  char buf[64];
-  const double b = static_cast<double>(bytes);
-  if (b >= 0x1p30)
-    std::snprintf(buf, sizeof buf, "%.1f GiB", b / 0x1p30);
-  else if (b >= 0x1p20)
-    std::snprintf(buf, sizeof buf, "%.1f MiB", b / 0x1p20);
-  else
-    std::snprintf(buf, sizeof buf, "%llu bytes", static_cast<unsigned long long>(bytes));
-  return buf;
-}
-
 std::string describe_device(int device) {
   cudaDeviceProp prop{};
   SPIKESIM_CUDA_CHECK(cudaGetDeviceProperties(&prop, device));

@@ -1266,13 +1266,16 @@ std::unique_ptr<backend> make_cuda_backend(const experiment_spec& spec, int devi
   if (e != cudaSuccess) {
     cudaGetLastError();
     throw backend_error(
-        std::string("--backend cuda: no usable CUDA device (") + cudaGetErrorString(e) +
-        "); check the NVIDIA driver and CUDA_VISIBLE_DEVICES, or use --backend cpu");
+        setting::backend + " cuda: no usable CUDA device (" + cudaGetErrorString(e) +
+        "); check the NVIDIA driver and CUDA_VISIBLE_DEVICES, or use " + setting::backend + " cpu");
   }
-  if (count == 0) throw backend_error("--backend cuda: no CUDA device found; use --backend cpu");
+  if (count == 0)
+    throw backend_error(setting::backend + " cuda: no CUDA device found; use " + setting::backend +
+                        " cpu");
   if (device < 0 || device >= count)
-    throw backend_error("--device " + std::to_string(device) + ": out of range, this machine has " +
-                        std::to_string(count) + " CUDA device" + (count == 1 ? "" : "s") + " (0.." +
+    throw backend_error(setting::device + " " + std::to_string(device) +
+                        ": out of range, this machine has " + std::to_string(count) +
+                        " CUDA device" + (count == 1 ? "" : "s") + " (0.." +
                         std::to_string(count - 1) + ")");
   SPIKESIM_CUDA_CHECK(cudaSetDevice(device));
   size_t free_bytes = 0, total_bytes = 0;
@@ -1289,13 +1292,13 @@ std::unique_ptr<backend> make_cuda_backend(const experiment_spec& spec, int devi
     o << "out of device memory: " << neurons << " neurons"
       << (exchange ? " (rank " + std::to_string(exchange->rank()) + "'s share)" : std::string())
       << " in " << (spec.run.prec == precision::single ? "float" : "double") << " precision need "
-      << cuda::format_bytes(need) << " of device memory (state, inputs"
+      << format_bytes_mib_or_gib(need) << " of device memory (state, inputs"
       << (spec.projections.empty() ? "" : ", synapses and their construction, ring buffers")
       << " and the output buffers of a " << chunk << "-step chunk) but device " << device << ", "
-      << cuda::describe_device(device) << ", has " << cuda::format_bytes(free_bytes) << " free of "
-      << cuda::format_bytes(total_bytes)
-      << "; use fewer neurons, precision = \"float\", or --backend cpu";
-    throw memory_error(o.str());
+      << cuda::describe_device(device) << ", has " << format_bytes_mib_or_gib(free_bytes)
+      << " free of " << format_bytes_mib_or_gib(total_bytes)
+      << "; use fewer neurons, precision = \"float\", or ";
+    throw memory_error(o.str() + setting::backend + " cpu");
   }
   if (spec.run.prec == precision::single)
     return std::make_unique<cuda_backend<float>>(spec, device, exchange);

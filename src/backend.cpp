@@ -261,7 +261,7 @@ std::unique_ptr<backend> make_backend(const experiment_spec& spec, const backend
   if (opt.kind == "cpu") return make_cpu_backend(spec, opt.threads, x);
   if (opt.kind == "cuda") return make_cuda_backend(spec, opt.device, x);
   if (opt.kind != "auto")
-    throw config_error("--backend " + opt.kind + ": expected auto, cpu or cuda");
+    throw config_error(setting::backend + " " + opt.kind + ": expected auto, cpu or cuda");
   // Over ranks every rank runs the same backend: CUDA when every rank has its device (a
   // collective call on every rank).
   int without = -1;  // the first rank without a usable device

@@ -14,6 +14,7 @@
 #include <spikesim/analysis.hpp>
 #include <spikesim/checkpoint.hpp>
 #include <spikesim/simulation.hpp>
+#include <spikesim/version.hpp>
 
 namespace spikesim {
 
@@ -69,6 +70,9 @@ class hdf5_recorder : public recorder {
   void flush_rows();
   // FILE.tmp, filled, becomes FILE.partial, switched to SWMR writing.
   void publish_partial();
+  // The final file `tmp` (renamed over FILE by finish()): FILE.partial's datasets (`src`, an HDF5
+  // file id), the final attributes and /analysis, on disk.
+  void write_final_file(int64_t src, const std::string& tmp, const run_summary& s);
   void update_progress_attrs();
 
   struct impl;
@@ -84,8 +88,6 @@ class hdf5_recorder : public recorder {
   const checkpoint* resume_ = nullptr;
 };
 
-std::string simulator_version();
-std::string git_sha();
 std::string utc_now();  // ISO 8601, as files, checkpoints and benchmarks stamp it
 
 }  // namespace spikesim

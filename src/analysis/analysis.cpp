@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include <spikesim/errors.hpp>
+#include <spikesim/format.hpp>
 
 namespace spikesim {
 namespace {
@@ -34,12 +35,6 @@ long double variance_from_moments(uint64_t sum, uint64_t sum_sq, uint64_t n_bins
   return std::max(0.0L, static_cast<long double>(sum_sq) / n - mean * mean);
 }
 
-std::string fmt(double x) {
-  std::ostringstream o;
-  o << std::setprecision(10) << x;
-  return o.str();
-}
-
 }  // namespace
 
 spike_analyzer::spike_analyzer(std::string name, uint64_t n_neurons, const analysis_spec& a,
@@ -47,14 +42,15 @@ spike_analyzer::spike_analyzer(std::string name, uint64_t n_neurons, const analy
     : name_(std::move(name)), settings_(a), t_stop_max_(std::min(a.t_stop, t_end_max)) {
   if (n_neurons == 0) throw std::invalid_argument("spike_analyzer: a population without neurons");
   if (!std::isfinite(a.t_start) || !(t_stop_max_ > a.t_start))
-    throw std::invalid_argument("spike_analyzer: empty window [" + fmt(a.t_start) + ", " +
-                                fmt(t_stop_max_) + ") ms");
+    throw std::invalid_argument("spike_analyzer: empty window [" +
+                                format_significant(a.t_start, 10) + ", " +
+                                format_significant(t_stop_max_, 10) + ") ms");
   if (!(a.rate_bin > 0) || !(a.fano_window > 0))
     throw std::invalid_argument("spike_analyzer: rate_bin and fano_window must be > 0 ms");
   const uint64_t bins = whole_bins(a.t_start, t_stop_max_, a.rate_bin);
   if (bins > 100000000)
-    throw std::invalid_argument("spike_analyzer: rate_bin = " + fmt(a.rate_bin) + " ms gives " +
-                                std::to_string(bins) + " bins (at most 1e8)");
+    throw std::invalid_argument("spike_analyzer: rate_bin = " + format_significant(a.rate_bin, 10) +
+                                " ms gives " + std::to_string(bins) + " bins (at most 1e8)");
   neurons_.resize(n_neurons);
   // One more than the whole bins: a spike in the partial last bin lands there and is not used.
   population_counts_.assign(bins + 1, 0);
@@ -166,15 +162,18 @@ population_analysis spike_analyzer::finish(double t_end) {
   const double t_stop = std::min(t_stop_max_, t_end);
   const double t_start = settings_.t_start;
   if (!(t_stop > t_start))
-    throw std::invalid_argument("spike_analyzer '" + name_ + "': the window [" + fmt(t_start) +
-                                ", " + fmt(t_stop) + ") ms is empty");
+    throw std::invalid_argument("spike_analyzer '" + name_ + "': the window [" +
+                                format_significant(t_start, 10) + ", " +
+                                format_significant(t_stop, 10) + ") ms is empty");
   if (!pending_t_.empty() && pending_t_.front() < t_stop)
     commit(pending_t_.data(), pending_id_.data(), pending_t_.size());
   pending_t_.clear();
   pending_id_.clear();
   if (max_committed_ >= t_stop)
-    throw input_error("spikes of population '" + name_ + "': a spike at " + fmt(max_committed_) +
-                      " ms lies after the end of the simulated time (" + fmt(t_stop) + " ms)");
+    throw input_error("spikes of population '" + name_ + "': a spike at " +
+                      format_significant(max_committed_, 10) +
+                      " ms lies after the end of the simulated time (" +
+                      format_significant(t_stop, 10) + " ms)");
 
   const uint64_t n = neurons_.size();
   population_analysis r;

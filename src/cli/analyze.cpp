@@ -7,6 +7,7 @@
 
 #include <spikesim/analysis.hpp>
 #include <spikesim/errors.hpp>
+#include <spikesim/format.hpp>
 
 #include "cli/commands.hpp"
 
@@ -19,11 +20,9 @@ struct analyze_args {
   bool no_write = false;
 };
 
-std::string num(double x, int precision) {
-  if (std::isnan(x)) return "-";
-  std::ostringstream o;
-  o << std::fixed << std::setprecision(precision) << x;
-  return o.str();
+// A table cell: `decimals` digits after the point, "-" where the statistic is undefined (NaN).
+std::string num(double x, int decimals) {
+  return format_fixed(x, decimals, {"-"});
 }
 
 void analyze_command(const analyze_args& a) {

@@ -3,8 +3,10 @@
 #include <iostream>
 
 #include <spikesim/errors.hpp>
+#include <spikesim/version.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/setting_flags.hpp"
 
 namespace spikesim::cli {
 int& exit_status() {
@@ -15,12 +17,14 @@ int& exit_status() {
 
 int main(int argc, char** argv) {
   using namespace spikesim;
+  // Library messages name the settings they concern by these flags.
+  use_setting_names(&cli::flag_of);
   CLI::App app{"spikesim: simulate populations of spiking neurons on GPUs and CPUs", "spikesim"};
   // A write past the file size limit (ulimit -f) then fails with EFBIG and is reported (exit 4)
   // instead of killing the program without a word.
   std::signal(SIGXFSZ, SIG_IGN);
   app.require_subcommand(1);
-  app.set_version_flag("--version", "spikesim " SPIKESIM_VERSION);
+  app.set_version_flag("--version", "spikesim " + simulator_version());
   cli::add_run(app);
   cli::add_info(app);
   cli::add_bench(app);

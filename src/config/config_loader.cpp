@@ -20,6 +20,7 @@
 #include "config/parse_toml.hpp"
 
 #include <spikesim/errors.hpp>
+#include <spikesim/format.hpp>
 #include <spikesim/models/param_table.hpp>
 #include <spikesim/rng.hpp>
 
@@ -60,10 +61,9 @@ std::string join(const std::vector<std::string>& v) {
   return s;
 }
 
+// Values in messages: an ostream's default six significant digits.
 std::string fmt(double x) {
-  std::ostringstream o;
-  o << x;
-  return o.str();
+  return format_significant(x, 6);
 }
 
 // A table with its dotted path; remembers which keys were read so that finish() can reject the
@@ -713,13 +713,15 @@ analysis_spec read_analysis(table_reader& t, const run_spec& run) {
 void apply_override(toml::table& root, const std::string& assignment) {
   const auto eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0)
-    throw config_error("config error: --set " + assignment + ": expected key.path=value");
+    throw config_error("config error: " + setting::set + " " + assignment +
+                       ": expected key.path=value");
   const std::string key = assignment.substr(0, eq);
   const std::string value = assignment.substr(eq + 1);
   std::vector<std::string> parts;
   std::stringstream ss(key);
   for (std::string part; std::getline(ss, part, '.');) {
-    if (part.empty()) throw config_error("config error: --set " + assignment + ": empty key part");
+    if (part.empty())
+      throw config_error("config error: " + setting::set + " " + assignment + ": empty key part");
     parts.push_back(part);
   }
   toml::table parsed;
@@ -730,7 +732,7 @@ void apply_override(toml::table& root, const std::string& assignment) {
   }
   // One value: text after it (a newline and a [table], another key) would be dropped unread.
   if (parsed.size() != 1)
-    throw config_error("config error: --set " + assignment +
+    throw config_error("config error: " + setting::set + " " + assignment +
                        ": the value must be one TOML value, without further keys or tables");
   toml::table* t = &root;
   std::string path;
@@ -742,7 +744,8 @@ void apply_override(toml::table& root, const std::string& assignment) {
       n = t->get(parts[i]);
     }
     if (!n->is_table())
-      throw config_error("config error: --set " + assignment + ": " + path + " is not a table");
+      throw config_error("config error: " + setting::set + " " + assignment + ": " + path +
+                         " is not a table");
     t = n->as_table();
   }
   t->insert_or_assign(parts.back(), *parsed.get("v"));

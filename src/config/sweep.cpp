@@ -21,6 +21,7 @@
 
 #include <spikesim/config_loader.hpp>
 #include <spikesim/errors.hpp>
+#include <spikesim/format.hpp>
 #include <spikesim/models/param_table.hpp>
 
 namespace spikesim {
@@ -29,20 +30,13 @@ namespace {
 // Beyond this a sweep is a typo (a step far too small), not an experiment.
 constexpr uint64_t k_max_points = 1000000000;
 
-[[noreturn]] void fail(const std::string& where, const std::string& why) {
+[[noreturn]] void fail(const message_text& where, const message_text& why) {
   throw config_error("config error: " + where + ": " + why);
-}
-
-// The shortest text that reads back as x.
-std::string shortest(double x) {
-  char buf[32];
-  const auto r = std::to_chars(buf, buf + sizeof buf, x);
-  return std::string(buf, r.ptr);
 }
 
 // A TOML float literal: "5" would be read back as an integer.
 std::string float_literal(double x) {
-  std::string s = shortest(x);
+  std::string s = format_shortest(x);
   if (s.find_first_of(".eE") == std::string::npos) s += ".0";
   return s;
 }
@@ -149,7 +143,7 @@ std::string key_unit(const toml::table& base, const std::vector<std::string>& pa
 
 // The key's parts, checked: a path into [run], [analysis] or an existing [population.NAME] or
 // [projection.NAME] of the base config.
-std::vector<std::string> check_key(const std::string& key, const std::string& where,
+std::vector<std::string> check_key(const std::string& key, const message_text& where,
                                    const toml::table& base) {
   const auto parts = split(key, '.');
   if (!std::all_of(parts.begin(), parts.end(), valid_part))
@@ -185,18 +179,19 @@ struct number {
   bool integer = false;
 };
 
-number number_of(const toml::node& n, const std::string& where, const std::string& unit) {
+number number_of(const toml::node& n, const message_text& where, const std::string& unit) {
   if (auto i = n.as_integer())
     return {static_cast<double>(i->get()), std::to_string(i->get()), true};
   if (auto f = n.as_floating_point()) {
-    if (!std::isfinite(f->get())) fail(where, with_unit(shortest(f->get()), unit) + ": not finite");
+    if (!std::isfinite(f->get()))
+      fail(where, with_unit(format_shortest(f->get()), unit) + ": not finite");
     return {f->get(), float_literal(f->get()), false};
   }
   fail(where, show(n) + ": expected a number" + (unit.empty() ? "" : " in " + unit));
 }
 
 // A number typed on the command line, in TOML syntax (5, 7.25, 1e-3).
-number number_of(const std::string& text, const std::string& where, const std::string& unit) {
+number number_of(const std::string& text, const message_text& where, const std::string& unit) {
   toml::table t;
   try {
     t = toml::parse("v = " + text);
@@ -210,7 +205,7 @@ number number_of(const std::string& text, const std::string& where, const std::s
 // Values from + i step up to `to`, which is included when it is within a relative 1e-9 of the
 // grid. Computed values are rounded to 15 significant digits, so that a step of 0.1 gives 0.3
 // and not 0.30000000000000004.
-sweep_axis range_axis(const std::string& key, const std::string& where, const std::string& unit,
+sweep_axis range_axis(const std::string& key, const message_text& where, const std::string& unit,
                       const number& from, const number& to, const number& step) {
   sweep_axis a;
   a.key = key;
@@ -226,7 +221,7 @@ sweep_axis range_axis(const std::string& key, const std::string& where, const st
   if (!(last < static_cast<double>(k_max_points)))
     fail(where, "from = " + with_unit(from.literal, unit) + ", to = " +
                     with_unit(to.literal, unit) + ", step = " + with_unit(step.literal, unit) +
-                    " gives " + shortest(last + 1) + " values (at most 1e9)");
+                    " gives " + format_shortest(last + 1) + " values (at most 1e9)");
   const uint64_t n = static_cast<uint64_t>(last) + 1;
   const bool integer = from.integer && to.integer && step.integer;
   for (uint64_t i = 0; i < n; ++i) {
@@ -256,7 +251,7 @@ bool is_range(const toml::table& t) {
   return false;
 }
 
-sweep_axis table_axis(const std::string& key, const toml::node& v, const std::string& where,
+sweep_axis table_axis(const std::string& key, const toml::node& v, const message_text& where,
                       const std::string& unit) {
   if (const auto* t = v.as_table()) {
     const toml::node *from = t->get("from"), *to = t->get("to"), *step = t->get("step");
@@ -284,7 +279,7 @@ sweep_axis table_axis(const std::string& key, const toml::node& v, const std::st
 
 // --sweep key=v1,v2,... or key=start:stop:step.
 sweep_axis cli_axis(const std::string& arg, const toml::table& base) {
-  const std::string where = "--sweep " + arg;
+  const message_text where = setting::sweep + " " + arg;
   const size_t eq = arg.find('=');
   if (eq == std::string::npos || eq == 0)
     fail(where, "expected key=v1,v2,... or key=start:stop:step");
@@ -372,7 +367,7 @@ std::string describe_point(const sweep_spec& s, uint64_t k) {
   const auto v = point_values(s, k);
   std::string d;
   for (size_t i = 0; i < s.axes.size(); ++i)
-    d += (i ? ", " : "") + s.axes[i].key + " = " + shortest(v[i]);
+    d += (i ? ", " : "") + s.axes[i].key + " = " + format_shortest(v[i]);
   return d;
 }
 
@@ -434,21 +429,24 @@ sweep_spec parse_sweep(const std::string& text, const std::string& source,
     sweep_axis a = cli_axis(arg, root);
     for (size_t i = 0; i < s.axes.size(); ++i)
       if (s.axes[i].key == a.key)
-        fail("--sweep " + arg,
+        fail(setting::sweep + " " + arg,
              a.key + " is swept twice (" +
-                 (i < from_table ? "also in the [sweep] table" : "also by an earlier --sweep") +
+                 (i < from_table ? message_text("also in the [sweep] table")
+                                 : "also by an earlier " + setting::sweep) +
                  "): give its values once");
     s.axes.push_back(std::move(a));
   }
   if (s.axes.empty())
     fail("sweep",
          "no key to sweep: add a [sweep] table with keys such as "
-         "\"population.eif.input.I\" = [5.0, 6.0], or --sweep KEY=V1,V2,...");
+         "\"population.eif.input.I\" = [5.0, 6.0], or " +
+             setting::sweep + " KEY=V1,V2,...");
   for (const auto& set : sets) {
     const std::string key = set.substr(0, set.find('='));
     for (const auto& a : s.axes)
       if (a.key == key)
-        fail("--set " + set, key + " is swept; a --set of it would be overridden by every point");
+        fail(setting::set + " " + set,
+             key + " is swept; a " + setting::set + " of it would be overridden by every point");
   }
   if (s.mode == sweep_mode::zip) {
     for (const auto& a : s.axes)
@@ -464,7 +462,7 @@ sweep_spec parse_sweep(const std::string& text, const std::string& source,
     double n = 1;
     for (const auto& a : s.axes) n *= static_cast<double>(a.values.size());
     if (n > static_cast<double>(k_max_points))
-      fail("sweep", "the grid has " + shortest(n) + " points (at most 1e9)");
+      fail("sweep", "the grid has " + format_shortest(n) + " points (at most 1e9)");
   }
 
   std::ostringstream base;

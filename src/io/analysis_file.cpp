@@ -11,8 +11,10 @@
 #include <filesystem>
 #include <sstream>
 
+#include <spikesim/atomic_output.hpp>
 #include <spikesim/config_loader.hpp>
 #include <spikesim/errors.hpp>
+#include <spikesim/format.hpp>
 #include <spikesim/hdf5_writer.hpp>
 
 #include "io/h5.hpp"
@@ -24,13 +26,6 @@ namespace {
 // Spikes read per dataset access: 2^20 (16 MiB of times and ids), a multiple of the file's chunk
 // of 2^16, so that no compressed chunk is decoded twice.
 constexpr uint64_t k_read_chunk = uint64_t{1} << 20;
-
-std::string fmt(double x) {
-  std::ostringstream o;
-  o.precision(10);
-  o << x;
-  return o.str();
-}
 
 template <class T>
 void dataset(hid_t g, const std::string& name, const std::vector<T>& v, const char* units) {
@@ -142,7 +137,7 @@ file_analysis analyze_open_file(hid_t f, const std::string& path,
   }
   for (const auto& o : overrides)
     if (o.rfind("analysis.", 0) != 0)
-      throw config_error("config error: --set " + o +
+      throw config_error("config error: " + setting::set + " " + o +
                          ": analyze changes only analysis.* keys (the run is what it was)");
   // analyze always computes, so the settings are validated as for an enabled analysis even if
   // the run had it off (a bin width that would need gigabytes is a config error, exit 2).
@@ -157,12 +152,13 @@ file_analysis analyze_open_file(hid_t f, const std::string& path,
   fa.settings = spec.analysis;
   if (fa.status != "complete" && warning)
     *warning = "'" + path + "' is from " + (fa.status == "failed" ? "a failed" : "an interrupted") +
-               " run: analysing the " + fmt(fa.simulated_ms) +
-               " ms simulated (of run.tstop = " + fmt(spec.run.tstop) + " ms)";
+               " run: analysing the " + format_significant(fa.simulated_ms, 10) +
+               " ms simulated (of run.tstop = " + format_significant(spec.run.tstop, 10) + " ms)";
   if (!(fa.settings.t_start < fa.simulated_ms))
-    throw config_error("config error: analysis.t_start = " + fmt(fa.settings.t_start) +
-                       " ms is invalid: the file holds " + fmt(fa.simulated_ms) +
-                       " ms of simulated time");
+    throw config_error(
+        "config error: analysis.t_start = " + format_significant(fa.settings.t_start, 10) +
+        " ms is invalid: the file holds " + format_significant(fa.simulated_ms, 10) +
+        " ms of simulated time");
 
   for (const auto& p : spec.populations) {
     if (!p.record.spikes) {
@@ -238,15 +234,17 @@ void write_analysis(const std::string& path, const file_analysis& fa,
                        std::strerror(errno) + ")");
   // A new file with the new /analysis, renamed over the old one: a kill at any instant leaves
   // the file as it was or as it is meant to be, never half-written.
-  const std::string tmp = path + ".tmp";
-  std::remove(tmp.c_str());
   try {
-    h5::handle f = h5::open_file(path, false);
-    h5::handle out = h5::copy_to_new_file(f, tmp, {"analysis"});
-    write_analysis_group(out, fa.populations, fa.settings, created_by);
-    h5::commit_file(out, tmp, path);
+    write_atomically(
+        path,
+        [&](const std::string& tmp) {
+          h5::handle f = h5::open_file(path, false);
+          h5::handle out = h5::copy_to_new_file(f, tmp, {"analysis"});
+          write_analysis_group(out, fa.populations, fa.settings, created_by);
+          h5::close_to_disk(out, tmp);
+        },
+        ".tmp");
   } catch (const error& e) {
-    std::remove(tmp.c_str());
     throw output_error("cannot write /analysis to '" + path + "': " + e.what());
   }
 }

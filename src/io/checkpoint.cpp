@@ -11,6 +11,7 @@
 #include <ctime>
 #include <sstream>
 
+#include <spikesim/atomic_output.hpp>
 #include <spikesim/errors.hpp>
 #include <spikesim/hdf5_writer.hpp>
 
@@ -112,22 +113,8 @@ void validate_array(const state_array& a, const std::string& file) {
   }
 }
 
-// Removes the temporary file of a checkpoint whose writing failed (a full disk): nothing is left
-// but the previous checkpoint.
-struct remove_unless_renamed {
-  const std::string& tmp;
-  bool renamed = false;
-  ~remove_unless_renamed() {
-    if (!renamed) std::remove(tmp.c_str());
-  }
-};
-
-}  // namespace
-
-void write_checkpoint(const std::string& path, const checkpoint& c) {
-  const std::string tmp = path + ".tmp";
-  std::remove(tmp.c_str());
-  remove_unless_renamed cleanup{tmp};
+// The checkpoint file `tmp`, whole and on disk.
+void write_checkpoint_file(const std::string& tmp, const checkpoint& c) {
   {
     h5::quiet_errors quiet;
     h5::handle f;
@@ -177,9 +164,13 @@ void write_checkpoint(const std::string& path, const checkpoint& c) {
   // On disk before the rename, so that a crash leaves the old checkpoint or the new one.
   if (!h5::sync_path(tmp))
     throw output_error("cannot write checkpoint '" + tmp + "': " + std::strerror(errno));
-  if (std::rename(tmp.c_str(), path.c_str()) != 0)
-    throw output_error("cannot rename '" + tmp + "' to '" + path + "': " + std::strerror(errno));
-  cleanup.renamed = true;
+}
+
+}  // namespace
+
+void write_checkpoint(const std::string& path, const checkpoint& c) {
+  write_atomically(
+      path, [&](const std::string& tmp) { write_checkpoint_file(tmp, c); }, ".tmp");
 }
 
 checkpoint read_checkpoint(const std::string& path) {
@@ -258,7 +249,8 @@ void check_checkpoint(const checkpoint& c, const experiment_spec& spec, const st
   throw config_error("checkpoint '" + path +
                      "' belongs to another configuration: the resolved config differs at line " +
                      std::to_string(i + 1) + ": checkpoint has `" + was + "`, this run has `" + is +
-                     "` (resume with the config and --set options the run started with)");
+                     "` (resume with the config and " + setting::set +
+                     " options the run started with)");
 }
 
 }  // namespace spikesim

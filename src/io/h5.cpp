@@ -226,13 +226,11 @@ handle copy_to_new_file(hid_t src, const std::string& tmp, const std::vector<std
   return f;
 }
 
-void commit_file(handle& f, const std::string& tmp, const std::string& dest) {
-  if (H5Fflush(f, H5F_SCOPE_GLOBAL) < 0) write_fail("flush '" + tmp + "'");
+void close_to_disk(handle& f, const std::string& path) {
+  if (H5Fflush(f, H5F_SCOPE_GLOBAL) < 0) write_fail("flush '" + path + "'");
   f.reset();
-  if (!sync_path(tmp))
-    throw output_error("cannot write '" + tmp + "' to disk: " + std::strerror(errno));
-  if (std::rename(tmp.c_str(), dest.c_str()) != 0)
-    throw output_error("cannot rename '" + tmp + "' to '" + dest + "': " + std::strerror(errno));
+  if (!sync_path(path))
+    throw output_error("cannot write '" + path + "' to disk: " + std::strerror(errno));
 }
 
 handle create_group(hid_t parent, const std::string& name) {

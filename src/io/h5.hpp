@@ -64,9 +64,9 @@ handle copy_to_new_file(hid_t src, const std::string& tmp, const std::vector<std
 // Copies every root attribute of `src` to `dst`, replacing those of the same name (fixed-size
 // types: all that spikesim writes).
 void copy_root_attributes(hid_t src, hid_t dst);
-// Closes `f` (written as `tmp`), puts it on disk (fsync) and renames it to `dest`: a kill at
-// any instant leaves `dest` as it was or the new file whole. output_error on failure.
-void commit_file(handle& f, const std::string& tmp, const std::string& dest);
+// Flushes and closes `f` (the file `path`) and puts it on disk (fsync), so that renaming it into
+// place (write_atomically) leaves the old file or the new one whole. output_error on failure.
+void close_to_disk(handle& f, const std::string& path);
 // fsync of a file by name; false (errno set) on failure.
 bool sync_path(const std::string& path);
 handle create_group(hid_t parent, const std::string& name);

@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <type_traits>
 
+#include <spikesim/atomic_output.hpp>
 #include <spikesim/errors.hpp>
 #include <spikesim/models/param_table.hpp>
 #include <spikesim/output_paths.hpp>
@@ -23,21 +24,8 @@
 #include "io/analysis_file.hpp"
 #include "io/h5.hpp"
 
-#ifndef SPIKESIM_VERSION
-#define SPIKESIM_VERSION "0.0.0"
-#endif
-#ifndef SPIKESIM_GIT_SHA
-#define SPIKESIM_GIT_SHA "unknown"
-#endif
-
 namespace spikesim {
 
-std::string simulator_version() {
-  return SPIKESIM_VERSION;
-}
-std::string git_sha() {
-  return SPIKESIM_GIT_SHA;
-}
 std::string utc_now() {
   const std::time_t t = std::time(nullptr);
   char buf[32];
@@ -201,9 +189,7 @@ void hdf5_recorder::publish_partial() {
   if (H5Fflush(f, H5F_SCOPE_GLOBAL) < 0)
     throw output_error("cannot flush '" + tmp_ + "'" + h5::system_reason(errno));
   h5::start_swmr(f, tmp_);
-  if (std::rename(tmp_.c_str(), partial_.c_str()) != 0)
-    throw output_error("cannot rename '" + tmp_ + "' to '" + partial_ +
-                       "': " + std::strerror(errno));
+  rename_over(tmp_, partial_);
   published_ = true;
   impl_->lock_fd = hold_lock(partial_);
 }
@@ -445,16 +431,21 @@ void hdf5_recorder::finish(const run_summary& s) {
   // 1.10.8 cannot copy a dataset whose chunk index it has in its cache from SWMR writing.
   impl_->pops.clear();
   impl_->file.reset();
-  std::remove(tmp_.c_str());
   h5::handle src = h5::open_file(partial_, false);
+  write_atomically(
+      path_, [&](const std::string& tmp) { write_final_file(src, tmp, s); }, ".tmp");
+  src.reset();
+  std::remove(partial_.c_str());
+  done_ = true;
+}
+
+void hdf5_recorder::write_final_file(int64_t src, const std::string& tmp, const run_summary& s) {
   h5::handle out;
   try {
-    out = h5::copy_to_new_file(src, tmp_, {"analysis", "sweep"});
+    out = h5::copy_to_new_file(src, tmp, {"analysis", "sweep"});
   } catch (const output_error& e) {
     // FILE.partial holds the whole run (flushed and closed above): kept, not removed.
     keep_ = true;
-    out.reset();
-    std::remove(tmp_.c_str());
     throw output_error(std::string(e.what()) + "; the run's spikes, traces and counts to its end " +
                        "are kept in '" + partial_ + "' (status running, no /analysis)");
   }
@@ -476,10 +467,7 @@ void hdf5_recorder::finish(const run_summary& s) {
     }
   }
   if (on_finish_) on_finish_(f);
-  h5::commit_file(out, tmp_, path_);
-  src.reset();
-  std::remove(partial_.c_str());
-  done_ = true;
+  h5::close_to_disk(out, tmp);
 }
 
 }  // namespace spikesim
