@@ -66,7 +66,8 @@ def full_synapses(c, n_post, n_pre):
     return math.log(1.0 - c) / math.log((n - 1.0) / n)
 
 
-def build(n_scaling, k_scaling, v0, tstop, t_start, seed, dt, output):
+def network(n_scaling=1.0, k_scaling=1.0, v0="optimized", dt=0.1):
+    """The model as numbers (pA, mV, ms, Hz), for this file's TOML and for other simulators."""
     psc = psc_over_psp(NEURON["tau_m"], TAU_SYN, NEURON["C_m"]) * PSP_EXC  # pA
     n = len(POPULATIONS)
     weights = [[psc * (G if s % 2 else 1.0) for s in range(n)] for _ in range(n)]
@@ -82,7 +83,32 @@ def build(n_scaling, k_scaling, v0, tstop, t_start, seed, dt, output):
             ext = psc * K_EXT[t] * BG_RATE
             dc[t] = 0.001 * TAU_SYN * (1.0 - math.sqrt(k_scaling)) * (rec + ext)
     w_scale = 1.0 / math.sqrt(k_scaling)
-    sizes = [round(x * n_scaling) for x in FULL_NUM_NEURONS]
+    pops = []
+    for t, name in enumerate(POPULATIONS):
+        mean, sd = (V0_ORIGINAL if v0 == "original"
+                    else (V0_OPTIMIZED_MEAN[t], V0_OPTIMIZED_SD[t]))
+        pops.append({"name": name, "size": round(FULL_NUM_NEURONS[t] * n_scaling),
+                     "v0_mean": mean, "v0_sd": sd, "dc_pA": dc[t],
+                     "poisson_count": round(K_EXT[t] * k_scaling),
+                     "poisson_weight_pA": psc * w_scale})
+    projs = []
+    for t, target in enumerate(POPULATIONS):
+        for s, source in enumerate(POPULATIONS):
+            syn = round(full_syn[t][s] * n_scaling * k_scaling)
+            if syn == 0:
+                continue
+            d = DELAY_INH if s % 2 else DELAY_EXC
+            w = weights[t][s] * w_scale
+            projs.append({"source": source, "target": target, "N": syn, "w_mean_pA": w,
+                          "w_sd_pA": abs(w) * WEIGHT_CV, "d_mean": d, "d_sd": d * DELAY_CV,
+                          "d_min": dt / 2})
+    return {"neuron": dict(NEURON), "tau_syn": TAU_SYN, "bg_rate": BG_RATE, "dt": dt,
+            "populations": pops, "projections": projs}
+
+
+def build(n_scaling, k_scaling, v0, tstop, t_start, seed, dt, output):
+    net = network(n_scaling, k_scaling, v0, dt)
+    sizes = [p["size"] for p in net["populations"]]
     r_m = NEURON["tau_m"] / NEURON["C_m"] * 1000.0  # MOhm (ms / pF = GOhm)
 
     out = []
@@ -104,39 +130,32 @@ def build(n_scaling, k_scaling, v0, tstop, t_start, seed, dt, output):
     w("")
     w("[analysis]")
     w(f"t_start = {t_start}")
-    for t, name in enumerate(POPULATIONS):
-        mean, sd = (V0_ORIGINAL if v0 == "original"
-                    else (V0_OPTIMIZED_MEAN[t], V0_OPTIMIZED_SD[t]))
+    for p in net["populations"]:
         w("")
-        w(f"[population.{name}]")
-        w(f"size = {sizes[t]}")
+        w(f"[population.{p['name']}]")
+        w(f"size = {p['size']}")
         w('model = "lif"')
         w(f"params = {{ tau_m = {NEURON['tau_m']}, E_L = {NEURON['E_L']}, R_m = {r_m}, "
           f"V_th = {NEURON['V_th']}, V_reset = {NEURON['V_reset']}, t_ref = {NEURON['t_ref']} }}")
-        w(f"init = {{ V = {{ normal = [{mean}, {sd}] }} }}")
-        count = round(K_EXT[t] * k_scaling)
-        w(f"input = {{ I = {dc[t] / 1000.0!r}, poisson = {{ rate = {BG_RATE}, count = {count}, "
-          f"weight = {psc * w_scale / 1000.0!r}, synapse = \"exp\", tau_syn = {TAU_SYN} }} }}")
-    for t, target in enumerate(POPULATIONS):
-        for s, source in enumerate(POPULATIONS):
-            syn = round(full_syn[t][s] * n_scaling * k_scaling)
-            if syn == 0:
-                continue
-            mean_w = weights[t][s] * w_scale / 1000.0
-            d = DELAY_INH if s % 2 else DELAY_EXC
-            w("")
-            w(f"[projection.{source}_to_{target}]")
-            w(f'source = "{source}"')
-            w(f'target = "{target}"')
-            w('rule = "fixed_total_number"')
-            w(f"N = {syn}")
-            w("autapses = false")
-            w('synapse = "exp"')
-            w(f"tau_syn = {TAU_SYN}")
-            w(f"weight = {{ normal = [{mean_w!r}, {abs(mean_w) * WEIGHT_CV!r}] }}")
-            # NEST redraws delays below dt / 2 (so the shortest rounds to one step), no maximum;
-            # spikesim's default maximum, mean + 5 SD, cuts 3e-7 of the draws
-            w(f"delay = {{ normal = [{d}, {d * DELAY_CV}], min = {dt / 2} }}")
+        w(f"init = {{ V = {{ normal = [{p['v0_mean']}, {p['v0_sd']}] }} }}")
+        w(f"input = {{ I = {p['dc_pA'] / 1000.0!r}, poisson = {{ rate = {BG_RATE}, "
+          f"count = {p['poisson_count']}, weight = {p['poisson_weight_pA'] / 1000.0!r}, "
+          f"synapse = \"exp\", tau_syn = {TAU_SYN} }} }}")
+    for q in net["projections"]:
+        mean_w = q["w_mean_pA"] / 1000.0
+        w("")
+        w(f"[projection.{q['source']}_to_{q['target']}]")
+        w(f'source = "{q["source"]}"')
+        w(f'target = "{q["target"]}"')
+        w('rule = "fixed_total_number"')
+        w(f"N = {q['N']}")
+        w("autapses = false")
+        w('synapse = "exp"')
+        w(f"tau_syn = {TAU_SYN}")
+        w(f"weight = {{ normal = [{mean_w!r}, {abs(mean_w) * WEIGHT_CV!r}] }}")
+        # NEST redraws delays below dt / 2 (so the shortest rounds to one step), no maximum;
+        # spikesim's default maximum, mean + 5 SD, cuts 3e-7 of the draws
+        w(f"delay = {{ normal = [{q['d_mean']}, {q['d_sd']}], min = {q['d_min']} }}")
     return "\n".join(out) + "\n"
 
 

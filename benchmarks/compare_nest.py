@@ -1,0 +1,309 @@
+#!/usr/bin/env python3
+"""spikesim beside NEST on the Potjans-Diesmann microcircuit: speed and spike statistics.
+
+Both simulators run the model of examples/microcircuit.py (the same numbers: sizes,
+fixed_total_number synapse counts, PSCs, delays, Poisson background, initial potentials) for
+several seeds, interleaved on the same machine and thread count. Recorded per run: build time,
+simulation wall time, real-time factor, peak memory (the child process's max RSS) and spike
+counts. Then, per population, the distributions of single-neuron rates, ISI CVs (neurons with at
+least 3 spikes) and pairwise spike-count correlations (2 ms bins, the first 200 neurons) after the
+transient, compared by the Kolmogorov-Smirnov distance: spikesim's seed i against NEST's seed i,
+and NEST's seeds against each other (its own seed-to-seed spread), as in Gutzen et al. (2018).
+A population's statistic agrees when the mean spikesim-NEST distance is within the range of the
+NEST-NEST distances.
+
+    python3 -m venv .venv-nest && .venv-nest/bin/pip install nest-simulator numpy scipy h5py
+    .venv-nest/bin/python benchmarks/compare_nest.py --spikesim build/spikesim \\
+        --n-scaling 0.1 --k-scaling 0.1 --seeds 10 --threads 2
+
+Writes OUT.json (every run and every distance) and OUT.png (the distributions of the first
+seed and the distances) with OUT = benchmarks/results/compare_nest_<date> by default; never
+overwrites an existing result.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples"))
+import microcircuit  # noqa: E402  (examples/microcircuit.py: the model as numbers)
+
+
+def child_peak_rss_mib():
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
+
+
+def run_spikesim(exe, net_args, seed, threads, tstop, t_start, work):
+    """One spikesim run; returns timings and {pop: (times, ids, size)}."""
+    import h5py
+
+    cfg = os.path.join(work, f"mc_{seed}.toml")
+    out = os.path.join(work, f"mc_{seed}.h5")
+    for f in (cfg, out):
+        if os.path.exists(f):
+            os.remove(f)
+    with open(cfg, "w") as f:
+        f.write(microcircuit.build(net_args["n_scaling"], net_args["k_scaling"], net_args["v0"],
+                                   tstop, t_start, seed, net_args["dt"], out))
+    cmd = [exe, "run", cfg, "--backend", "cpu", "--threads", str(threads), "-o", out]
+    # the child's RSS alone: measured by /usr/bin/time when present
+    timer = ["/usr/bin/time", "-f", "MAXRSS_KB %M"] if os.path.exists("/usr/bin/time") else []
+    t0 = time.perf_counter()
+    p = subprocess.run(timer + cmd, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if p.returncode != 0:
+        sys.exit(f"compare_nest.py: spikesim failed ({p.returncode}):\n{p.stderr}")
+    build = sim = None
+    rss = None
+    for line in (p.stdout + p.stderr).splitlines():
+        if line.startswith("synapses ") and "built in" in line:
+            build = float(line.split("built in")[1].split()[0])
+        if line.startswith("steps ") and "wall" in line:
+            sim = float(line.split("wall")[1].split()[0])
+        if line.startswith("MAXRSS_KB"):
+            rss = int(line.split()[1]) / 1024.0
+    spikes = {}
+    with h5py.File(out, "r") as f:
+        for pop in net_args["names"]:
+            spikes[pop] = (f[f"spikes/{pop}/timestamps"][:], f[f"spikes/{pop}/node_ids"][:])
+    os.remove(out)
+    return {"build_s": build, "sim_s": sim, "total_s": wall, "peak_rss_mib": rss}, spikes
+
+
+NEST_CHILD = r'''
+import json, sys, time, resource
+import numpy as np
+import nest
+a = json.loads(sys.argv[1])
+net = a["net"]
+nest.set_verbosity("M_ERROR")
+nest.ResetKernel()
+nest.set(resolution=net["dt"], local_num_threads=a["threads"], rng_seed=a["seed"],
+         print_time=False)
+t0 = time.perf_counter()
+nrn = net["neuron"]
+pops = {}
+for p in net["populations"]:
+    pop = nest.Create("iaf_psc_exp", p["size"], params={
+        "E_L": nrn["E_L"], "V_th": nrn["V_th"], "V_reset": nrn["V_reset"], "C_m": nrn["C_m"],
+        "tau_m": nrn["tau_m"], "t_ref": nrn["t_ref"], "tau_syn_ex": net["tau_syn"],
+        "tau_syn_in": net["tau_syn"], "I_e": p["dc_pA"]})
+    pop.V_m = nest.random.normal(mean=p["v0_mean"], std=p["v0_sd"])
+    pops[p["name"]] = pop
+# NEST refuses more than 2^27 - 2 connections per thread and synapse model: one copy for each sign
+nest.CopyModel("static_synapse", "static_synapse_exc")
+for q in net["projections"]:
+    exc = q["w_mean_pA"] >= 0
+    nest.Connect(pops[q["source"]], pops[q["target"]],
+                 conn_spec={"rule": "fixed_total_number", "N": q["N"], "allow_autapses": False,
+                            "allow_multapses": True},
+                 syn_spec={"synapse_model": "static_synapse_exc" if exc else "static_synapse",
+                           "weight": nest.math.redraw(
+                               nest.random.normal(mean=q["w_mean_pA"], std=q["w_sd_pA"]),
+                               min=0.0 if exc else -np.inf, max=np.inf if exc else 0.0),
+                           "delay": nest.math.redraw(
+                               nest.random.normal(mean=q["d_mean"], std=q["d_sd"]),
+                               min=q["d_min"], max=np.inf)})
+for p in net["populations"]:
+    pg = nest.Create("poisson_generator", params={"rate": net["bg_rate"] * p["poisson_count"]})
+    nest.Connect(pg, pops[p["name"]], syn_spec={"weight": p["poisson_weight_pA"], "delay": 1.5})
+recs = {}
+for name, pop in pops.items():
+    recs[name] = nest.Create("spike_recorder")
+    nest.Connect(pop, recs[name])
+nest.Prepare()
+build = time.perf_counter() - t0
+t1 = time.perf_counter()
+nest.Run(a["tstop"])
+sim = time.perf_counter() - t1
+nest.Cleanup()
+out = {"build_s": build, "sim_s": sim, "spikes": {}}
+for name, pop in pops.items():
+    ev = recs[name].get("events")
+    first = pop.global_id if len(pop) == 1 else pop[0].global_id
+    out["spikes"][name] = [list(map(float, ev["times"])),
+                           [int(s) - first for s in ev["senders"]]]
+json.dump(out, open(a["out"], "w"))
+'''
+
+
+def run_nest(python, net, seed, threads, tstop, work):
+    out = os.path.join(work, f"nest_{seed}.json")
+    arg = json.dumps({"net": net, "seed": seed, "threads": threads, "tstop": tstop, "out": out})
+    timer = ["/usr/bin/time", "-f", "MAXRSS_KB %M"] if os.path.exists("/usr/bin/time") else []
+    t0 = time.perf_counter()
+    p = subprocess.run(timer + [python, "-c", NEST_CHILD, arg], capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if p.returncode != 0:
+        sys.exit(f"compare_nest.py: NEST failed ({p.returncode}):\n{p.stderr[-3000:]}")
+    rss = None
+    for line in p.stderr.splitlines():
+        if line.startswith("MAXRSS_KB"):
+            rss = int(line.split()[1]) / 1024.0
+    with open(out) as f:
+        r = json.load(f)
+    os.remove(out)
+    spikes = {k: (np.array(v[0]), np.array(v[1], dtype=np.int64)) for k, v in r["spikes"].items()}
+    return {"build_s": r["build_s"], "sim_s": r["sim_s"], "total_s": wall, "peak_rss_mib": rss}, spikes
+
+
+def statistics(times, ids, size, t_start, t_stop, n_corr=200, bin_ms=2.0):
+    """Per-neuron rates (Hz), ISI CVs (>= 3 spikes) and pairwise count correlations."""
+    keep = (times >= t_start) & (times < t_stop)
+    times, ids = times[keep], ids[keep]
+    T = (t_stop - t_start) * 1e-3
+    counts = np.bincount(ids, minlength=size)
+    rates = counts / T
+    order = np.lexsort((times, ids))
+    times, ids = times[order], ids[order]
+    cvs = []
+    starts = np.searchsorted(ids, np.arange(size))
+    ends = np.searchsorted(ids, np.arange(size), side="right")
+    for b, e in zip(starts, ends):
+        if e - b >= 3:
+            isi = np.diff(times[b:e])
+            cvs.append(isi.std() / isi.mean())
+    m = min(n_corr, size)
+    bins = np.arange(t_start, t_stop + bin_ms / 2, bin_ms)
+    sel = ids < m
+    hist = np.zeros((m, len(bins) - 1))
+    for n in range(m):
+        hist[n], _ = np.histogram(times[sel][ids[sel] == n], bins)
+    active = hist.std(axis=1) > 0
+    cc = np.corrcoef(hist[active]) if active.sum() >= 2 else np.zeros((0, 0))
+    corr = cc[np.triu_indices(len(cc), 1)] if len(cc) else np.array([])
+    return {"rate": rates, "cv": np.array(cvs), "corr": corr}
+
+
+def ks(a, b):
+    from scipy.stats import ks_2samp
+
+    if len(a) < 2 or len(b) < 2:
+        return float("nan")
+    return float(ks_2samp(a, b).statistic)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--spikesim", default="build/spikesim")
+    ap.add_argument("--nest-python", default=sys.executable,
+                    help="a Python with nest-simulator (default: this one)")
+    ap.add_argument("--n-scaling", type=float, default=0.1)
+    ap.add_argument("--k-scaling", type=float, default=0.1)
+    ap.add_argument("--v0", default="optimized", choices=["optimized", "original"])
+    ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--tstop", type=float, default=1500.0, help="ms")
+    ap.add_argument("--t-start", type=float, default=500.0, help="ms of transient discarded")
+    ap.add_argument("--out", default=None, help="OUT.json and OUT.png")
+    a = ap.parse_args()
+    out = a.out or os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
+                                "compare_nest_" + datetime.date.today().isoformat())
+    if os.path.exists(out + ".json"):
+        sys.exit(f"compare_nest.py: {out}.json exists; not overwritten (choose --out)")
+    net = microcircuit.network(a.n_scaling, a.k_scaling, a.v0, 0.1)
+    names = [p["name"] for p in net["populations"]]
+    sizes = {p["name"]: p["size"] for p in net["populations"]}
+    net_args = {"n_scaling": a.n_scaling, "k_scaling": a.k_scaling, "v0": a.v0, "dt": 0.1,
+                "names": names}
+    runs, stats = {"spikesim": [], "nest": []}, {"spikesim": [], "nest": []}
+    with tempfile.TemporaryDirectory() as work:
+        for seed in range(1, a.seeds + 1):
+            order = ["spikesim", "nest"] if seed % 2 else ["nest", "spikesim"]  # interleaved
+            for sim in order:
+                if sim == "spikesim":
+                    t, sp = run_spikesim(a.spikesim, net_args, seed, a.threads, a.tstop,
+                                         a.t_start, work)
+                else:
+                    t, sp = run_nest(a.nest_python, net, seed, a.threads, a.tstop, work)
+                t["rtf"] = t["sim_s"] / (a.tstop * 1e-3)
+                t["seed"] = seed
+                t["spikes"] = int(sum(len(v[0]) for v in sp.values()))
+                runs[sim].append(t)
+                stats[sim].append({p: statistics(sp[p][0], sp[p][1], sizes[p], a.t_start, a.tstop)
+                                   for p in names})
+                print(f"{sim:8s} seed {seed}: build {t['build_s']:.2f} s, sim {t['sim_s']:.2f} s, "
+                      f"RTF {t['rtf']:.2f}, {t['spikes']} spikes, peak {t['peak_rss_mib']} MiB",
+                      flush=True)
+    result = {"suite": "compare_nest", "model": "potjans_diesmann_2014",
+              "n_scaling": a.n_scaling, "k_scaling": a.k_scaling, "v0": a.v0, "threads": a.threads,
+              "tstop_ms": a.tstop, "t_start_ms": a.t_start, "seeds": a.seeds,
+              "machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
+              "date_utc": datetime.datetime.utcnow().isoformat(timespec="seconds") + "Z",
+              "runs": runs, "agreement": {}}
+    try:
+        result["commit"] = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"],
+                                          capture_output=True, text=True,
+                                          cwd=os.path.dirname(os.path.abspath(__file__))
+                                          ).stdout.strip()
+    except OSError:
+        result["commit"] = "unknown"
+    all_ok = True
+    print(f"\n{'population':10s} {'stat':5s} {'spikesim-NEST':>14s} {'NEST-NEST range':>18s}  agrees")
+    for p in names:
+        for key in ("rate", "cv", "corr"):
+            sn = [ks(stats["spikesim"][i][p][key], stats["nest"][i][p][key])
+                  for i in range(a.seeds)]
+            nn = [ks(stats["nest"][i][p][key], stats["nest"][j][p][key])
+                  for i in range(a.seeds) for j in range(i + 1, a.seeds)]
+            sn_mean = float(np.nanmean(sn))
+            lo, hi = float(np.nanmin(nn)), float(np.nanmax(nn))
+            ok = bool(sn_mean <= hi)
+            all_ok &= ok
+            result["agreement"][f"{p}/{key}"] = {"spikesim_nest": sn, "nest_nest": nn,
+                                                 "spikesim_nest_mean": sn_mean,
+                                                 "nest_nest_min": lo, "nest_nest_max": hi,
+                                                 "agrees": ok}
+            print(f"{p:10s} {key:5s} {sn_mean:14.3f} {lo:8.3f} .. {hi:7.3f}  {'yes' if ok else 'NO'}")
+    for sim in ("spikesim", "nest"):
+        r = runs[sim]
+        print(f"{sim:8s}: build {np.mean([x['build_s'] for x in r]):.2f} s, "
+              f"RTF {np.mean([x['rtf'] for x in r]):.2f}, "
+              f"peak {max((x['peak_rss_mib'] or 0) for x in r):.0f} MiB")
+    result["all_agree"] = all_ok
+    with open(out + ".json", "x") as f:
+        json.dump(result, f, indent=1)
+    plot(stats, names, result, out + ".png")
+    print(f"wrote {out}.json and {out}.png")
+
+
+def plot(stats, names, result, path):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("compare_nest.py: no matplotlib: no plot")
+        return
+    fig, axes = plt.subplots(4, len(names), figsize=(2.6 * len(names), 9), squeeze=False)
+    for c, p in enumerate(names):
+        for r, key in enumerate(("rate", "cv", "corr")):
+            ax = axes[r][c]
+            for sim, colour in (("nest", "0.5"), ("spikesim", "C0")):
+                x = stats[sim][0][p][key]
+                if len(x):
+                    ax.hist(x, bins=30, histtype="step", density=True, color=colour, label=sim)
+            ax.set_title(f"{p} {key}", fontsize=8)
+        ag = [result["agreement"][f"{p}/{k}"] for k in ("rate", "cv", "corr")]
+        ax = axes[3][c]
+        for i, g in enumerate(ag):
+            ax.plot([i] * len(g["nest_nest"]), g["nest_nest"], ".", color="0.6")
+            ax.plot([i], [g["spikesim_nest_mean"]], "o", color="C0")
+        ax.set_xticks([0, 1, 2], ["rate", "cv", "corr"], fontsize=7)
+        ax.set_title(f"{p} KS distance", fontsize=8)
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+if __name__ == "__main__":
+    main()
