@@ -63,9 +63,7 @@ struct draw_spec {
   double dt = 0.1;
 };
 
-bool skips_self(const projection_spec& q) {
-  return q.source == q.target && !q.autapses;
-}
+using connectivity::skips_self;
 
 draw_spec make_draw_spec(const experiment_spec& spec, const projection_spec& q) {
   draw_spec d;

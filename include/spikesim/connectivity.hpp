@@ -31,6 +31,12 @@ struct connectivity_estimate {
 };
 
 uint64_t synapse_bytes(const projection_spec& q);  // bytes per synapse, row offsets excluded
+
+// The weight of draw k of target j in fixed point, and the delay in steps, as both backends store
+// them (connectivity::weight_fixed and delay_in_steps below).
+int32_t synapse_weight(const projection_spec& q, uint64_t j, uint64_t k);
+uint16_t synapse_delay(const experiment_spec& spec, const projection_spec& q, uint64_t j,
+                       uint64_t k);
 connectivity_estimate estimate_connectivity(const experiment_spec& spec, const projection_spec& q);
 connectivity_estimate estimate_connectivity(const experiment_spec& spec);
 
@@ -57,6 +63,11 @@ SPIKESIM_HD inline uint32_t weight_stream(uint32_t q) {
 SPIKESIM_HD inline uint32_t delay_stream(uint32_t q) {
   return rng::stream_id(q, rng::delay);
 }
+
+// A projection within one population without autapses leaves the target out of the pool of its
+// sources; the pool's size.
+bool skips_self(const projection_spec& q);
+uint64_t pool_size(const experiment_spec& spec, const projection_spec& q);
 
 // Draw k of target j: a source index in [0, pool) (Lemire's multiply on 64 random bits).
 SPIKESIM_HD inline uint64_t draw_index(uint64_t seed, uint32_t q, uint64_t j, uint64_t k,

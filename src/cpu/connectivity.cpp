@@ -13,13 +13,8 @@
 namespace spikesim {
 namespace {
 
-bool skips_self(const projection_spec& q) {
-  return q.source == q.target && !q.autapses;
-}
-
-uint64_t pool_size(const experiment_spec& spec, const projection_spec& q) {
-  return spec.populations[q.source].size - (skips_self(q) ? 1 : 0);
-}
+using connectivity::pool_size;
+using connectivity::skips_self;
 
 // Calls out(source) for each synapse of target j, in draw order. `mark` holds one zero byte per
 // pool entry for fixed_indegree without multapses and is left zeroed again.
@@ -85,63 +80,6 @@ void sources_of(uint64_t seed, const projection_spec& q, uint64_t pool, bool ski
 }
 
 }  // namespace
-
-int32_t synapse_weight(const projection_spec& q, uint64_t j, uint64_t k) {
-  return connectivity::weight_fixed(q.weight, q.seed, q.stream, j, k);
-}
-
-uint16_t synapse_delay(const experiment_spec& spec, const projection_spec& q, uint64_t j,
-                       uint64_t k) {
-  return connectivity::delay_in_steps(q.delay, q.seed, q.stream, j, k, spec.run.dt);
-}
-
-uint64_t synapse_bytes(const projection_spec& q) {
-  return 4 + (q.weight.constant() ? 0 : 4) + (q.delay.constant() ? 0 : 2);
-}
-
-connectivity_estimate estimate_connectivity(const experiment_spec& spec, const projection_spec& q) {
-  const uint64_t n_tgt = spec.populations[q.target].size;
-  const uint64_t n_src = spec.populations[q.source].size;
-  const uint64_t pool = pool_size(spec, q);
-  double syn = 0;
-  switch (q.rule) {
-    case connection_rule::fixed_indegree:
-      syn = static_cast<double>(q.indegree) * n_tgt;
-      break;
-    case connection_rule::fixed_probability:
-      syn = q.p * static_cast<double>(pool) * n_tgt;
-      break;
-    case connection_rule::one_to_one:
-      syn = skips_self(q) ? 0.0 : static_cast<double>(n_tgt);
-      break;
-    case connection_rule::all_to_all:
-      syn = static_cast<double>(pool) * n_tgt;
-      break;
-    case connection_rule::fixed_total_number:
-      syn = static_cast<double>(q.total);
-      break;
-  }
-  connectivity_estimate e;
-  e.synapses = static_cast<uint64_t>(syn);
-  e.bytes = e.synapses * synapse_bytes(q) + (n_src + 1) * 8;
-  // The build's transients: the synapses target by target, the offsets of each target's, and
-  // the table of places of the regrouping by source (at most a byte per synapse, or a chunk).
-  e.peak_bytes =
-      e.bytes + e.synapses * synapse_bytes(q) + (n_tgt + 1) * 8 + std::max(e.synapses, n_src * 8);
-  return e;
-}
-
-connectivity_estimate estimate_connectivity(const experiment_spec& spec) {
-  connectivity_estimate total;
-  for (const auto& q : spec.projections) {
-    const auto e = estimate_connectivity(spec, q);
-    total.synapses += e.synapses;
-    total.bytes += e.bytes;
-    // Projections are built one after the other: the transient part is needed once.
-    total.peak_bytes = std::max(total.peak_bytes, total.bytes + (e.peak_bytes - e.bytes));
-  }
-  return total;
-}
 
 namespace {
 

@@ -71,12 +71,6 @@ csr_projection build_projection(const experiment_spec& spec, const projection_sp
 csr_projection build_projection(const experiment_spec& spec, const projection_spec& q, int threads,
                                 neuron_slice targets = {0, ~uint64_t{0}});
 
-// The weight of draw k of target j in fixed point, and the delay in steps (what
-// build_projection stores; exposed for tests).
-int32_t synapse_weight(const projection_spec& q, uint64_t j, uint64_t k);
-uint16_t synapse_delay(const experiment_spec& spec, const projection_spec& q, uint64_t j,
-                       uint64_t k);
-
 // Asks the memory system for the line holding *p ahead of its use.
 inline void fetch_ahead(const void* p) {
 #if defined(__x86_64__) || defined(__i386__)
