@@ -1,13 +1,11 @@
 // The files of `spikesim model` (model_file.hpp): the single-neuron report as CSV or HDF5.
 #include <spikesim/model_file.hpp>
 
-#include <cmath>
 #include <cstdio>
 #include <fstream>
-#include <iomanip>
-#include <sstream>
 
 #include <spikesim/errors.hpp>
+#include <spikesim/format.hpp>
 #include <spikesim/hdf5_writer.hpp>
 
 #include "io/h5.hpp"
@@ -24,10 +22,7 @@ void commit(const std::string& partial, const std::string& path) {
 }
 
 std::string csv_num(double x) {
-  if (std::isnan(x)) return "nan";
-  std::ostringstream o;
-  o << std::setprecision(12) << x;
-  return o.str();
+  return format_significant(x, 12, {"nan"});
 }
 
 template <class T>

@@ -4,8 +4,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
-#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -14,6 +12,7 @@
 #include <set>
 
 #include <spikesim/errors.hpp>
+#include <spikesim/format.hpp>
 #include <spikesim/sweep.hpp>
 #include <spikesim/sweep_merge.hpp>
 
@@ -26,11 +25,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// A CSV number: the shortest text that reads back exactly, "nan" (of either sign) where undefined.
 std::string num(double x) {
-  if (std::isnan(x)) return "nan";
-  char buf[32];
-  const auto r = std::to_chars(buf, buf + sizeof buf, x);
-  return std::string(buf, r.ptr);
+  return format_shortest(x, {"nan"});
 }
 
 std::string csv_field(const std::string& s) {
