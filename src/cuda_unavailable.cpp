@@ -1,4 +1,4 @@
-// Stands in for the CUDA backend in builds without CUDA, so that --backend cuda explains itself.
+// Stands in for the CUDA backend in builds without CUDA, so that asking for it explains itself.
 #include <spikesim/backend.hpp>
 #include <spikesim/errors.hpp>
 
@@ -14,9 +14,9 @@ int cuda_device_count() {
 }
 
 std::unique_ptr<backend> make_cuda_backend(const experiment_spec&, int, rank_exchange*) {
-  throw backend_error(
-      "--backend cuda: this build of spikesim has no CUDA support (configure with "
-      "-DSPIKESIM_CUDA=ON on a machine with the CUDA toolkit)");
+  throw backend_error(setting::backend +
+                      " cuda: this build of spikesim has no CUDA support (configure with "
+                      "-DSPIKESIM_CUDA=ON on a machine with the CUDA toolkit)");
 }
 
 }  // namespace spikesim

@@ -26,9 +26,6 @@ class session;
 
 namespace spikesim {
 
-// "1.5 GiB": bytes in the unit of the memory messages (B, KiB, ... TiB).
-std::string human_bytes(double bytes);
-
 // Host memory a run is estimated to need and what was available (bytes; 0 when not checked).
 struct memory_estimate {
   uint64_t needed = 0;

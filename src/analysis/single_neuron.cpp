@@ -4,11 +4,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <iomanip>
 #include <sstream>
 #include <stdexcept>
 
 #include <spikesim/errors.hpp>
+#include <spikesim/format.hpp>
 #include <spikesim/models/param_table.hpp>
 
 namespace spikesim::single_neuron {
@@ -16,11 +16,9 @@ namespace {
 
 constexpr std::size_t k_phase_points = 801;
 
-std::string fmt(double x, int digits = 6) {
-  if (std::isnan(x)) return "-";
-  std::ostringstream o;
-  o << std::setprecision(digits) << x;
-  return o.str();
+// A number of a message: "-" where it is undefined (NaN), as the report writes it.
+std::string fmt(double x) {
+  return format_significant(x, 6, {"-"});
 }
 
 // A report's heading: the model, its parameters in table order and the current of the phase line.

@@ -5,9 +5,11 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <sstream>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
+
+#include <spikesim/format.hpp>
 
 namespace spikesim {
 namespace stats {
@@ -19,14 +21,17 @@ constexpr double k_nan = std::numeric_limits<double>::quiet_NaN();
 // More bins than this would need gigabytes for the per-bin vector: almost certainly a unit error.
 constexpr double k_max_bins = 1e9;
 
+// A count is written whole, a measure with 10 significant digits.
 template <class T>
 [[noreturn]] void fail(const char* where, const char* name, T value, const char* unit,
                        const std::string& requirement) {
-  std::ostringstream os;
-  os.precision(10);
-  os << where << ": " << name << " = " << value << (unit[0] != '\0' ? " " : "") << unit << ", "
-     << requirement;
-  throw std::invalid_argument(os.str());
+  std::string text;
+  if constexpr (std::is_integral_v<T>)
+    text = std::to_string(value);
+  else
+    text = format_significant(value, 10);
+  throw std::invalid_argument(std::string(where) + ": " + name + " = " + text +
+                              (unit[0] != '\0' ? " " : "") + unit + ", " + requirement);
 }
 
 void require_window(const char* where, double t_start, double t_stop) {

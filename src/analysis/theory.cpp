@@ -6,12 +6,12 @@
 #include <cmath>
 #include <limits>
 #include <set>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <variant>
 #include <vector>
 
+#include <spikesim/format.hpp>
 #include <spikesim/spec.hpp>
 
 namespace spikesim {
@@ -26,11 +26,9 @@ constexpr double k_nan = std::numeric_limits<double>::quiet_NaN();
 
 [[noreturn]] void fail(const char* where, const char* name, double value, const char* unit,
                        const char* requirement) {
-  std::ostringstream os;
-  os.precision(10);
-  os << where << ": " << name << " = " << value << (unit[0] != '\0' ? " " : "") << unit << ", "
-     << requirement;
-  throw std::invalid_argument(os.str());
+  throw std::invalid_argument(std::string(where) + ": " + name + " = " +
+                              format_significant(value, 10) + (unit[0] != '\0' ? " " : "") + unit +
+                              ", " + requirement);
 }
 
 void require_finite(const char* where, const char* name, double value, const char* unit) {

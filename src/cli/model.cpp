@@ -6,7 +6,6 @@
 #include <iomanip>
 #include <iostream>
 #include <map>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -15,6 +14,7 @@
 
 #include <spikesim/config_loader.hpp>
 #include <spikesim/errors.hpp>
+#include <spikesim/format.hpp>
 #include <spikesim/model_file.hpp>
 #include <spikesim/models/param_table.hpp>
 #include <spikesim/single_neuron.hpp>
@@ -76,18 +76,14 @@ auto& find(List& ps, const std::string& key) {
   throw std::logic_error("no parameter " + key);
 }
 
+// A number of the report: "-" where it is undefined (NaN).
 std::string fmt(double x, int digits = 6) {
-  if (std::isnan(x)) return "-";
-  std::ostringstream o;
-  o << std::setprecision(digits) << x;
-  return o.str();
+  return format_significant(x, digits, {"-"});
 }
 
 // A value as the user wrote it, for messages (nan and inf included).
 std::string show(double x) {
-  std::ostringstream o;
-  o << std::setprecision(10) << x;
-  return o.str();
+  return format_significant(x, 10);
 }
 
 template <class P>

@@ -9,6 +9,7 @@
 
 #include <spikesim/environment.hpp>
 #include <spikesim/errors.hpp>
+#include <spikesim/format.hpp>
 #include <spikesim/session.hpp>
 #include <spikesim/sweep_run.hpp>
 
@@ -44,7 +45,7 @@ void print_summary(const run_summary& s, const std::string& file) {
   if (s.synapses > 0)
     std::cout << "synapses " << s.synapses << " (" << std::setprecision(3)
               << static_cast<double>(s.synapse_bytes) / static_cast<double>(s.synapses)
-              << " bytes per synapse, " << human_bytes(static_cast<double>(s.synapse_bytes))
+              << " bytes per synapse, " << format_bytes(static_cast<double>(s.synapse_bytes))
               << "), built in " << std::setprecision(4) << s.construction_s << " s; "
               << s.synaptic_events << " synaptic events, " << std::scientific
               << std::setprecision(3) << s.synaptic_events_per_s << " per second"

@@ -4,12 +4,12 @@
 #include <cmath>
 #include <iomanip>
 #include <iostream>
-#include <sstream>
 #include <stdexcept>
 #include <variant>
 
 #include <spikesim/config_loader.hpp>
 #include <spikesim/errors.hpp>
+#include <spikesim/format.hpp>
 #include <spikesim/theory.hpp>
 
 #include "cli/commands.hpp"
@@ -43,14 +43,7 @@ struct theory_args {
 }
 
 std::string num(double x, int digits) {
-  std::ostringstream o;
-  if (std::isnan(x))
-    o << "undefined";
-  else if (std::isinf(x))
-    o << "inf";
-  else
-    o << std::setprecision(digits) << x;
-  return o.str();
+  return format_significant(x, digits, {"undefined", "inf"});
 }
 
 void print_prediction(const theory::lif_noise_result& r, const std::string& indent) {

@@ -2,20 +2,9 @@
 // param_violation (the config loader, `spikesim model`).
 #include <spikesim/models/param_table.hpp>
 
-#include <sstream>
+#include <spikesim/format.hpp>
 
 namespace spikesim {
-namespace {
-
-std::string number(double x, int digits) {
-  std::ostringstream o;
-  o.precision(digits);
-  o << x;
-  return o.str();
-}
-
-}  // namespace
-
 std::string param_rule_text(const param_violation& v, int digits) {
   switch (v.rule) {
     case param_rule::finite:
@@ -27,11 +16,12 @@ std::string param_rule_text(const param_violation& v, int digits) {
     case param_rule::below:
     case param_rule::above:
       return std::string(v.rule == param_rule::below ? "must be below " : "must be above ") +
-             v.bound_key + " = " + number(v.bound_value, digits) + " " + v.unit;
+             v.bound_key + " = " + format_significant(v.bound_value, digits) + " " + v.unit;
     case param_rule::countable_steps:
-      return number(v.steps, digits) + " steps of dt = " + number(v.dt, digits) + " " + v.unit +
-             ", more than 2^31 - 1 steps (" + number(max_countable_steps * v.dt, digits) + " " +
-             v.unit + ")";
+      return format_significant(v.steps, digits) +
+             " steps of dt = " + format_significant(v.dt, digits) + " " + v.unit +
+             ", more than 2^31 - 1 steps (" +
+             format_significant(max_countable_steps * v.dt, digits) + " " + v.unit + ")";
   }
   return "";
 }

@@ -35,7 +35,7 @@ extern "C" void* wait_at_gate(void* arg) {
 
 void check_threads(int threads) {
   if (threads < 0 || threads > max_threads)
-    throw config_error("config error: --threads = " + std::to_string(threads) +
+    throw config_error("config error: " + setting::threads + " = " + std::to_string(threads) +
                        " threads is invalid: must be between 1 and " + std::to_string(max_threads) +
                        " (0: the default)");
   if (threads <= 1) return;

@@ -55,10 +55,9 @@ thread_team::thread_team(int threads) : spin_(spin_iterations(threads)) {
 }
 
 void throw_thread_shortage(int threads, size_t created, const std::string& why) {
-  throw memory_error("cannot start " + std::to_string(threads) +
-                     " CPU threads (--threads): the system created only " +
-                     std::to_string(created) + " (" + why +
-                     "); use fewer threads, or raise the process or memory limits");
+  throw memory_error("cannot start " + std::to_string(threads) + " CPU threads (" +
+                     setting::threads + "): the system created only " + std::to_string(created) +
+                     " (" + why + "); use fewer threads, or raise the process or memory limits");
 }
 
 thread_team::~thread_team() {

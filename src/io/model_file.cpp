@@ -1,13 +1,12 @@
 // The files of `spikesim model` (model_file.hpp): the single-neuron report as CSV or HDF5.
 #include <spikesim/model_file.hpp>
 
-#include <cmath>
-#include <cstdio>
 #include <fstream>
-#include <iomanip>
-#include <sstream>
+#include <functional>
 
+#include <spikesim/atomic_output.hpp>
 #include <spikesim/errors.hpp>
+#include <spikesim/format.hpp>
 #include <spikesim/hdf5_writer.hpp>
 
 #include "io/h5.hpp"
@@ -15,19 +14,23 @@
 namespace spikesim {
 namespace {
 
-// Written to PATH.partial and renamed, like the run output: a failed write leaves nothing.
-void commit(const std::string& partial, const std::string& path) {
-  if (std::rename(partial.c_str(), path.c_str()) != 0) {
-    std::remove(partial.c_str());
+// Written to PATH.partial and renamed, like the run output: a failed write leaves nothing. A
+// failed rename reads "cannot create output 'PATH'", as a failed creation does.
+void write_whole(const std::string& path, const std::function<void(const std::string&)>& write) {
+  bool written = false;
+  try {
+    write_atomically(path, [&](const std::string& partial) {
+      write(partial);
+      written = true;
+    });
+  } catch (const output_error&) {
+    if (!written) throw;
     throw output_error("cannot create output '" + path + "'");
   }
 }
 
 std::string csv_num(double x) {
-  if (std::isnan(x)) return "nan";
-  std::ostringstream o;
-  o << std::setprecision(12) << x;
-  return o.str();
+  return format_significant(x, 12, {"nan"});
 }
 
 template <class T>
@@ -88,8 +91,7 @@ void write_fI(hid_t m, const single_neuron::report& r) {
 }  // namespace
 
 void write_model_csv(const single_neuron::report& r, const std::string& path) {
-  const std::string partial = path + ".partial";
-  {
+  write_whole(path, [&](const std::string& partial) {
     std::ofstream out(partial);
     if (!out) throw output_error("cannot create output '" + path + "'");
     const bool hh = r.model == "hh";
@@ -108,46 +110,40 @@ void write_model_csv(const single_neuron::report& r, const std::string& path) {
       out << "\n";
     }
     out.flush();
-    if (!out) {
-      out.close();
-      std::remove(partial.c_str());
-      throw output_error("cannot write output '" + path + "'");
-    }
-  }
-  commit(partial, path);
+    if (!out) throw output_error("cannot write output '" + path + "'");
+  });
 }
 
 void write_model_h5(const single_neuron::report& r, const std::string& path) {
-  const std::string partial = path + ".partial";
   h5::quiet_errors quiet;
-  try {
-    h5::handle f = h5::create_file(partial);
-    h5::attr(f, "magic", file_magic);
-    h5::attr(f, "version", std::vector<uint32_t>{0, 1});
-    h5::attr(f, "kind", std::string("model"));
-    h5::attr(f, "simulator", std::string("spikesim"));
-    h5::attr(f, "simulator_version", simulator_version());
-    h5::attr(f, "git_sha", git_sha());
-    h5::attr(f, "created_utc", utc_now());
+  write_whole(path, [&](const std::string& partial) {
+    try {
+      h5::handle f = h5::create_file(partial);
+      h5::attr(f, "magic", file_magic);
+      h5::attr(f, "version", std::vector<uint32_t>{0, 1});
+      h5::attr(f, "kind", std::string("model"));
+      h5::attr(f, "simulator", std::string("spikesim"));
+      h5::attr(f, "simulator_version", simulator_version());
+      h5::attr(f, "git_sha", git_sha());
+      h5::attr(f, "created_utc", utc_now());
 
-    h5::handle m = h5::create_group(f, "model");
-    h5::attr(m, "model", r.model);
-    h5::attr(m, "equation", r.equation);
-    h5::handle params = h5::create_group(m, "parameters");
-    for (const auto& p : r.params) h5::write_scalar(params, p.key, p.value, p.unit);
-    write_fixed_points(m, r);
-    write_fI(m, r);
+      h5::handle m = h5::create_group(f, "model");
+      h5::attr(m, "model", r.model);
+      h5::attr(m, "equation", r.equation);
+      h5::handle params = h5::create_group(m, "parameters");
+      for (const auto& p : r.params) h5::write_scalar(params, p.key, p.value, p.unit);
+      write_fixed_points(m, r);
+      write_fI(m, r);
 
-    h5::handle pl = h5::create_group(m, "phase_line");
-    h5::attr(pl, "equation", r.equation);
-    h5::write_scalar(pl, "I", r.I, r.I_units);
-    dataset(pl, "u", r.phase_u, "mV");
-    dataset(pl, "f", r.phase_f, r.phase_units);
-  } catch (const output_error&) {
-    std::remove(partial.c_str());
-    throw output_error("cannot create output '" + path + "'");
-  }
-  commit(partial, path);
+      h5::handle pl = h5::create_group(m, "phase_line");
+      h5::attr(pl, "equation", r.equation);
+      h5::write_scalar(pl, "I", r.I, r.I_units);
+      dataset(pl, "u", r.phase_u, "mV");
+      dataset(pl, "f", r.phase_f, r.phase_units);
+    } catch (const output_error&) {
+      throw output_error("cannot create output '" + path + "'");
+    }
+  });
 }
 
 }  // namespace spikesim

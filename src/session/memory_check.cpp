@@ -1,27 +1,14 @@
 // The host-memory check before a run is built, and the message of an allocation that failed
 // after it passed.
 #include <algorithm>
-#include <iomanip>
-#include <sstream>
 
 #include <spikesim/connectivity.hpp>
 #include <spikesim/environment.hpp>
+#include <spikesim/format.hpp>
 #include <spikesim/hdf5_writer.hpp>
 #include <spikesim/session.hpp>
 
 namespace spikesim {
-
-std::string human_bytes(double b) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int u = 0;
-  while (b >= 1024 && u < 4) {
-    b /= 1024;
-    ++u;
-  }
-  std::ostringstream o;
-  o << std::fixed << std::setprecision(u ? 1 : 0) << b << " " << units[u];
-  return o.str();
-}
 
 memory_estimate check_host_memory(const experiment_spec& spec, const std::string& backend,
                                   bool analysis, int ranks) {
@@ -47,10 +34,10 @@ memory_estimate check_host_memory(const experiment_spec& spec, const std::string
   // The advice names what takes most of the memory.
   std::string advice;
   if (analysis_bytes > need / 2)
-    advice = "; " + human_bytes(static_cast<double>(analysis_bytes)) +
+    advice = "; " + format_bytes(static_cast<double>(analysis_bytes)) +
              " of it for the spike-train statistics: analysis.enabled = false skips them";
   else if (synapse_bytes > need / 2)
-    advice = "; " + human_bytes(static_cast<double>(synapse_bytes)) +
+    advice = "; " + format_bytes(static_cast<double>(synapse_bytes)) +
              " of it for the synapses (at their peak while built): reduce the indegree or p of "
              "the projections, or the population sizes";
   else
@@ -58,17 +45,17 @@ memory_estimate check_host_memory(const experiment_spec& spec, const std::string
   throw memory_error(
       std::string(ranks > 1 ? "each of the " + std::to_string(ranks) + " ranks needs about "
                             : "the run needs about ") +
-      human_bytes(static_cast<double>(need)) + " of memory but only " +
-      human_bytes(static_cast<double>(usable)) + " may be used (75% of the " +
-      human_bytes(static_cast<double>(e.available)) + " available)" + advice);
+      format_bytes(static_cast<double>(need)) + " of memory but only " +
+      format_bytes(static_cast<double>(usable)) + " may be used (75% of the " +
+      format_bytes(static_cast<double>(e.available)) + " available)" + advice);
 }
 
 std::string out_of_memory_message(const memory_estimate& e) {
   if (e.needed == 0) return "out of memory";
   return "out of memory: the run was estimated to need about " +
-         human_bytes(static_cast<double>(e.needed)) + " and " +
-         human_bytes(static_cast<double>(e.available)) + " was available when it started (" +
-         human_bytes(static_cast<double>(available_ram())) +
+         format_bytes(static_cast<double>(e.needed)) + " and " +
+         format_bytes(static_cast<double>(e.available)) + " was available when it started (" +
+         format_bytes(static_cast<double>(available_ram())) +
          " now): another program took memory meanwhile, or the estimate fell short of what this "
          "run allocates";
 }

@@ -6,6 +6,7 @@
 
 #include <spikesim/config_loader.hpp>
 #include <spikesim/connectivity.hpp>
+#include <spikesim/format.hpp>
 #include <spikesim/hdf5_writer.hpp>
 #include <spikesim/output_paths.hpp>
 #include <spikesim/session.hpp>
@@ -84,8 +85,8 @@ void report_setup(const experiment_spec& spec, mpi::session& comm, const session
   if (!spec.projections.empty()) {
     const connectivity_estimate e = estimate_connectivity(spec);
     hooks.report("building about " + std::to_string(e.synapses) +
-                 " synapses: " + human_bytes(static_cast<double>(e.bytes)) + " (peak " +
-                 human_bytes(static_cast<double>(e.peak_bytes)) + " while building)");
+                 " synapses: " + format_bytes(static_cast<double>(e.bytes)) + " (peak " +
+                 format_bytes(static_cast<double>(e.peak_bytes)) + " while building)");
   }
 }
 

@@ -4,16 +4,15 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
-#include <cmath>
-#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
 
+#include <spikesim/atomic_output.hpp>
 #include <spikesim/errors.hpp>
+#include <spikesim/format.hpp>
 #include <spikesim/sweep.hpp>
 #include <spikesim/sweep_merge.hpp>
 
@@ -26,11 +25,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// A CSV number: the shortest text that reads back exactly, "nan" (of either sign) where undefined.
 std::string num(double x) {
-  if (std::isnan(x)) return "nan";
-  char buf[32];
-  const auto r = std::to_chars(buf, buf + sizeof buf, x);
-  return std::string(buf, r.ptr);
+  return format_shortest(x, {"nan"});
 }
 
 std::string csv_field(const std::string& s) {
@@ -271,22 +268,13 @@ void write_csv(std::ostream& out, const merged_sweep& m) {
 }
 
 void write_csv_file(const std::string& path, const merged_sweep& m) {
-  const std::string partial = path + ".partial";
-  {
+  write_atomically(path, [&](const std::string& partial) {
     std::ofstream out(partial, std::ios::binary | std::ios::trunc);
     if (!out) throw output_error("cannot create '" + partial + "': " + std::strerror(errno));
     write_csv(out, m);
     out.flush();
-    if (!out) {
-      std::remove(partial.c_str());
-      throw output_error("cannot write '" + partial + "'");
-    }
-  }
-  if (std::rename(partial.c_str(), path.c_str()) != 0) {
-    const std::string why = std::strerror(errno);
-    std::remove(partial.c_str());
-    throw output_error("cannot rename '" + partial + "' to '" + path + "': " + why);
-  }
+    if (!out) throw output_error("cannot write '" + partial + "'");
+  });
 }
 
 }  // namespace spikesim

@@ -57,12 +57,6 @@ TEST(session, host_memory_check_refuses_what_does_not_fit_and_names_the_share_of
   EXPECT_GT(e.available, e.needed);
 }
 
-TEST(session, human_bytes_uses_binary_units) {
-  EXPECT_EQ(human_bytes(512), "512 B");
-  EXPECT_EQ(human_bytes(1536), "1.5 KiB");
-  EXPECT_EQ(human_bytes(3.0 * 1024 * 1024 * 1024), "3.0 GiB");
-}
-
 TEST(session, an_out_of_memory_message_says_what_was_estimated) {
   EXPECT_EQ(out_of_memory_message({}), "out of memory");
   const std::string m = out_of_memory_message({2048, 4096});
