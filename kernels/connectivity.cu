@@ -256,8 +256,9 @@ __global__ void generate_kernel(const __grid_constant__ generate_args a) {
       }
     };
     switch (d.rule) {
-      case connection_rule::fixed_indegree: {
-        const uint64_t K = d.indegree;
+      case connection_rule::fixed_indegree:
+      case connection_rule::fixed_total_number: {  // the latter always with multapses
+        const uint64_t K = a.off[jl + 1] - a.off[jl];
         if (d.multapses) {
           for (uint64_t k = lane; k < K; k += 32)
             emit(k, connectivity::draw_index(d.seed, d.stream, j, k, d.pool));
@@ -294,12 +295,6 @@ __global__ void generate_kernel(const __grid_constant__ generate_args a) {
         for (uint64_t k = lane; k < K; k += 32) emit(k, x_of[k]);
         // The next target of this warp clears the table: all lanes must be done reading it.
         __syncwarp();
-        break;
-      }
-      case connection_rule::fixed_total_number: {  // its synapses, sources uniform
-        const uint64_t K = a.off[jl + 1] - a.off[jl];
-        for (uint64_t k = lane; k < K; k += 32)
-          emit(k, connectivity::draw_index(d.seed, d.stream, j, k, d.pool));
         break;
       }
       case connection_rule::fixed_probability: {

@@ -97,7 +97,8 @@ uint64_t binomial_inversion(uint64_t n, double p, double u) {
   uint64_t up = mode, down = mode;
   double p_up = pm, p_down = pm;
   for (;;) {
-    const bool can_up = up<n, can_down = down> 0;
+    const bool can_up = up < n;
+    const bool can_down = down > 0;
     if (!can_up && !can_down) return mode;  // rounding left u beyond the summed mass
     if (can_up) {
       p_up *= static_cast<double>(n - up) / static_cast<double>(up + 1) * odds;

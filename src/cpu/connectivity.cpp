@@ -16,17 +16,19 @@ namespace {
 using connectivity::pool_size;
 using connectivity::skips_self;
 
-// Calls out(source) for each synapse of target j, in draw order. `mark` holds one zero byte per
-// pool entry for fixed_indegree without multapses and is left zeroed again.
+// Calls out(source) for each synapse of target j, in draw order; `count` is the target's number
+// of synapses where it is known before the draws (fixed_indegree, fixed_total_number). `mark`
+// holds one zero byte per pool entry for fixed_indegree without multapses and is left zeroed.
 template <class Out>
 void sources_of(uint64_t seed, const projection_spec& q, uint64_t pool, bool skip, uint64_t j,
-                uint64_t total_k, std::vector<uint8_t>& mark, std::vector<uint64_t>& chosen,
+                uint64_t count, std::vector<uint8_t>& mark, std::vector<uint64_t>& chosen,
                 Out&& out) {
   using connectivity::draw_index;
   using connectivity::pool_to_source;
   switch (q.rule) {
-    case connection_rule::fixed_indegree: {
-      const uint64_t K = q.indegree;
+    case connection_rule::fixed_indegree:
+    case connection_rule::fixed_total_number: {  // the latter always with multapses
+      const uint64_t K = count;
       if (q.multapses) {
         for (uint64_t k = 0; k < K; ++k)
           out(pool_to_source(draw_index(seed, q.stream, j, k, pool), j, skip));
@@ -47,10 +49,6 @@ void sources_of(uint64_t seed, const projection_spec& q, uint64_t pool, bool ski
       }
       return;
     }
-    case connection_rule::fixed_total_number:  // its total_k synapses, sources uniform
-      for (uint64_t k = 0; k < total_k; ++k)
-        out(pool_to_source(draw_index(seed, q.stream, j, k, pool), j, skip));
-      return;
     case connection_rule::fixed_probability: {
       if (q.p <= 0.0) return;
       if (q.p >= 1.0) {
@@ -78,10 +76,6 @@ void sources_of(uint64_t seed, const projection_spec& q, uint64_t pool, bool ski
       return;
   }
 }
-
-}  // namespace
-
-namespace {
 
 // Phase 3 of build_projection: the synapses regrouped by source into c's CSR rows by a counting
 // sort over ranges of targets ("chunks", in target order, about as many synapses each). Chunk b
@@ -210,8 +204,8 @@ csr_projection build_projection(const experiment_spec& spec, const projection_sp
     for (uint64_t jl = b * block; jl < std::min(n_tgt, (b + 1) * block); ++jl) {
       const uint64_t j = j0 + jl;
       uint64_t pos = off[jl], k = 0;
-      const uint64_t total_k = off[jl + 1] - off[jl];
-      sources_of(seed, q, pool, skip, j, total_k, sc.mark, sc.chosen, [&](uint64_t s) {
+      const uint64_t count = off[jl + 1] - off[jl];
+      sources_of(seed, q, pool, skip, j, count, sc.mark, sc.chosen, [&](uint64_t s) {
         src[pos] = static_cast<uint32_t>(s);
         if (vary_w) w_tmp[pos] = synapse_weight(q, j, k);
         if (vary_d) d_tmp[pos] = synapse_delay(spec, q, j, k);
