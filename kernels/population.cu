@@ -412,10 +412,9 @@ population_roles roles_of(const experiment_spec& spec, uint32_t p, bool ranks) {
     if (q.source == p) r.gather = r.source = true;
     if (q.target != p) continue;
     max_delay = std::max<uint64_t>(max_delay, q.max_delay_steps(spec.run.dt));
-    (q.synapse == synapse_kind::exp ? r.exp : r.delta) = true;
+    if (q.synapse == synapse_kind::delta) r.delta = true;
   }
-  const auto& po = spec.populations[p].input.poisson;
-  if (po.active() && po.synapse == synapse_kind::exp) r.exp = true;
+  r.exp = has_exp_input(spec, p);
   r.slots = max_delay + 1;
   return r;
 }
@@ -575,13 +574,11 @@ struct device_population {
   uint64_t slots = 1;
   cuda::device_buffer<int64_t> ring_delta, ring_exp;
   cuda::device_buffer<T> i_syn[2];  // exp synapses' current (nA), double-buffered like u
-  exp_synapse_coeffs<T> exp_syn{};  // decay and gain of the exp synapses (population_state.hpp)
+  exp_synapse_coeffs<T> exp_syn{};  // decay, gain, the Poisson's jump (population_state.hpp)
   bool poisson = false;
   double poisson_lambda = 0.0;
   double poisson_exp = 1.0;
   T poisson_weight = T(0);
-  bool poisson_exp_syn = false;
-  int64_t poisson_fixed = 0;
   const uint64_t* delivery_keys = nullptr;  // the collected chunk's keys, for delivery
   uint64_t gathered_spikes = 0;
   // Over ranks, for a source of projections: the keys of the spikes of all ranks, delivered in
@@ -814,9 +811,6 @@ class cuda_backend final : public backend {
         p.poisson_lambda = po.rate * 1e-3 * dt_ * static_cast<double>(po.count);
         p.poisson_exp = std::exp(-p.poisson_lambda);
         p.poisson_weight = static_cast<T>(po.weight);
-        p.poisson_exp_syn = po.synapse == synapse_kind::exp;
-        if (p.poisson_exp_syn)
-          p.poisson_fixed = static_cast<int64_t>(std::llround(po.weight * fixed_point_scale));
       }
       p.syn = p.model != model_kind::rate && (r.delta || r.exp || p.poisson);
     }
@@ -1048,8 +1042,8 @@ class cuda_backend final : public backend {
     a.poisson_lambda = p.poisson_lambda;
     a.poisson_exp = p.poisson_exp;
     a.poisson_weight = p.poisson_weight;
-    a.poisson_exp_syn = p.poisson_exp_syn;
-    a.poisson_fixed = p.poisson_fixed;
+    a.poisson_exp_syn = p.exp_syn.poisson;
+    a.poisson_fixed = p.exp_syn.poisson_fixed;
     const auto kernel = kernel_for<T>(p.model, p.noise, p.syn);
     if (p.block % 32 != 0 || p.block > max_block)  // see max_block
       throw backend_error("internal error: a block of " + std::to_string(p.block) +

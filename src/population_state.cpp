@@ -6,6 +6,7 @@
 #include <cmath>
 #include <utility>
 
+#include <spikesim/connectivity.hpp>
 #include <spikesim/rng.hpp>
 
 namespace spikesim {
@@ -101,24 +102,43 @@ double exp_synapse_kappa(double dt, double tau_m, double tau_syn) {
   return a * std::exp(-a) * f / -std::expm1(-a);
 }
 
+namespace {
+
+bool poisson_through_exp(const population_spec& p) {
+  return p.input.poisson.active() && p.input.poisson.synapse == synapse_kind::exp;
+}
+
+}  // namespace
+
+bool has_exp_input(const experiment_spec& spec, uint32_t population) {
+  if (poisson_through_exp(spec.populations[population])) return true;
+  for (const auto& q : spec.projections)
+    if (q.target == population && q.synapse == synapse_kind::exp) return true;
+  return false;
+}
+
 template <class T>
 exp_synapse_coeffs<T> make_exp_synapse_coeffs(const experiment_spec& spec, uint32_t population) {
   exp_synapse_coeffs<T> e;
   const auto& p = spec.populations[population];
-  const double dt = spec.run.dt;
-  std::vector<double> taus;  // all equal (the config loader checks it)
-  if (p.input.poisson.synapse == synapse_kind::exp) taus.push_back(p.input.poisson.tau_syn);
+  e.present = has_exp_input(spec, population);
+  if (!e.present) return e;
+  // The one tau_syn of the population's exp current (the config loader checks that all agree).
+  double tau_syn = p.input.poisson.tau_syn;
   for (const auto& q : spec.projections)
-    if (q.target == population && q.synapse == synapse_kind::exp) taus.push_back(q.tau_syn);
-  for (double tau_syn : taus) {
-    e.decay = static_cast<T>(std::exp(-dt / tau_syn));
-    if (const auto* lif = std::get_if<lif_params>(&p.params))
-      e.gain = static_cast<T>(lif->R_m * exp_synapse_kappa(dt, lif->tau_m, tau_syn));
-    else if (const auto* eif = std::get_if<eif_params>(&p.params))
-      e.gain = static_cast<T>(eif->R_m * exp_synapse_kappa(dt, eif->tau_m, tau_syn));
-    else
-      e.gain = T(1);
-  }
+    if (q.target == population && q.synapse == synapse_kind::exp) tau_syn = q.tau_syn;
+  const double dt = spec.run.dt;
+  e.decay = static_cast<T>(std::exp(-dt / tau_syn));
+  if (const auto* lif = std::get_if<lif_params>(&p.params))
+    e.gain = static_cast<T>(lif->R_m * exp_synapse_kappa(dt, lif->tau_m, tau_syn));
+  else if (const auto* eif = std::get_if<eif_params>(&p.params))
+    e.gain = static_cast<T>(eif->R_m * exp_synapse_kappa(dt, eif->tau_m, tau_syn));
+  else
+    e.gain = T(1);
+  e.poisson = poisson_through_exp(p);
+  if (e.poisson)
+    e.poisson_fixed =
+        static_cast<int64_t>(std::llround(p.input.poisson.weight * fixed_point_scale));
   return e;
 }
 

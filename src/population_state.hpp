@@ -55,11 +55,16 @@ struct population_state {
 // checks it).
 template <class T>
 struct exp_synapse_coeffs {
+  bool present = false;  // an exp current: exp projections onto the population, or Poisson input
+                         // through its exp synapse (has_exp_input)
   T decay = T(0);
   T gain = T(0);
+  bool poisson = false;       // the Poisson input jumps the exp current (not u) ...
+  int64_t poisson_fixed = 0;  // ... by this many 2^-24 nA per spike, as a projection's weight
 };
 template <class T>
 exp_synapse_coeffs<T> make_exp_synapse_coeffs(const experiment_spec& spec, uint32_t population);
+bool has_exp_input(const experiment_spec& spec, uint32_t population);
 // kappa above, for dt, tau_m and tau_syn in ms (> 0).
 double exp_synapse_kappa(double dt, double tau_m, double tau_syn);
 

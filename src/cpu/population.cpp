@@ -46,12 +46,10 @@ struct synaptic_input {
   std::vector<int64_t> ring_delta;  // 2^-24 mV: jumps of u
   std::vector<int64_t> ring_exp;    // 2^-24 nA: jumps of the synaptic current
   std::vector<T> i_syn;             // nA, the exp synapses' current (held within a step)
-  exp_synapse_coeffs<T> syn{};      // decay exp(-dt / tau_syn) and gain (population_state.hpp)
+  exp_synapse_coeffs<T> syn{};      // decay, gain, the Poisson's jump (population_state.hpp)
   double poisson_lambda = 0.0;      // jumps per step (rate x count x dt)
   double poisson_exp = 1.0;         // exp(-lambda)
   T poisson_weight = T(0);          // mV per jump
-  bool poisson_exp_syn = false;     // through the exp synapse: jumps of I_syn, not of u
-  int64_t poisson_fixed = 0;        // then 2^-24 nA per jump
   std::vector<double> poisson_cdf;  // rng::poisson_cdf's table when lambda allows inversion
   bool poisson = false;
   bool any() const { return poisson || !ring_delta.empty() || !ring_exp.empty(); }
@@ -149,8 +147,8 @@ void run_tile(population_state<T>& pop, synaptic_input<T>& in, uint64_t seed, ui
           // Jumps of u (delta), or of the exp synapses' current, summed in fixed point into the
           // slot of this step before it is read below.
           const uint32_t pstream = rng::stream_id(pop.stream, rng::poisson);
-          int64_t* __restrict rx = in.poisson_exp_syn ? in.ring_exp.data() + slot_off : nullptr;
-          const int64_t pf = in.poisson_fixed;
+          int64_t* __restrict rx = in.syn.poisson ? in.ring_exp.data() + slot_off : nullptr;
+          const int64_t pf = in.syn.poisson_fixed;
           const T pw = in.poisson_weight;
           if (!in.poisson_cdf.empty()) {
             const double* __restrict cdf = in.poisson_cdf.data();
@@ -557,22 +555,18 @@ class cpu_backend final : public backend {
       // Arrivals of a chunk reach at most max_delay steps past its last step, and the steps
       // still to be read span at most max_delay slots: max_delay + 1 slots never collide.
       in.slots = max_delay[p] + 1;
-      const auto& po = spec.populations[p].input.poisson;
-      bool delta = false, exp = po.active() && po.synapse == synapse_kind::exp;
+      bool delta = false;
       for (const auto& c : projections_)
-        if (c.target == p) (c.synapse == synapse_kind::exp ? exp : delta) = true;
+        if (c.target == p && c.synapse == synapse_kind::delta) delta = true;
       if (delta) in.ring_delta.assign(in.slots * n, 0);
-      if (exp) {
+      in.syn = make_exp_synapse_coeffs<T>(spec, static_cast<uint32_t>(p));
+      if (in.syn.present) {
         in.ring_exp.assign(in.slots * n, 0);
         in.i_syn.assign(n, T(0));
-        in.syn = make_exp_synapse_coeffs<T>(spec, static_cast<uint32_t>(p));
       }
+      const auto& po = spec.populations[p].input.poisson;
       if (po.active()) {
         in.poisson = true;
-        // through the exp synapse: jumps of the current, added in fixed point to the step's slot
-        in.poisson_exp_syn = po.synapse == synapse_kind::exp;
-        if (in.poisson_exp_syn)
-          in.poisson_fixed = static_cast<int64_t>(std::llround(po.weight * fixed_point_scale));
         in.poisson_lambda = po.rate * 1e-3 * run_.dt * static_cast<double>(po.count);
         in.poisson_exp = std::exp(-in.poisson_lambda);
         in.poisson_weight = static_cast<T>(po.weight);
