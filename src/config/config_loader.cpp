@@ -13,6 +13,8 @@
 #include <optional>
 #include <set>
 #include <sstream>
+#include <tuple>
+#include <utility>
 #include <variant>
 
 #include <toml++/toml.h>
@@ -258,6 +260,16 @@ model_params read_model(table_reader& pop, const std::string& model, double dt) 
   return params;
 }
 
+// The two numbers of `{ uniform = [a, b] }` or `{ normal = [mean, sd] }` at `key`; `expected`
+// says what the pair holds when it is not two numbers.
+std::pair<double, double> read_pair(const toml::node& v, const std::string& key,
+                                    const std::string& unit, const char* expected) {
+  const auto* a = v.as_array();
+  if (!a || a->size() != 2) fail(key, v, unit, expected);
+  return {table_reader::as_number(*a->get(0), key + "[0]", unit),
+          table_reader::as_number(*a->get(1), key + "[1]", unit)};
+}
+
 bool valid_name(const std::string& s) {
   if (s.empty()) return false;
   return std::all_of(s.begin(), s.end(), [](char c) {
@@ -316,11 +328,8 @@ population_spec read_population(const std::string& name, const toml::node& node,
         const std::string key = vp + "." + draw;
         const bool uniform = draw[0] == 'u';
         const toml::node* pair = u.get(draw);
-        const auto* a = pair->as_array();
-        if (!a || a->size() != 2)
-          fail(key, *pair, state_unit, uniform ? "expected [low, high]" : "expected [mean, sd]");
-        const double x = table_reader::as_number(*a->get(0), key + "[0]", state_unit);
-        const double y = table_reader::as_number(*a->get(1), key + "[1]", state_unit);
+        const auto [x, y] = read_pair(*pair, key, state_unit,
+                                      uniform ? "expected [low, high]" : "expected [mean, sd]");
         if (uniform && !(x < y)) fail(key, *pair, state_unit, "low must be below high");
         if (!uniform && !(y >= 0.0)) fail(key, *pair, state_unit, "sd must be >= 0");
         p.init.draw = uniform ? init_spec::draw_kind::uniform : init_spec::draw_kind::normal;
@@ -465,12 +474,9 @@ distribution read_distribution(const toml::node& n, const std::string& path,
   const std::string key = uniform ? "uniform" : "normal";
   table_reader r(*t, path);
   const toml::node& v = *r.get(key);
-  const auto* a = v.as_array();
-  if (!a || a->size() != 2)
-    fail(path + "." + key, v, unit, uniform ? "expected [a, b]" : "expected [mean, sd]");
   d.type = uniform ? distribution::kind::uniform : distribution::kind::normal;
-  d.a = table_reader::as_number(*a->get(0), path + "." + key + "[0]", unit);
-  d.b = table_reader::as_number(*a->get(1), path + "." + key + "[1]", unit);
+  std::tie(d.a, d.b) =
+      read_pair(v, path + "." + key, unit, uniform ? "expected [a, b]" : "expected [mean, sd]");
   if (uniform && !(d.a <= d.b)) fail(path + ".uniform", v, unit, "a must not exceed b");
   if (!uniform && !(d.b >= 0)) fail(path + ".normal", v, unit, "the SD must be >= 0");
   if (uniform) {
