@@ -26,7 +26,6 @@ import datetime
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -38,8 +37,20 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import microcircuit  # noqa: E402  (examples/microcircuit.py: the model as numbers)
 
 
-def child_peak_rss_mib():
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
+def timed_run(cmd, what):
+    """Runs cmd; returns (completed process, wall seconds, peak RSS in MiB or None). The child's
+    RSS alone is measured by /usr/bin/time when it is there."""
+    timer = ["/usr/bin/time", "-f", "MAXRSS_KB %M"] if os.path.exists("/usr/bin/time") else []
+    t0 = time.perf_counter()
+    p = subprocess.run(timer + cmd, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if p.returncode != 0:
+        sys.exit(f"compare_nest.py: {what} failed ({p.returncode}):\n{p.stderr[-3000:]}")
+    rss = None
+    for line in p.stderr.splitlines():
+        if line.startswith("MAXRSS_KB"):
+            rss = int(line.split()[1]) / 1024.0
+    return p, wall, rss
 
 
 def run_spikesim(exe, net_args, seed, threads, tstop, t_start, work):
@@ -55,22 +66,13 @@ def run_spikesim(exe, net_args, seed, threads, tstop, t_start, work):
         f.write(microcircuit.build(net_args["n_scaling"], net_args["k_scaling"], net_args["v0"],
                                    tstop, t_start, seed, net_args["dt"], out))
     cmd = [exe, "run", cfg, "--backend", "cpu", "--threads", str(threads), "-o", out]
-    # the child's RSS alone: measured by /usr/bin/time when present
-    timer = ["/usr/bin/time", "-f", "MAXRSS_KB %M"] if os.path.exists("/usr/bin/time") else []
-    t0 = time.perf_counter()
-    p = subprocess.run(timer + cmd, capture_output=True, text=True)
-    wall = time.perf_counter() - t0
-    if p.returncode != 0:
-        sys.exit(f"compare_nest.py: spikesim failed ({p.returncode}):\n{p.stderr}")
+    p, wall, rss = timed_run(cmd, "spikesim")
     build = sim = None
-    rss = None
-    for line in (p.stdout + p.stderr).splitlines():
+    for line in p.stdout.splitlines():
         if line.startswith("synapses ") and "built in" in line:
             build = float(line.split("built in")[1].split()[0])
         if line.startswith("steps ") and "wall" in line:
             sim = float(line.split("wall")[1].split()[0])
-        if line.startswith("MAXRSS_KB"):
-            rss = int(line.split()[1]) / 1024.0
     spikes = {}
     with h5py.File(out, "r") as f:
         for pop in net_args["names"]:
@@ -139,16 +141,7 @@ json.dump(out, open(a["out"], "w"))
 def run_nest(python, net, seed, threads, tstop, work):
     out = os.path.join(work, f"nest_{seed}.json")
     arg = json.dumps({"net": net, "seed": seed, "threads": threads, "tstop": tstop, "out": out})
-    timer = ["/usr/bin/time", "-f", "MAXRSS_KB %M"] if os.path.exists("/usr/bin/time") else []
-    t0 = time.perf_counter()
-    p = subprocess.run(timer + [python, "-c", NEST_CHILD, arg], capture_output=True, text=True)
-    wall = time.perf_counter() - t0
-    if p.returncode != 0:
-        sys.exit(f"compare_nest.py: NEST failed ({p.returncode}):\n{p.stderr[-3000:]}")
-    rss = None
-    for line in p.stderr.splitlines():
-        if line.startswith("MAXRSS_KB"):
-            rss = int(line.split()[1]) / 1024.0
+    _, wall, rss = timed_run([python, "-c", NEST_CHILD, arg], "NEST")
     with open(out) as f:
         r = json.load(f)
     os.remove(out)
