@@ -34,6 +34,8 @@ struct tile_scratch {
   T step_drive[tile_size];  // the drive plus the synaptic current of the current step
   T jump[tile_size];        // mV added to u at the end of the current step
   float z[4 * tile_size];
+  double uniform[tile_size];  // the Poisson draws of the current step
+  uint32_t count[tile_size];  // and their counts
   uint8_t flags[tile_size];
 };
 
@@ -54,6 +56,38 @@ struct synaptic_input {
   bool poisson = false;
   bool any() const { return poisson || !ring_delta.empty() || !ring_exp.empty(); }
 };
+
+// The Poisson counts of neurons g0 .. g0 + n - 1 in step s, rng::poisson_from_cdf()'s for the
+// uniform of each neuron's Philox call: the uniforms in one loop, then one pass over the tile per
+// table entry that some uniform reaches (about 8 for 512 neurons at lambda = 2, of 25 entries).
+// Both vectorise across neurons; a loop calling poisson_from_cdf per neuron was vectorised over
+// the table instead, and a search per neuron mispredicts where it stops.
+template <class T>
+const uint32_t* poisson_counts(const synaptic_input<T>& in, uint64_t seed, uint32_t stream,
+                               uint64_t g0, uint64_t n, uint64_t s, tile_scratch<T>& scratch) {
+  double* __restrict uni = scratch.uniform;
+  uint32_t* __restrict cnt = scratch.count;
+  double top = 0.0;
+#pragma omp simd reduction(max : top)
+  for (uint64_t i = 0; i < n; ++i) {
+    const rng::u32x4 w = rng::philox(seed, stream, g0 + i, s);
+    uni[i] = rng::uniform_double(w.v[0], w.v[1]);
+    cnt[i] = 0;
+    top = std::max(top, uni[i]);
+  }
+  const double* cdf = in.poisson_cdf.data();
+  const int n_cdf = static_cast<int>(in.poisson_cdf.size());
+  int m = 0;
+  for (; m < n_cdf && cdf[m] <= top; ++m) {  // the table does not decrease
+    const double c = cdf[m];
+#pragma omp simd
+    for (uint64_t i = 0; i < n; ++i) cnt[i] += c <= uni[i] ? 1u : 0u;
+  }
+  if (m == n_cdf && in.poisson_cdf.back() < 1.0)  // stalled: the count is the cap (rng.hpp)
+    for (uint64_t i = 0; i < n; ++i)
+      if (cnt[i] == static_cast<uint32_t>(n_cdf)) cnt[i] = 1000;
+  return cnt;
+}
 
 // One tile of one population through steps [first, first + steps).
 template <class T, model_kind kind, noise_kind noise, bool syn>
@@ -151,23 +185,13 @@ void run_tile(population_state<T>& pop, synaptic_input<T>& in, uint64_t seed, ui
           const int64_t pf = in.syn.poisson_fixed;
           const T pw = in.poisson_weight;
           if (!in.poisson_cdf.empty()) {
-            const double* __restrict cdf = in.poisson_cdf.data();
-            const int n_cdf = static_cast<int>(in.poisson_cdf.size());
-            const bool stalled = in.poisson_cdf.back() < 1.0;
+            const uint32_t* cnt = poisson_counts(in, seed, pstream, g0, n, s, scratch);
             if (rx) {
-              for (uint64_t i = 0; i < n; ++i) {
-                const rng::u32x4 w = rng::philox(seed, pstream, g0 + i, s);
-                rx[i] += rng::poisson_from_cdf(rng::uniform_double(w.v[0], w.v[1]), cdf, n_cdf,
-                                               stalled) *
-                         pf;
-              }
+#pragma omp simd
+              for (uint64_t i = 0; i < n; ++i) rx[i] += static_cast<int64_t>(cnt[i]) * pf;
             } else {
 #pragma omp simd
-              for (uint64_t i = 0; i < n; ++i) {
-                const rng::u32x4 w = rng::philox(seed, pstream, g0 + i, s);
-                const double u = rng::uniform_double(w.v[0], w.v[1]);
-                jump[i] += static_cast<T>(rng::poisson_from_cdf(u, cdf, n_cdf, stalled)) * pw;
-              }
+              for (uint64_t i = 0; i < n; ++i) jump[i] += static_cast<T>(cnt[i]) * pw;
             }
           } else {
             for (uint64_t i = 0; i < n; ++i) {
