@@ -51,6 +51,7 @@
 #include <spikesim/backend.hpp>
 #include <spikesim/connectivity.hpp>
 #include <spikesim/errors.hpp>
+#include <spikesim/models/exp_synapse.hpp>
 #include <spikesim/rng.hpp>
 #include <spikesim/simulation.hpp>
 
@@ -136,20 +137,22 @@ struct kernel_args {
   // Synaptic and Poisson input (kernels instantiated with syn = true only). The rings are read,
   // not cleared: the backend clears a chunk's slots once the chunk is accepted, so that a
   // speculative or repeated launch leaves them intact.
-  const int64_t* ring_delta;  // [slots][n] or null
-  const int64_t* ring_exp;    // [slots][n] or null
+  const int64_t* ring_delta;               // [slots][n] or null
+  const int64_t* ring_exp[max_exp_ports];  // [slots][n] per exp current
   uint64_t slots;
-  const T* isyn_in;  // exp synapses' current, double-buffered like u
-  T* isyn_out;
-  T syn_decay;
-  T syn_gain;  // drive (mV) per nA of I_syn held over a step (population_state.hpp)
+  uint32_t exp_ports;               // exp currents (population_state.hpp)
+  const T* isyn_in[max_exp_ports];  // the exp currents, double-buffered like u
+  T* isyn_out[max_exp_ports];
+  T syn_decay[max_exp_ports];
+  T syn_gain[max_exp_ports];  // drive (mV) per nA of I_syn held over a step
   bool poisson;
   uint32_t poisson_stream;
   double poisson_lambda;
   double poisson_exp;  // e^-lambda
   T poisson_weight;
-  bool poisson_exp_syn;   // the Poisson jumps are jumps of the exp current (fixed point)
-  int64_t poisson_fixed;  // 2^-24 nA per jump then
+  bool poisson_exp_syn;   // the Poisson jumps are jumps of an exp current (fixed point):
+  uint32_t poisson_port;  // of this one,
+  int64_t poisson_fixed;  // by 2^-24 nA per jump
 };
 
 uint32_t bit_width(uint64_t x) {
@@ -216,12 +219,14 @@ __global__ void __launch_bounds__(max_block)
   const unsigned lane = threadIdx.x & 31u;
 
   neuron_vars<T> v{T(0), 0, T(0), T(0), T(0), T(0)};
-  T isyn = T(0);
+  T isyn[max_exp_ports] = {};
   if (active) {
     v.u = a.u_in[i];
     v.ref = a.ref_in[i];
     if constexpr (syn) {
-      if (a.ring_exp) isyn = a.isyn_in[i];
+#pragma unroll
+      for (uint32_t k = 0; k < max_exp_ports; ++k)
+        if (k < a.exp_ports) isyn[k] = a.isyn_in[k][i];
     }
     if constexpr (noise == noise_kind::ou) v.eta = a.eta_in[i];
     if constexpr (kind == model_kind::hh) {
@@ -278,28 +283,35 @@ __global__ void __launch_bounds__(max_block)
     bool spike;
     if constexpr (syn) {
       // The CPU's run_tile(), operation for operation: the delta slot and then the Poisson
-      // jumps make `jump`; exp synapses raise the drive by the current of the start of the step,
-      // then the current decays and takes this step's arrivals.
+      // jumps make `jump`; each exp current in port order raises the drive by its value at the
+      // start of the step, then decays and takes this step's arrivals.
       T jump = T(0);
       T step_drive = drive;
       if (active) {
         const uint64_t at = ring_slot * a.n + i;
         if (a.ring_delta)
           jump = static_cast<T>(a.ring_delta[at]) * static_cast<T>(fixed_point_resolution());
-        int64_t exp_in = a.ring_exp ? a.ring_exp[at] : 0;
+        int64_t exp_in[max_exp_ports] = {};
+#pragma unroll
+        for (uint32_t k = 0; k < max_exp_ports; ++k)
+          if (k < a.exp_ports) exp_in[k] = a.ring_exp[k][at];
         if (a.poisson) {
           const uint32_t k =
               rng::poisson_count(a.seed, a.poisson_stream, id, s, a.poisson_lambda, a.poisson_exp);
-          if (a.poisson_exp_syn)  // a jump of the exp current, in fixed point like the ring
-            exp_in += static_cast<int64_t>(k) * a.poisson_fixed;
-          else
+          if (a.poisson_exp_syn) {  // jumps of an exp current, in fixed point like the ring
+            const int64_t jumps = static_cast<int64_t>(k) * a.poisson_fixed;
+#pragma unroll
+            for (uint32_t q = 0; q < max_exp_ports; ++q)  // a constant index keeps it in registers
+              if (q == a.poisson_port) exp_in[q] += jumps;
+          } else {
             jump += static_cast<T>(k) * a.poisson_weight;
+          }
         }
-        if (a.ring_exp) {
-          step_drive = drive + a.syn_gain * isyn;
-          isyn = math::detail::fma(
-              isyn, a.syn_decay, static_cast<T>(exp_in) * static_cast<T>(fixed_point_resolution()));
-        }
+#pragma unroll
+        for (uint32_t k = 0; k < max_exp_ports; ++k)
+          if (k < a.exp_ports)
+            step_drive =
+                exp_current_step(step_drive, isyn[k], exp_in[k], a.syn_gain[k], a.syn_decay[k]);
       }
       if (++ring_slot == a.slots) ring_slot = 0;
       spike = step_neuron<T, kind, noise>(a.c, v, step_drive, z, jump) && active;
@@ -339,7 +351,9 @@ __global__ void __launch_bounds__(max_block)
     a.ref_out[i] = v.ref;
     if constexpr (noise == noise_kind::ou) a.eta_out[i] = v.eta;
     if constexpr (syn) {
-      if (a.ring_exp) a.isyn_out[i] = isyn;
+#pragma unroll
+      for (uint32_t k = 0; k < max_exp_ports; ++k)
+        if (k < a.exp_ports) a.isyn_out[k][i] = isyn[k];
     }
     if constexpr (kind == model_kind::hh) {
       a.gates_out[0][i] = v.m;
@@ -401,7 +415,8 @@ struct population_roles {
   bool gather = false;
   bool source = false;
   uint64_t slots = 1;
-  bool delta = false, exp = false;
+  bool delta = false;
+  uint32_t exp_ports = 0;
 };
 
 population_roles roles_of(const experiment_spec& spec, uint32_t p, bool ranks) {
@@ -414,7 +429,7 @@ population_roles roles_of(const experiment_spec& spec, uint32_t p, bool ranks) {
     max_delay = std::max<uint64_t>(max_delay, q.max_delay_steps(spec.run.dt));
     if (q.synapse == synapse_kind::delta) r.delta = true;
   }
-  r.exp = has_exp_input(spec, p);
+  r.exp_ports = exp_port_count(spec, p);
   r.slots = max_delay + 1;
   return r;
 }
@@ -445,8 +460,8 @@ uint64_t population_device_bytes(const experiment_spec& spec, const population_s
   }
   // Over ranks, the spikes of all ranks to deliver (the buffer grows when they do not fit).
   if (ranks && r.source) bytes += initial_key_capacity(p.size, steps, spec.run.dt) * 8;
-  bytes += (r.delta + r.exp) * r.slots * n * 8;  // rings
-  if (r.exp) bytes += 2 * n * real;              // i_syn, double-buffered
+  bytes += (r.delta + r.exp_ports) * r.slots * n * 8;  // rings
+  bytes += r.exp_ports * 2 * n * real;                 // the exp currents, double-buffered
   return bytes;
 }
 
@@ -572,8 +587,10 @@ struct device_population {
   // [slots][n] of int64 in 2^-24 fixed point, slot = step % slots, as on the CPU.
   bool syn = false;
   uint64_t slots = 1;
-  cuda::device_buffer<int64_t> ring_delta, ring_exp;
-  cuda::device_buffer<T> i_syn[2];  // exp synapses' current (nA), double-buffered like u
+  cuda::device_buffer<int64_t> ring_delta;
+  cuda::device_buffer<int64_t> ring_exp[max_exp_ports];  // per exp current
+  // [port][copy]: the exp currents (nA), each double-buffered like u
+  cuda::device_buffer<T> i_syn[max_exp_ports][2];
   exp_synapse_coeffs<T> exp_syn{};  // decay, gain, the Poisson's jump (population_state.hpp)
   bool poisson = false;
   double poisson_lambda = 0.0;
@@ -669,13 +686,16 @@ class cuda_backend final : public backend {
         st.push_back(state_array::of(base + "h", download(p.gates[c][1], p.n)));
         st.push_back(state_array::of(base + "n", download(p.gates[c][2], p.n)));
       }
-      if (p.ring_exp.size())
-        st.push_back(state_array::of(base + "i_syn", download(p.i_syn[c], p.n)));
+      for (uint32_t k = 0; k < p.exp_syn.ports; ++k)
+        if (p.ring_exp[k].size())
+          st.push_back(state_array::of(base + exp_current_name(k), download(p.i_syn[k][c], p.n)));
       if (p.ring_delta.size())
         st.push_back(
             state_array::of(base + "ring_delta", download(p.ring_delta, p.ring_delta.size())));
-      if (p.ring_exp.size())
-        st.push_back(state_array::of(base + "ring_exp", download(p.ring_exp, p.ring_exp.size())));
+      for (uint32_t k = 0; k < p.exp_syn.ports; ++k)
+        if (p.ring_exp[k].size())
+          st.push_back(state_array::of(base + exp_ring_name(k),
+                                       download(p.ring_exp[k], p.ring_exp[k].size())));
     }
     st.push_back(state_array::of("network/synaptic_events",
                                  std::vector<uint64_t>{network().synaptic_events}));
@@ -719,9 +739,12 @@ class cuda_backend final : public backend {
         load(base + "h", p.gates[c][1], p.n);
         load(base + "n", p.gates[c][2], p.n);
       }
-      if (p.ring_exp.size()) load(base + "i_syn", p.i_syn[c], p.n);
+      for (uint32_t k = 0; k < p.exp_syn.ports; ++k)
+        if (p.ring_exp[k].size()) load(base + exp_current_name(k), p.i_syn[k][c], p.n);
       if (p.ring_delta.size()) load(base + "ring_delta", p.ring_delta, p.ring_delta.size());
-      if (p.ring_exp.size()) load(base + "ring_exp", p.ring_exp, p.ring_exp.size());
+      for (uint32_t k = 0; k < p.exp_syn.ports; ++k)
+        if (p.ring_exp[k].size())
+          load(base + exp_ring_name(k), p.ring_exp[k], p.ring_exp[k].size());
     }
     const std::vector<uint64_t> events = find("network/synaptic_events").template as<uint64_t>();
     if (events.size() != 1)
@@ -794,9 +817,9 @@ class cuda_backend final : public backend {
       // CPU backend's empty vectors.
       const uint64_t ring = r.slots * p.n;
       if (r.delta) zeroed(p.ring_delta, ring);
-      if (r.exp) {
-        zeroed(p.ring_exp, ring);
-        for (auto& b : p.i_syn) zeroed(b, p.n);
+      for (uint32_t k = 0; k < r.exp_ports; ++k) {
+        zeroed(p.ring_exp[k], ring);
+        for (auto& b : p.i_syn[k]) zeroed(b, p.n);
       }
       if (exchange_ && r.source) {
         const uint64_t cap =
@@ -812,9 +835,10 @@ class cuda_backend final : public backend {
         p.poisson_exp = std::exp(-p.poisson_lambda);
         p.poisson_weight = static_cast<T>(po.weight);
       }
-      p.syn = p.model != model_kind::rate && (r.delta || r.exp || p.poisson);
+      p.syn = p.model != model_kind::rate && (r.delta || r.exp_ports > 0 || p.poisson);
     }
     for (const auto& q : spec.projections) {
+      exp_port_.push_back(q.synapse == synapse_kind::exp ? exp_port(spec, q) : 0);
       const uint64_t d = q.min_delay_steps(dt_);
       min_delay_ = min_delay_ == 0 ? d : std::min(min_delay_, d);
     }
@@ -849,7 +873,7 @@ class cuda_backend final : public backend {
     for (auto& pp : pops_) {
       population& p = *pp;
       const cudaStream_t s = p.stream.get();
-      for (auto* ring : {&p.ring_delta, &p.ring_exp}) {
+      for (auto* ring : {&p.ring_delta, &p.ring_exp[0], &p.ring_exp[1]}) {
         if (ring->size() == 0) continue;
         // steps <= the shortest delay < slots: one run of slots, perhaps wrapping once.
         const uint64_t s0 = first % p.slots, count = std::min(steps, p.slots);
@@ -867,7 +891,9 @@ class cuda_backend final : public backend {
     for (const auto& c : projections_) {
       const population& src = *pops_[c.source];
       population& tgt = *pops_[c.target];
-      int64_t* ring = (c.synapse == synapse_kind::exp ? tgt.ring_exp : tgt.ring_delta).data();
+      int64_t* ring =
+          (c.synapse == synapse_kind::exp ? tgt.ring_exp[exp_port_[c.index]] : tgt.ring_delta)
+              .data();
       cuda::deliver_spikes(c, src.delivery_keys, src.gathered_spikes, src.id_bits, first,
                            reinterpret_cast<unsigned long long*>(ring), tgt.slots, events_.data(),
                            net);
@@ -1031,18 +1057,23 @@ class cuda_backend final : public backend {
     a.gather_spikes = p.gather;
     a.flags = p.flags.data();
     a.ring_delta = p.ring_delta.size() ? p.ring_delta.data() : nullptr;
-    a.ring_exp = p.ring_exp.size() ? p.ring_exp.data() : nullptr;
     a.slots = p.slots;
-    a.isyn_in = p.i_syn[in].data();
-    a.isyn_out = p.i_syn[out].data();
-    a.syn_decay = p.exp_syn.decay;
-    a.syn_gain = p.exp_syn.gain;
+    // A rank without neurons of the population has no rings: no current is read there.
+    a.exp_ports = p.ring_exp[0].size() ? p.exp_syn.ports : 0;
+    for (uint32_t k = 0; k < max_exp_ports; ++k) {
+      a.ring_exp[k] = p.ring_exp[k].data();
+      a.isyn_in[k] = p.i_syn[k][in].data();
+      a.isyn_out[k] = p.i_syn[k][out].data();
+      a.syn_decay[k] = p.exp_syn.decay[k];
+      a.syn_gain[k] = p.exp_syn.gain[k];
+    }
     a.poisson = p.poisson;
     a.poisson_stream = rng::stream_id(p.rng_stream, rng::poisson);
     a.poisson_lambda = p.poisson_lambda;
     a.poisson_exp = p.poisson_exp;
     a.poisson_weight = p.poisson_weight;
     a.poisson_exp_syn = p.exp_syn.poisson;
+    a.poisson_port = p.exp_syn.poisson_port;
     a.poisson_fixed = p.exp_syn.poisson_fixed;
     const auto kernel = kernel_for<T>(p.model, p.noise, p.syn);
     if (p.block % 32 != 0 || p.block > max_block)  // see max_block
@@ -1240,6 +1271,7 @@ class cuda_backend final : public backend {
   // wait for, synaptic events delivered (on the device), the shortest delay in steps.
   bool network_ = false;
   std::vector<cuda::device_projection> projections_;
+  std::vector<uint32_t> exp_port_;  // per projection: the target's exp current it feeds
   cuda::device_buffer<unsigned long long> events_;
   network_stats stats_;
   uint64_t min_delay_ = 0;

@@ -8,6 +8,8 @@
 #include <spikesim/connectivity.hpp>
 #include <spikesim/errors.hpp>
 
+#include "population_state.hpp"
+
 namespace spikesim {
 
 void append(population_chunk& to, const population_chunk& from) {
@@ -65,7 +67,10 @@ uint64_t estimate_state_bytes(const experiment_spec& spec, uint64_t chunk_steps)
         d = std::max<uint64_t>(d, q.max_delay_steps(spec.run.dt) + 1);
       }
     const uint64_t n = spec.populations[t].size;
-    bytes += (max_delay[0] + max_delay[1]) * 8 * n + (max_delay[1] ? real * n : 0);
+    // one ring and current per exp current (two where I_ex and I_in differ in tau_syn)
+    const uint64_t currents =
+        max_delay[1] ? std::max<uint64_t>(1, exp_port_count(spec, static_cast<uint32_t>(t))) : 0;
+    bytes += (max_delay[0] + currents * max_delay[1]) * 8 * n + currents * real * n;
   }
   return bytes;
 }

@@ -4,6 +4,7 @@
 #include "population_state.hpp"
 
 #include <cmath>
+#include <string>
 #include <utility>
 
 #include <spikesim/connectivity.hpp>
@@ -108,37 +109,67 @@ bool poisson_through_exp(const population_spec& p) {
   return p.input.poisson.active() && p.input.poisson.synapse == synapse_kind::exp;
 }
 
+// The tau_syn (ms) of a population's excitatory and inhibitory exp inputs, 0 for a sign without
+// any; the config loader checks that the inputs of one sign agree.
+struct exp_time_constants {
+  double ex = 0.0, in = 0.0;
+  bool two_ports() const { return ex > 0.0 && in > 0.0 && ex != in; }
+};
+
+exp_time_constants exp_taus(const experiment_spec& spec, uint32_t population) {
+  exp_time_constants t;
+  const auto& po = spec.populations[population].input.poisson;
+  if (poisson_through_exp(spec.populations[population]))
+    (po.weight < 0.0 ? t.in : t.ex) = po.tau_syn;
+  for (const auto& q : spec.projections)
+    if (q.target == population && q.synapse == synapse_kind::exp)
+      (q.weight.mean() < 0.0 ? t.in : t.ex) = q.tau_syn;
+  return t;
+}
+
 }  // namespace
 
-bool has_exp_input(const experiment_spec& spec, uint32_t population) {
-  if (poisson_through_exp(spec.populations[population])) return true;
-  for (const auto& q : spec.projections)
-    if (q.target == population && q.synapse == synapse_kind::exp) return true;
-  return false;
+uint32_t exp_port_count(const experiment_spec& spec, uint32_t population) {
+  const exp_time_constants t = exp_taus(spec, population);
+  return t.two_ports() ? 2 : t.ex > 0.0 || t.in > 0.0 ? 1 : 0;
+}
+
+uint32_t exp_port(const experiment_spec& spec, const projection_spec& q) {
+  return exp_taus(spec, q.target).two_ports() && q.weight.mean() < 0.0 ? 1 : 0;
+}
+
+std::string exp_current_name(uint32_t port) {
+  return port == 0 ? "i_syn" : "i_syn_in";
+}
+std::string exp_ring_name(uint32_t port) {
+  return port == 0 ? "ring_exp" : "ring_exp_in";
 }
 
 template <class T>
 exp_synapse_coeffs<T> make_exp_synapse_coeffs(const experiment_spec& spec, uint32_t population) {
   exp_synapse_coeffs<T> e;
   const auto& p = spec.populations[population];
-  e.present = has_exp_input(spec, population);
-  if (!e.present) return e;
-  // The one tau_syn of the population's exp current (the config loader checks that all agree).
-  double tau_syn = p.input.poisson.tau_syn;
-  for (const auto& q : spec.projections)
-    if (q.target == population && q.synapse == synapse_kind::exp) tau_syn = q.tau_syn;
+  const exp_time_constants t = exp_taus(spec, population);
+  e.ports = exp_port_count(spec, population);
+  if (e.ports == 0) return e;
+  // Port 0: I_ex, or the one current (of whichever sign its inputs have); port 1: I_in.
+  const double tau_syn[max_exp_ports] = {t.ex > 0.0 ? t.ex : t.in, t.in};
   const double dt = spec.run.dt;
-  e.decay = static_cast<T>(std::exp(-dt / tau_syn));
-  if (const auto* lif = std::get_if<lif_params>(&p.params))
-    e.gain = static_cast<T>(lif->R_m * exp_synapse_kappa(dt, lif->tau_m, tau_syn));
-  else if (const auto* eif = std::get_if<eif_params>(&p.params))
-    e.gain = static_cast<T>(eif->R_m * exp_synapse_kappa(dt, eif->tau_m, tau_syn));
-  else
-    e.gain = T(1);
+  for (uint32_t k = 0; k < e.ports; ++k) {
+    e.decay[k] = static_cast<T>(std::exp(-dt / tau_syn[k]));
+    if (const auto* lif = std::get_if<lif_params>(&p.params))
+      e.gain[k] = static_cast<T>(lif->R_m * exp_synapse_kappa(dt, lif->tau_m, tau_syn[k]));
+    else if (const auto* eif = std::get_if<eif_params>(&p.params))
+      e.gain[k] = static_cast<T>(eif->R_m * exp_synapse_kappa(dt, eif->tau_m, tau_syn[k]));
+    else
+      e.gain[k] = T(1);
+  }
   e.poisson = poisson_through_exp(p);
-  if (e.poisson)
+  if (e.poisson) {
+    e.poisson_port = t.two_ports() && p.input.poisson.weight < 0.0 ? 1 : 0;
     e.poisson_fixed =
         static_cast<int64_t>(std::llround(p.input.poisson.weight * fixed_point_scale));
+  }
   return e;
 }
 

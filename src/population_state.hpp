@@ -42,29 +42,42 @@ struct population_state {
   bool record_spikes = true;
 };
 
-// The exp synapses onto a population: I_syn (nA) decays by `decay` per step, and the current
-// I_syn at the start of a step adds `gain` * I_syn to that step's drive, which is held over the
-// step. For LIF and EIF, gain = R_m kappa with kappa the ratio of the charge a current decaying
-// with tau_syn delivers through the membrane over the step to that of a current held at its
-// start, so the linear part of the step is integrated exactly (the propagator of Rotter &
-// Diesmann 1999, as NEST's iaf_psc_exp):
+// The exp synapses onto a population: each exp current I (nA) decays by `decay` per step, and
+// the current I at the start of a step adds `gain` * I to that step's drive, which is held over
+// the step (exp_current_step, models/exp_synapse.hpp). For LIF and EIF, gain = R_m kappa with
+// kappa the ratio of the charge a current decaying with tau_syn delivers through the membrane over
+// the step to that of a current held at its start, so the linear part of the step is integrated
+// exactly (the propagator of Rotter & Diesmann 1999, as NEST's iaf_psc_exp):
 //   kappa = a e^-a (1 - e^-(b - a)) / ((b - a) (1 - e^-a)),  a = dt / tau_m,  b = dt / tau_syn,
 // which is a e^-a / (1 - e^-a) when tau_syn = tau_m. HH (whose membrane time constant changes
-// with its conductances) holds the current over the step (gain 1). All exp projections onto a
-// population, and its Poisson input through an exp synapse, share tau_syn (the config loader
-// checks it).
+// with its conductances) holds the current over the step (gain 1).
+// A population has one exp current, or two as NEST's iaf_psc_exp (I_ex, I_in): the sign of a
+// weight (of its mean for a distribution; the Poisson input's weight) chooses excitatory (>= 0)
+// or inhibitory (< 0), the exp inputs of one sign share a tau_syn (the config loader checks it),
+// and only where the two signs' tau_syn differ are there two currents. Port 0 is the one current,
+// or I_ex; port 1 is I_in. Each current's term is added to the drive in port order, so one port
+// is the arithmetic of a single current exactly.
+constexpr uint32_t max_exp_ports = 2;
 template <class T>
 struct exp_synapse_coeffs {
-  bool present = false;  // an exp current: exp projections onto the population, or Poisson input
-                         // through its exp synapse (has_exp_input)
-  T decay = T(0);
-  T gain = T(0);
-  bool poisson = false;       // the Poisson input jumps the exp current (not u) ...
+  uint32_t ports = 0;  // exp currents: 0 without exp input (exp_port_count), 1 or 2
+  T decay[max_exp_ports] = {};
+  T gain[max_exp_ports] = {};
+  bool poisson = false;       // the Poisson input jumps an exp current (not u) ...
+  uint32_t poisson_port = 0;  // ... this one (its weight's sign) ...
   int64_t poisson_fixed = 0;  // ... by this many 2^-24 nA per spike, as a projection's weight
 };
 template <class T>
 exp_synapse_coeffs<T> make_exp_synapse_coeffs(const experiment_spec& spec, uint32_t population);
-bool has_exp_input(const experiment_spec& spec, uint32_t population);
+// The exp currents of a population: 0 (no exp projection onto it, no Poisson input through its
+// exp synapse), 1 or 2 (see above).
+uint32_t exp_port_count(const experiment_spec& spec, uint32_t population);
+// The current of its target that exp projection q feeds.
+uint32_t exp_port(const experiment_spec& spec, const projection_spec& q);
+// The checkpoint names of port k's current and delay ring: i_syn and ring_exp (the one current,
+// or I_ex), i_syn_in and ring_exp_in (I_in).
+std::string exp_current_name(uint32_t port);
+std::string exp_ring_name(uint32_t port);
 // kappa above, for dt, tau_m and tau_syn in ms (> 0).
 double exp_synapse_kappa(double dt, double tau_m, double tau_syn);
 

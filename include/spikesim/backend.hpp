@@ -50,7 +50,10 @@ struct network_stats {
 //   population/<name>/u, ref, eta, m, h, n     the neuron state (eta only with OU noise; m, h, n
 //                                               only for HH)
 //   population/<name>/i_syn                     exp-synapse current (nA), targets of exp synapses
+//                                               (the one current, or I_ex where there are two)
+//   population/<name>/i_syn_in                  I_in (nA), only with two exp currents
 //   population/<name>/ring_delta, ring_exp      delay ring buffers, int64 in 2^-24 fixed point,
+//                     ring_exp_in (I_in's)
 //                                               [slots][neurons], slot = step % slots
 //   network/synaptic_events                     u64, one value
 // Float arrays are f32 or f64 as run.precision says.

@@ -105,6 +105,7 @@ struct distribution {
   double lo = -std::numeric_limits<double>::infinity();
   double hi = std::numeric_limits<double>::infinity();
   bool constant() const { return type == kind::constant; }
+  double mean() const { return type == kind::uniform ? 0.5 * (a + b) : a; }
 };
 
 enum class connection_rule {
@@ -127,7 +128,7 @@ struct projection_spec {
   double p = 0.0;         // fixed_probability
   synapse_kind synapse = synapse_kind::delta;
   double tau_syn = 0.0;   // ms, exp synapses
-  distribution weight;    // mV (delta) or nA (exp)
+  distribution weight;    // mV (delta) or nA (exp); the sign of its mean chooses the exp current
   distribution delay;     // ms
   bool autapses = true;   // source = target population only: a neuron may connect to itself
   bool multapses = true;  // a pair may be connected more than once

@@ -665,6 +665,56 @@ projection_spec read_projection(const std::string& name, const toml::node& node,
   return q;
 }
 
+// The exp synapses onto a population with weights >= 0 (a distribution's mean; the Poisson
+// input's weight) share one tau_syn, those with weights < 0 another: the population has one exp
+// current, or two (I_ex, I_in as NEST's iaf_psc_exp) where the two differ, and the sign of the
+// weight chooses the current (docs/models.md). With two, a projection's weights must all have
+// the sign of their mean (a normal distribution keeps it, bound_normal; a uniform one may not).
+void check_exp_time_constants(const experiment_spec& spec) {
+  auto is_exp = [](const projection_spec& q) { return q.synapse == synapse_kind::exp; };
+  auto inhibitory = [](const projection_spec& q) { return q.weight.mean() < 0.0; };
+  auto sign_text = [](bool inh) {
+    return std::string(inh ? " ms (the inhibitory exp synapses onto a population, weight < 0, "
+                           : " ms (the excitatory exp synapses onto a population, weight >= 0, ") +
+           "share one synaptic time constant)";
+  };
+  for (const auto& b : spec.projections) {
+    if (!is_exp(b)) continue;
+    const auto& po = spec.populations[b.target].input.poisson;
+    if (po.synapse == synapse_kind::exp && (po.weight < 0.0) == inhibitory(b) &&
+        po.tau_syn != b.tau_syn)
+      fail("projection." + b.name + ".tau_syn",
+           fmt(b.tau_syn) + " ms is invalid: the Poisson input of population." +
+               spec.populations[b.target].name + " has tau_syn = " + fmt(po.tau_syn) +
+               sign_text(inhibitory(b)));
+    for (const auto& a : spec.projections) {
+      if (&a == &b) break;  // the first projection of b's target and sign sets the value
+      if (is_exp(a) && a.target == b.target && inhibitory(a) == inhibitory(b) &&
+          a.tau_syn != b.tau_syn)
+        fail("projection." + b.name + ".tau_syn",
+             fmt(b.tau_syn) + " ms is invalid: projection." + a.name +
+                 " onto the same population has tau_syn = " + fmt(a.tau_syn) +
+                 sign_text(inhibitory(b)));
+    }
+  }
+  for (const auto& b : spec.projections) {
+    const distribution& w = b.weight;
+    if (!is_exp(b) || !(w.type == distribution::kind::uniform && w.a < 0.0 && w.b > 0.0)) continue;
+    const auto& po = spec.populations[b.target].input.poisson;
+    double tau[2] = {0.0, 0.0};  // ms: excitatory, inhibitory
+    if (po.active() && po.synapse == synapse_kind::exp) tau[po.weight < 0.0] = po.tau_syn;
+    for (const auto& a : spec.projections)
+      if (is_exp(a) && a.target == b.target) tau[inhibitory(a)] = a.tau_syn;
+    if (tau[0] > 0.0 && tau[1] > 0.0 && tau[0] != tau[1])
+      fail("projection." + b.name + ".weight",
+           "uniform [" + fmt(w.a) + ", " + fmt(w.b) + "] nA is invalid: weights of both signs " +
+               "onto population." + spec.populations[b.target].name + ", whose excitatory " +
+               "and inhibitory exp synapses have different tau_syn (" + fmt(tau[0]) + " ms, " +
+               fmt(tau[1]) + " ms): the sign of the mean, " + fmt(w.mean()) +
+               " nA, would choose the current of all of them");
+  }
+}
+
 // [analysis]: the window and binning of the spike-train statistics. A bin count that would need
 // gigabytes (a unit slip such as rate_bin = 1e-6) is refused here, before anything runs.
 analysis_spec read_analysis(table_reader& t, const run_spec& run) {
@@ -822,24 +872,7 @@ experiment_spec parse_config(const std::string& text, const std::string& source,
       spec.projections.push_back(read_projection(std::string(k.str()), v, pindex++, spec));
       projs->get(std::string(k.str()));
     }
-    // One synaptic time constant per target population (its exp synapses share one current).
-    for (const auto& b : spec.projections) {
-      const auto& po = spec.populations[b.target].input.poisson;
-      if (b.synapse == synapse_kind::exp && po.synapse == synapse_kind::exp &&
-          po.tau_syn != b.tau_syn)
-        fail("projection." + b.name + ".tau_syn",
-             fmt(b.tau_syn) + " ms is invalid: the Poisson input of population." +
-                 spec.populations[b.target].name + " has tau_syn = " + fmt(po.tau_syn) +
-                 " ms (one synaptic time constant per target population)");
-    }
-    for (const auto& a : spec.projections)
-      for (const auto& b : spec.projections)
-        if (a.synapse == synapse_kind::exp && b.synapse == synapse_kind::exp &&
-            a.target == b.target && a.tau_syn != b.tau_syn)
-          fail("projection." + b.name + ".tau_syn",
-               fmt(b.tau_syn) + " ms is invalid: projection." + a.name +
-                   " onto the same population has tau_syn = " + fmt(a.tau_syn) +
-                   " ms (one synaptic time constant per target population)");
+    check_exp_time_constants(spec);
   }
   {
     // Distinct random keys (named_key collides for a pair of names with probability ~2^-64).

@@ -15,6 +15,7 @@
 
 #include <spikesim/backend.hpp>
 #include <spikesim/errors.hpp>
+#include <spikesim/models/exp_synapse.hpp>
 #include <spikesim/rng.hpp>
 
 #include "chunk_exchange.hpp"
@@ -45,16 +46,16 @@ struct tile_scratch {
 template <class T>
 struct synaptic_input {
   uint64_t slots = 0;
-  std::vector<int64_t> ring_delta;  // 2^-24 mV: jumps of u
-  std::vector<int64_t> ring_exp;    // 2^-24 nA: jumps of the synaptic current
-  std::vector<T> i_syn;             // nA, the exp synapses' current (held within a step)
-  exp_synapse_coeffs<T> syn{};      // decay, gain, the Poisson's jump (population_state.hpp)
-  double poisson_lambda = 0.0;      // jumps per step (rate x count x dt)
-  double poisson_exp = 1.0;         // exp(-lambda)
-  T poisson_weight = T(0);          // mV per jump
-  std::vector<double> poisson_cdf;  // rng::poisson_cdf's table when lambda allows inversion
+  std::vector<int64_t> ring_delta;               // 2^-24 mV: jumps of u
+  std::vector<int64_t> ring_exp[max_exp_ports];  // 2^-24 nA: jumps of each exp current
+  std::vector<T> i_syn[max_exp_ports];  // nA, the exp currents (population_state.hpp: ports)
+  exp_synapse_coeffs<T> syn{};          // decay, gain, the Poisson's jump (population_state.hpp)
+  double poisson_lambda = 0.0;          // jumps per step (rate x count x dt)
+  double poisson_exp = 1.0;             // exp(-lambda)
+  T poisson_weight = T(0);              // mV per jump
+  std::vector<double> poisson_cdf;      // rng::poisson_cdf's table when lambda allows inversion
   bool poisson = false;
-  bool any() const { return poisson || !ring_delta.empty() || !ring_exp.empty(); }
+  bool any() const { return poisson || !ring_delta.empty() || syn.ports > 0; }
 };
 
 // The Poisson counts of neurons g0 .. g0 + n - 1 in step s, rng::poisson_from_cdf()'s for the
@@ -181,7 +182,8 @@ void run_tile(population_state<T>& pop, synaptic_input<T>& in, uint64_t seed, ui
           // Jumps of u (delta), or of the exp synapses' current, summed in fixed point into the
           // slot of this step before it is read below.
           const uint32_t pstream = rng::stream_id(pop.stream, rng::poisson);
-          int64_t* __restrict rx = in.syn.poisson ? in.ring_exp.data() + slot_off : nullptr;
+          int64_t* __restrict rx =
+              in.syn.poisson ? in.ring_exp[in.syn.poisson_port].data() + slot_off : nullptr;
           const int64_t pf = in.syn.poisson_fixed;
           const T pw = in.poisson_weight;
           if (!in.poisson_cdf.empty()) {
@@ -204,16 +206,17 @@ void run_tile(population_state<T>& pop, synaptic_input<T>& in, uint64_t seed, ui
             }
           }
         }
-        if (!in.ring_exp.empty()) {
-          int64_t* __restrict r = in.ring_exp.data() + slot_off;
-          T* __restrict isyn = in.i_syn.data() + lo;
+        // Each exp current adds its term to the drive, in port order (the second current's term
+        // to the first's sum).
+        for (uint32_t k = 0; k < in.syn.ports; ++k) {
+          int64_t* __restrict r = in.ring_exp[k].data() + slot_off;
+          T* __restrict isyn = in.i_syn[k].data() + lo;
+          const T* from = step_drive;  // `drive`, then the sum so far (the same array)
           step_drive = scratch.step_drive;
-          const T gain = in.syn.gain, decay = in.syn.decay;
+          const T gain = in.syn.gain[k], decay = in.syn.decay[k];
 #pragma omp simd
           for (uint64_t i = 0; i < n; ++i) {
-            step_drive[i] = drive[i] + gain * isyn[i];
-            isyn[i] = math::detail::fma(
-                isyn[i], decay, static_cast<T>(r[i]) * static_cast<T>(fixed_point_resolution()));
+            step_drive[i] = exp_current_step(from[i], isyn[i], r[i], gain, decay);
             r[i] = 0;
           }
         }
@@ -361,6 +364,7 @@ class cpu_backend final : public backend {
       const bool small = estimate_connectivity(spec, q).synapses < (uint64_t{1} << 16);
       projections_.push_back(
           build_projection(spec, q, team_.get(), small ? 1 : threads_, slices_[q.target]));
+      exp_port_.push_back(q.synapse == synapse_kind::exp ? exp_port(spec, q) : 0);
       stats_.synapses += projections_.back().synapses();
       stats_.synapse_bytes += projections_.back().bytes();
     }
@@ -531,9 +535,13 @@ class cpu_backend final : public backend {
         st.push_back(state_array::of(base + "h", s.h));
         st.push_back(state_array::of(base + "n", s.n));
       }
-      if (!in.i_syn.empty()) st.push_back(state_array::of(base + "i_syn", in.i_syn));
+      for (uint32_t k = 0; k < in.syn.ports; ++k)
+        if (!in.i_syn[k].empty())
+          st.push_back(state_array::of(base + exp_current_name(k), in.i_syn[k]));
       if (!in.ring_delta.empty()) st.push_back(state_array::of(base + "ring_delta", in.ring_delta));
-      if (!in.ring_exp.empty()) st.push_back(state_array::of(base + "ring_exp", in.ring_exp));
+      for (uint32_t k = 0; k < in.syn.ports; ++k)
+        if (!in.ring_exp[k].empty())
+          st.push_back(state_array::of(base + exp_ring_name(k), in.ring_exp[k]));
     }
     st.push_back(
         state_array::of("network/synaptic_events", std::vector<uint64_t>{stats_.synaptic_events}));
@@ -569,9 +577,11 @@ class cpu_backend final : public backend {
         load(base + "h", s.h);
         load(base + "n", s.n);
       }
-      if (!in.i_syn.empty()) load(base + "i_syn", in.i_syn);
+      for (uint32_t k = 0; k < in.syn.ports; ++k)
+        if (!in.i_syn[k].empty()) load(base + exp_current_name(k), in.i_syn[k]);
       if (!in.ring_delta.empty()) load(base + "ring_delta", in.ring_delta);
-      if (!in.ring_exp.empty()) load(base + "ring_exp", in.ring_exp);
+      for (uint32_t k = 0; k < in.syn.ports; ++k)
+        if (!in.ring_exp[k].empty()) load(base + exp_ring_name(k), in.ring_exp[k]);
     }
     std::vector<uint64_t> events{0};
     load("network/synaptic_events", events);
@@ -597,9 +607,9 @@ class cpu_backend final : public backend {
         if (c.target == p && c.synapse == synapse_kind::delta) delta = true;
       if (delta) in.ring_delta.assign(in.slots * n, 0);
       in.syn = make_exp_synapse_coeffs<T>(spec, static_cast<uint32_t>(p));
-      if (in.syn.present) {
-        in.ring_exp.assign(in.slots * n, 0);
-        in.i_syn.assign(n, T(0));
+      for (uint32_t k = 0; k < in.syn.ports; ++k) {
+        in.ring_exp[k].assign(in.slots * n, 0);
+        in.i_syn[k].assign(n, T(0));
       }
       const auto& po = spec.populations[p].input.poisson;
       if (po.active()) {
@@ -622,7 +632,8 @@ class cpu_backend final : public backend {
   uint64_t deliver_range(const csr_projection& c, const std::vector<spike_record>& sp, uint64_t lo,
                          uint64_t hi, uint32_t block = no_block) {
     auto& in = inputs_[c.target];
-    int64_t* ring = (c.synapse == synapse_kind::exp ? in.ring_exp : in.ring_delta).data();
+    int64_t* ring =
+        (c.synapse == synapse_kind::exp ? in.ring_exp[exp_port_[c.index]] : in.ring_delta).data();
     const uint64_t n = c.n_target, slots = in.slots;
     const bool all = lo == 0 && hi >= n;
     const uint32_t* tg = c.targets.data();
@@ -946,6 +957,7 @@ class cpu_backend final : public backend {
   std::vector<std::vector<spike_record>> received_;
   std::vector<csr_projection> projections_;
   std::vector<row_splits> splits_;  // per projection
+  std::vector<uint32_t> exp_port_;  // per projection: the target's exp current it feeds
   uint64_t min_delay_ = 0;          // steps; 0 without projections
   network_stats stats_;
 };

@@ -27,6 +27,7 @@
 
 #include "cpu/connectivity.hpp"
 #include "parity.hpp"
+#include "population_state.hpp"
 #include "test_support.hpp"
 
 namespace spikesim {
@@ -624,6 +625,61 @@ TEST_P(cuda_backend, population_checkpoint_in_float_resumes) {
   gpu2->restore_state(saved);
   expect_same_spikes(spec, 400, advance_run(*cpu, spec, 400, 600),
                      advance_run(*gpu2, spec, 400, 600));
+}
+
+// Two exp currents on one population (I_ex with tau_syn 2 ms, I_in with 0.5 ms, the sign of the
+// weight choosing): population e through both, its inhibitory Poisson input on I_in; population
+// i with an excitatory Poisson input on I_ex and inhibitory normal weights on I_in; an EIF
+// target. Spikes, traces, potentials and the saved state (both currents and rings) equal the
+// CPU's, and a CPU checkpoint resumes on the device.
+TEST_P(cuda_backend, two_exp_currents_match_cpu) {
+  const std::string toml =
+      "[run]\ndt = 0.1\ntstop = 100.0\nrandom_seed = 3\nchunk_steps = 9\n"
+      "[population.e]\nsize = 800\nmodel = \"lif\"\n"
+      "params = { tau_m = 10.0, E_L = 0.0, R_m = 1.0, V_th = 15.0, V_reset = 0.0, t_ref = 2.0 }\n"
+      "init = { V = { uniform = [0.0, 15.0] } }\n"
+      "input = { I = 16.0, sigma = 1.0, poisson = { rate = 50.0, count = 100, weight = -0.2, "
+      "synapse = \"exp\", tau_syn = 0.5 } }\n"
+      "record = { traces = [0, 799] }\n"
+      "[population.i]\nsize = 300\nmodel = \"eif\"\n"
+      "input = { I = 8.0, sigma = 1.0, poisson = { rate = 100.0, count = 100, weight = 0.02, "
+      "synapse = \"exp\", tau_syn = 2.0 } }\n"
+      "record = { traces = [3] }\n"
+      "[projection.ee]\nsource = \"e\"\ntarget = \"e\"\nrule = \"fixed_indegree\"\n"
+      "indegree = 50\nsynapse = \"exp\"\ntau_syn = 2.0\n"
+      "weight = { normal = [0.3, 0.1] }\ndelay = { uniform = [1.0, 2.0] }\n"
+      "[projection.ie]\nsource = \"i\"\ntarget = \"e\"\nrule = \"fixed_indegree\"\n"
+      "indegree = 20\nsynapse = \"exp\"\ntau_syn = 0.5\n"
+      "weight = { uniform = [-0.5, -0.1] }\ndelay = 1.2\n"
+      "[projection.ei]\nsource = \"e\"\ntarget = \"i\"\nrule = \"fixed_probability\"\n"
+      "p = 0.05\nsynapse = \"exp\"\ntau_syn = 2.0\nweight = 0.01\ndelay = 1.0\n"
+      "[projection.ii]\nsource = \"i\"\ntarget = \"i\"\nrule = \"fixed_indegree\"\n"
+      "indegree = 30\nsynapse = \"exp\"\ntau_syn = 0.5\n"
+      "weight = { normal = [-0.02, 0.01] }\ndelay = { normal = [1.5, 0.3] }\n";
+  for (const char* prec : {"double", "float"}) {
+    SCOPED_TRACE(prec);
+    const auto spec = spec_from(toml, {std::string("run.precision=\"") + prec + "\""});
+    ASSERT_EQ(make_exp_synapse_coeffs<double>(spec, 0).ports, 2u);
+    ASSERT_EQ(make_exp_synapse_coeffs<double>(spec, 1).ports, 2u);
+    expect_same_run(spec, run_on("cpu", spec), run_on(backend_kind(), spec));
+  }
+  const auto spec = spec_from(toml);
+  const uint64_t n = 50 * chunk_steps_for(spec), rest = spec.run.steps() - n;
+  auto cpu = make_cpu_backend(spec, 2);
+  auto gpu = make_cuda_backend(spec, 0);
+  advance_run(*cpu, spec, 0, n);
+  advance_run(*gpu, spec, 0, n);
+  const auto saved = cpu->save_state();
+  std::map<std::string, std::string> names;
+  for (const auto& a : saved) names[a.name] = a.type;
+  for (const char* want : {"population/e/i_syn", "population/e/i_syn_in", "population/e/ring_exp",
+                           "population/e/ring_exp_in", "population/i/i_syn_in"})
+    EXPECT_EQ(names.count(want), 1u) << want;
+  expect_same_state(saved, gpu->save_state());
+  const auto cont = advance_run(*cpu, spec, n, rest);
+  auto gpu2 = make_cuda_backend(spec, 0);
+  gpu2->restore_state(saved);
+  expect_same_spikes(spec, n, cont, advance_run(*gpu2, spec, n, rest));
 }
 
 TEST_P(cuda_backend, network_too_big_for_the_device_is_memory_error) {
