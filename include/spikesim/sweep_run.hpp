@@ -17,10 +17,6 @@
 #include <spikesim/session.hpp>
 #include <spikesim/sweep.hpp>
 
-namespace spikesim::mpi {
-class session;
-}  // namespace spikesim::mpi
-
 namespace spikesim {
 
 // What a sweep is asked to do.
@@ -129,7 +125,7 @@ struct sweep_task {
   std::vector<experiment_spec> specs;  // of the points of plan.range
   std::string dir;
 };
-sweep_task plan_sweep_task(const sweep_request& r, mpi::session& comm,
+sweep_task plan_sweep_task(const sweep_request& r, communicator& comm,
                            const std::function<void(const sweep_task&)>& vetted);
 
 // The checkpoint that a pack (the spec `packed`, written to `final_path`) resumes from: `ckpt`,
@@ -165,6 +161,6 @@ struct sweep_totals {
 // resumes from its checkpoint. A stop ends the current pack after its chunk and skips the rest.
 // Every rank ends here together (the totals are summed over the ranks).
 sweep_totals run_packs(const sweep_task& t, const sweep_request& r, backend_options opt,
-                       mpi::session& comm, const sweep_hooks& hooks);
+                       communicator& comm, const sweep_hooks& hooks);
 
 }  // namespace spikesim

@@ -12,7 +12,7 @@
 #include <spikesim/hdf5_writer.hpp>
 #include <spikesim/simulation.hpp>
 
-#include "cli/commands.hpp"
+#include "commands.hpp"
 
 namespace spikesim::cli {
 namespace {

@@ -19,7 +19,7 @@
 #include <spikesim/models/param_table.hpp>
 #include <spikesim/single_neuron.hpp>
 
-#include "cli/commands.hpp"
+#include "commands.hpp"
 
 namespace spikesim::cli {
 namespace {

@@ -1,5 +1,5 @@
 // The flag of each front-end setting (setting_flags.hpp).
-#include "cli/setting_flags.hpp"
+#include "setting_flags.hpp"
 
 namespace spikesim::cli {
 

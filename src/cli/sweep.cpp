@@ -10,13 +10,14 @@
 #include <optional>
 #include <sstream>
 
+#include <spikesim/communicator.hpp>
 #include <spikesim/environment.hpp>
 #include <spikesim/errors.hpp>
 #include <spikesim/sweep_run.hpp>
 
-#include "cli/commands.hpp"
-#include "cli/progress.hpp"
-#include "mpi/comm.hpp"
+#include "commands.hpp"
+#include "exit_codes.hpp"
+#include "progress.hpp"
 
 namespace spikesim::cli {
 namespace {
@@ -118,7 +119,7 @@ void print_totals(const sweep_totals& s, const sweep_task& t, const sweep_args& 
 }
 
 // Simulates the packs dealt to this rank (all of them with one rank) into their files.
-void sweep_command(const sweep_args& a, mpi::session& comm) {
+void sweep_command(const sweep_args& a, communicator& comm) {
   const bool root = comm.rank() == 0;
   if (a.count) {
     if (root)
@@ -198,7 +199,7 @@ void add_sweep(CLI::App& app) {
                 "run every pack again, replacing its file even when complete or of another sweep");
   cmd->callback([args, device] {
     args->device_given = device->count() > 0;
-    mpi::session comm;
+    communicator comm;
     on_every_rank(comm, [&] { in_cli_terms([&] { sweep_command(*args, comm); }); });
   });
 }

@@ -12,7 +12,7 @@
 #include <spikesim/format.hpp>
 #include <spikesim/theory.hpp>
 
-#include "cli/commands.hpp"
+#include "commands.hpp"
 
 namespace spikesim::cli {
 namespace {

@@ -7,11 +7,10 @@
 #include <cstdio>
 #include <sstream>
 
+#include <spikesim/communicator.hpp>
 #include <spikesim/hdf5_writer.hpp>
 #include <spikesim/output_paths.hpp>
 #include <spikesim/session.hpp>
-
-#include "mpi/comm.hpp"
 
 namespace spikesim {
 namespace {
@@ -78,7 +77,7 @@ uint64_t checkpoint_interval_steps(double every_ms, double dt) {
 checkpointed_summary simulate_checkpointed(const experiment_spec& spec, backend& b, recorder& rec,
                                            hdf5_recorder* file, const checkpoint_policy& policy,
                                            const session_hooks& hooks) {
-  mpi::session* const spread = policy.spread;
+  communicator* const spread = policy.spread;
   // Ranks stop together: a signal reaches them at different times, so they agree on it (once per
   // chunk) before acting on it.
   std::atomic<bool> agreed_stop{false};

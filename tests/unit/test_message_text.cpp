@@ -44,7 +44,7 @@ TEST(message_text, errors_keep_the_marked_text_for_a_front_end_to_phrase_again) 
   const config_error e(setting::threads + " = 0: too few");
   EXPECT_EQ(std::string(e.what()), "--threads = 0: too few");
   EXPECT_EQ(e.text().render(neutral_setting_name), "threads = 0: too few");
-  EXPECT_EQ(e.code(), exit_config);
+  EXPECT_EQ(e.kind(), error_kind::config);
 }
 
 }  // namespace
