@@ -35,10 +35,10 @@ memory_estimate check_host_memory(const experiment_spec& spec, const std::string
 // The message of a failed allocation after check_host_memory passed: needed and available.
 std::string out_of_memory_message(const memory_estimate& e);
 
-// checkpoint_interval_steps' refusal of an interval; message() names it as a front-end calls it.
+// checkpoint_interval_steps' refusal of an interval; the message marks the setting
+// checkpoint_every for the front-end to name.
 struct checkpoint_interval_error : config_error {
   explicit checkpoint_interval_error(double every_ms);
-  std::string message(const std::string& name) const;
   double every_ms;
 };
 // Steps between checkpoints taken every `every_ms` ms of simulated time (0: none, only when

@@ -79,12 +79,11 @@ found_file examine(const std::string& path, const sweep_spec& s, point_range ran
 std::vector<experiment_spec> task_specs(const sweep_spec& s, point_range range);
 
 // An existing file a pack would replace and may not: output.overwrite is false, or it is not a
-// file of this sweep (`found` says why). message() adds a front-end's words: `sweep_hint` after
-// the why of a file of another sweep, `advice` at the end.
+// file of this sweep (`found` says why). The message's advice marks the settings (output, redo,
+// set, sweep) that a front-end names.
 struct pack_file_error : output_error {
   enum reason_t { overwrite_off, foreign };
   pack_file_error(reason_t reason, std::string path, found_file found);
-  std::string message(const std::string& sweep_hint, const std::string& advice) const;
   reason_t reason;
   std::string path;
   found_file found;

@@ -45,10 +45,6 @@ CLI::Option* add_backend_options(CLI::App* cmd, std::string& backend, int& devic
 // for this one for ever. With one rank errors reach main() as usual.
 void on_every_rank(communicator& comm, const std::function<void()>& command);
 
-// Runs `body` with the library's errors that carry data phrased in the CLI's terms (its
-// options named): the same exit codes, the CLI's messages.
-void in_cli_terms(const std::function<void()>& body);
-
 // The exit code the chosen subcommand asks main() to return.
 int& exit_status();
 

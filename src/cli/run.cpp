@@ -136,23 +136,6 @@ void on_every_rank(communicator& comm, const std::function<void()>& command) {
   }
 }
 
-void in_cli_terms(const std::function<void()>& body) {
-  try {
-    body();
-  } catch (const task_error& e) {
-    throw config_error(e.message(
-        "--task-id", "--num-tasks",
-        ", e.g. --array=0-" + std::to_string(e.tasks - 1) + ", or give --task-id and --num-tasks"));
-  } catch (const checkpoint_interval_error& e) {
-    throw config_error(e.message("--checkpoint-every"));
-  } catch (const pack_file_error& e) {
-    if (e.reason == pack_file_error::overwrite_off)
-      throw output_error(e.message("", "; remove it or choose another -o"));
-    throw output_error(e.message(" (another config, or other --set or --sweep options)",
-                                 ": remove it, choose another -o, or give --redo to replace it"));
-  }
-}
-
 namespace {
 
 void print_ranks(const exchange_summary& x, int ranks) {
@@ -250,7 +233,7 @@ void add_run(CLI::App& app) {
     memory_estimate memory;
     on_every_rank(comm, [&] {
       try {
-        in_cli_terms([&] { run_command(*args, comm, memory); });
+        run_command(*args, comm, memory);
       } catch (const std::bad_alloc&) {
         // The partial output is removed (or kept for its checkpoint) on the way here.
         throw memory_error(out_of_memory_message(memory));

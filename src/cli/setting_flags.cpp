@@ -15,6 +15,16 @@ std::string flag_of(setting s) {
       return "--set";
     case setting::sweep:
       return "--sweep";
+    case setting::output:
+      return "-o";
+    case setting::task_id:
+      return "--task-id";
+    case setting::num_tasks:
+      return "--num-tasks";
+    case setting::checkpoint_every:
+      return "--checkpoint-every";
+    case setting::redo:
+      return "--redo";
   }
   return neutral_setting_name(s);
 }

@@ -200,7 +200,7 @@ void add_sweep(CLI::App& app) {
   cmd->callback([args, device] {
     args->device_given = device->count() > 0;
     communicator comm;
-    on_every_rank(comm, [&] { in_cli_terms([&] { sweep_command(*args, comm); }); });
+    on_every_rank(comm, [&] { sweep_command(*args, comm); });
   });
 }
 

@@ -15,11 +15,6 @@
 namespace spikesim {
 namespace {
 
-std::string interval_message(const std::string& name, double every_ms) {
-  return "config error: " + name + " = " + std::to_string(every_ms) +
-         " ms is invalid: must be > 0 (simulated time between checkpoints)";
-}
-
 // The checkpoint of `spec`'s run at `step`, written to `path` after `rec` is flushed, so that the
 // file holds every row the checkpoint counts (a failure of the output fails the run); `rec` then
 // keeps its partial file whatever ends the run. A checkpoint that cannot be written is reported
@@ -62,11 +57,9 @@ bool save_checkpoint(const std::string& path, uint64_t step, const std::vector<u
 }  // namespace
 
 checkpoint_interval_error::checkpoint_interval_error(double every_ms)
-    : config_error(interval_message("the checkpoint interval", every_ms)), every_ms(every_ms) {}
-
-std::string checkpoint_interval_error::message(const std::string& name) const {
-  return interval_message(name, every_ms);
-}
+    : config_error("config error: " + setting::checkpoint_every + " = " + std::to_string(every_ms) +
+                   " ms is invalid: must be > 0 (simulated time between checkpoints)"),
+      every_ms(every_ms) {}
 
 uint64_t checkpoint_interval_steps(double every_ms, double dt) {
   if (every_ms == 0.0) return 0;

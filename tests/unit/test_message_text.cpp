@@ -33,10 +33,21 @@ TEST(message_text, plain_text_is_unchanged) {
 }
 
 TEST(message_text, every_setting_has_a_flag_and_a_neutral_name) {
-  for (setting s :
-       {setting::backend, setting::device, setting::threads, setting::set, setting::sweep}) {
-    EXPECT_EQ(cli::flag_of(s), "--" + neutral_setting_name(s));
-    EXPECT_EQ(neutral_setting_name(s).find("--"), std::string::npos);
+  const std::pair<setting, const char*> flags[] = {
+      {setting::backend, "--backend"},
+      {setting::device, "--device"},
+      {setting::threads, "--threads"},
+      {setting::set, "--set"},
+      {setting::sweep, "--sweep"},
+      {setting::output, "-o"},
+      {setting::task_id, "--task-id"},
+      {setting::num_tasks, "--num-tasks"},
+      {setting::checkpoint_every, "--checkpoint-every"},
+      {setting::redo, "--redo"}};
+  for (const auto& [s, flag] : flags) {
+    EXPECT_EQ(cli::flag_of(s), flag);
+    EXPECT_EQ(neutral_setting_name(s).find('-'), std::string::npos);
+    EXPECT_NE(neutral_setting_name(s), "setting");
   }
 }
 
