@@ -170,7 +170,7 @@ void write_checkpoint_file(const std::string& tmp, const checkpoint& c) {
 
 void write_checkpoint(const std::string& path, const checkpoint& c) {
   write_atomically(
-      path, [&](const std::string& tmp) { write_checkpoint_file(tmp, c); }, ".tmp");
+      path, [&](const std::string& tmp) { write_checkpoint_file(tmp, c); }, temporary_suffix);
 }
 
 checkpoint read_checkpoint(const std::string& path) {

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include <spikesim/atomic_output.hpp>
 #include <spikesim/communicator.hpp>
 #include <spikesim/hdf5_writer.hpp>
 #include <spikesim/output_paths.hpp>
@@ -48,7 +49,7 @@ bool save_checkpoint(const std::string& path, uint64_t step, const std::vector<u
   } catch (const std::exception& e) {
     std::ostringstream line;
     line << "warning: no checkpoint at t = " << static_cast<double>(step) * spec.run.dt
-         << " ms: " << write_failure(e.what(), path + ".tmp", errno);
+         << " ms: " << write_failure(e.what(), temporary_path(path), errno);
     if (hooks.report) hooks.report(line.str());
     return false;
   }

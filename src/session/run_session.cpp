@@ -4,6 +4,7 @@
 #include <memory>
 #include <sstream>
 
+#include <spikesim/atomic_output.hpp>
 #include <spikesim/communicator.hpp>
 #include <spikesim/config_loader.hpp>
 #include <spikesim/connectivity.hpp>
@@ -34,9 +35,9 @@ void check_run_files(const run_request& r, const std::string& output,
   if (!r.resume.empty() && !same_file(r.resume, ckpt_path))
     inputs.push_back({"checkpoint resumed from", r.resume});
   check_distinct_files(inputs, {{"output", output},
-                                {"partial output", output + ".partial"},
+                                {"partial output", partial_path(output)},
                                 {"checkpoint", ckpt_path},
-                                {"temporary checkpoint", ckpt_path + ".tmp"}});
+                                {"temporary checkpoint", temporary_path(ckpt_path)}});
 }
 
 // The spec of a resumed run: without a config the one stored in the checkpoint, which must be
@@ -161,7 +162,7 @@ run_outcome execute_run(run_plan& plan, backend_options opt, communicator& comm,
     out.summary = std::move(c.summary);
     out.wrote_checkpoint = c.wrote_checkpoint;
   } catch (const output_error& e) {
-    throw output_error(write_failure(e.what(), spec.output.file + ".partial", errno));
+    throw output_error(write_failure(e.what(), partial_path(spec.output.file), errno));
   }
   if (spread) out.exchange = sum_over_ranks(out.summary, events_before, comm);
   if (file_rec) {

@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 
+#include <spikesim/atomic_output.hpp>
 #include <spikesim/communicator.hpp>
 #include <spikesim/environment.hpp>
 #include <spikesim/hdf5_writer.hpp>
@@ -57,7 +58,7 @@ std::optional<checkpoint> pack_checkpoint(const std::string& ckpt, const experim
     for (const auto& p : packed.populations) pops.push_back(p.name);
     if (c.populations != pops || fs::path(c.output).filename() != fs::path(final_path).filename())
       throw input_error("it is of another pack of points");
-    if (!fs::exists(final_path + ".partial", ec) && !fs::exists(final_path, ec))
+    if (!fs::exists(partial_path(final_path), ec) && !fs::exists(final_path, ec))
       throw input_error("the output it continues is gone");
     return c;
   } catch (const error& e) {
