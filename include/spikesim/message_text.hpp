@@ -20,12 +20,13 @@ enum class setting {
   num_tasks,         // the tasks a sweep's points are split over
   checkpoint_every,  // the simulated time between checkpoints
   redo,              // a sweep replaces every pack's file
+  current_range,     // the currents of a single neuron's f–I curve: from:to:step
 };
 
 // How a front-end names a setting in its messages.
 using setting_names = std::string (*)(setting);
 // The names without a front-end: "backend", "device", "threads", "set", "sweep", "output",
-// "task_id", "num_tasks", "checkpoint_every", "redo".
+// "task_id", "num_tasks", "checkpoint_every", "redo", "current_range".
 std::string neutral_setting_name(setting s);
 // Installs the front-end's names (at start-up, before any message is made); null: the neutral
 // ones again.

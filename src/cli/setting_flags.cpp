@@ -25,6 +25,8 @@ std::string flag_of(setting s) {
       return "--checkpoint-every";
     case setting::redo:
       return "--redo";
+    case setting::current_range:
+      return "--I-range";
   }
   return neutral_setting_name(s);
 }

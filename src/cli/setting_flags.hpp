@@ -9,7 +9,7 @@
 namespace spikesim::cli {
 
 // "--backend", "--device", "--threads", "--set", "--sweep", "-o", "--task-id", "--num-tasks",
-// "--checkpoint-every", "--redo"; main() installs it.
+// "--checkpoint-every", "--redo", "--I-range"; main() installs it.
 std::string flag_of(setting s);
 
 }  // namespace spikesim::cli

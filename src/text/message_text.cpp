@@ -32,6 +32,8 @@ std::string neutral_setting_name(setting s) {
       return "checkpoint_every";
     case setting::redo:
       return "redo";
+    case setting::current_range:
+      return "current_range";
   }
   return "setting";
 }

@@ -43,7 +43,8 @@ TEST(message_text, every_setting_has_a_flag_and_a_neutral_name) {
       {setting::task_id, "--task-id"},
       {setting::num_tasks, "--num-tasks"},
       {setting::checkpoint_every, "--checkpoint-every"},
-      {setting::redo, "--redo"}};
+      {setting::redo, "--redo"},
+      {setting::current_range, "--I-range"}};
   for (const auto& [s, flag] : flags) {
     EXPECT_EQ(cli::flag_of(s), flag);
     EXPECT_EQ(neutral_setting_name(s).find('-'), std::string::npos);
