@@ -6,9 +6,12 @@
 #include <optional>
 #include <string>
 
+#include <spikesim/backend.hpp>
 #include <spikesim/errors.hpp>
 
 namespace spikesim {
+
+class communicator;  // communicator.hpp
 
 // MemAvailable of /proc/meminfo in bytes; 0 when unknown.
 uint64_t available_ram();
@@ -25,6 +28,10 @@ std::optional<uint64_t> env_number(const char* name);
 // OMP_NUM_THREADS when set).
 int rank_default_device(int ranks, int local_rank);
 int rank_default_threads(int local_ranks);
+// The backend of this rank of `comm`, of `kind`: `threads` when > 0, else rank_default_threads;
+// over several ranks without `device_given` rank_default_device, else `device`.
+backend_options rank_backend_options(const std::string& kind, int threads, int device,
+                                     bool device_given, const communicator& comm);
 
 // A task of a job whose work is split over `tasks` tasks (a SLURM array), 0-based.
 struct task_assignment {

@@ -180,13 +180,9 @@ void run_command(const run_args& a, communicator& comm, memory_estimate& memory)
   // Handlers first: a signal while the state is being built ends the run cleanly too.
   // SIGUSR1 is what SLURM's --signal sends ahead of the end of an allocation.
   install_stop_handlers();
-  backend_options opt;
-  opt.kind = a.run.backend;
-  opt.threads = a.threads > 0 ? a.threads : rank_default_threads(comm.local_ranks());
   // One GPU per rank of a node unless --device says otherwise.
-  opt.device = comm.ranks() > 1 && !a.device_given
-                   ? rank_default_device(comm.ranks(), comm.local_rank())
-                   : a.device;
+  const backend_options opt =
+      rank_backend_options(a.run.backend, a.threads, a.device, a.device_given, comm);
   std::optional<progress_meter> meter;
   session_hooks hooks;
   hooks.starting = [&] { meter.emplace(!a.quiet && comm.rank() == 0); };

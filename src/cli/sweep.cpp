@@ -136,13 +136,9 @@ void sweep_command(const sweep_args& a, communicator& comm) {
   if (root) print_plan(t, a, comm.ranks());
   if (t.plan.packs.empty()) return;
   install_stop_handlers();
-  backend_options opt;
-  opt.kind = a.backend;
-  opt.threads = a.threads > 0 ? a.threads : rank_default_threads(comm.local_ranks());
   // One GPU per rank of a node unless --device says otherwise.
-  opt.device = comm.ranks() > 1 && !a.device_given
-                   ? rank_default_device(comm.ranks(), comm.local_rank())
-                   : a.device;
+  const backend_options opt =
+      rank_backend_options(a.backend, a.threads, a.device, a.device_given, comm);
   const std::string rank_prefix =
       comm.ranks() > 1 ? "rank " + std::to_string(comm.rank()) + ": " : "";
   // One progress meter, rank 0's: several would garble each other's lines.

@@ -10,6 +10,7 @@
 #include <limits>
 
 #include <spikesim/backend.hpp>
+#include <spikesim/communicator.hpp>
 #include <spikesim/environment.hpp>
 
 namespace spikesim {
@@ -51,6 +52,17 @@ int rank_default_threads(int local_ranks) {
   const long usable = CPU_COUNT(&set), online = sysconf(_SC_NPROCESSORS_ONLN);
   if (usable < online) return 0;  // bound by the launcher: OpenMP uses those cores
   return static_cast<int>(std::max<long>(1, usable / local_ranks));
+}
+
+backend_options rank_backend_options(const std::string& kind, int threads, int device,
+                                     bool device_given, const communicator& comm) {
+  backend_options opt;
+  opt.kind = kind;
+  opt.threads = threads > 0 ? threads : rank_default_threads(comm.local_ranks());
+  opt.device = comm.ranks() > 1 && !device_given
+                   ? rank_default_device(comm.ranks(), comm.local_rank())
+                   : device;
+  return opt;
 }
 
 namespace {

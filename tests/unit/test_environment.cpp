@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 
+#include <spikesim/communicator.hpp>
 #include <spikesim/environment.hpp>
 #include <spikesim/errors.hpp>
 
@@ -135,6 +136,19 @@ TEST_F(environment_test, ranks_share_a_node_only_when_there_are_several) {
   set("OMP_NUM_THREADS", std::nullopt);
   // More ranks than cores: one thread each (0 where the launcher bound the process).
   EXPECT_LE(rank_default_threads(100000), 1);
+}
+
+TEST_F(environment_test, a_rank_takes_the_backend_it_is_given_or_its_share_of_the_node) {
+  const communicator one;  // a test is not started by an MPI launcher: one rank
+  ASSERT_EQ(one.ranks(), 1);
+  backend_options o = rank_backend_options("cuda", 3, 2, true, one);
+  EXPECT_EQ(o.kind, "cuda");
+  EXPECT_EQ(o.threads, 3);
+  EXPECT_EQ(o.device, 2);
+  // One rank: the device given or its default, the threads OpenMP's default.
+  o = rank_backend_options("cpu", 0, 1, false, one);
+  EXPECT_EQ(o.threads, rank_default_threads(1));
+  EXPECT_EQ(o.device, 1);
 }
 
 TEST(environment, available_ram_reads_meminfo) {
