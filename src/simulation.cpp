@@ -62,7 +62,7 @@ run_summary simulate(const experiment_spec& spec, backend& b, recorder& rec,
     if (opt.start_spikes.size() != sum.populations.size())
       throw error("simulate: start_spikes has " + std::to_string(opt.start_spikes.size()) +
                       " populations, the spec " + std::to_string(sum.populations.size()),
-                  exit_internal);
+                  error_kind::internal);
     for (size_t p = 0; p < sum.populations.size(); ++p)
       sum.populations[p].spikes = opt.start_spikes[p];
   }

@@ -10,6 +10,18 @@ namespace spikesim {
 
 // The temporary name of an output while it is written: FILE.partial.
 inline constexpr const char* partial_suffix = ".partial";
+// The temporary name of a file rewritten whole where FILE.partial is another file's name (the
+// final file made from a run's partial output, /analysis added to a file, a checkpoint): FILE.tmp.
+inline constexpr const char* temporary_suffix = ".tmp";
+
+inline std::string partial_path(const std::string& path) {
+  return path + partial_suffix;
+}
+inline std::string temporary_path(const std::string& path) {
+  return path + temporary_suffix;
+}
+// Whether a file's name is that of an output still being written (NAME.partial, NAME not empty).
+bool is_partial_name(const std::string& name);
 
 // Renames `temp` over `path` (atomic within one file system). output_error "cannot rename 'TEMP'
 // to 'PATH': REASON" on failure, `temp` then left to the caller.

@@ -6,9 +6,12 @@
 #include <optional>
 #include <string>
 
+#include <spikesim/backend.hpp>
 #include <spikesim/errors.hpp>
 
 namespace spikesim {
+
+class communicator;  // communicator.hpp
 
 // MemAvailable of /proc/meminfo in bytes; 0 when unknown.
 uint64_t available_ram();
@@ -25,6 +28,10 @@ std::optional<uint64_t> env_number(const char* name);
 // OMP_NUM_THREADS when set).
 int rank_default_device(int ranks, int local_rank);
 int rank_default_threads(int local_ranks);
+// The backend of this rank of `comm`, of `kind`: `threads` when > 0, else rank_default_threads;
+// over several ranks without `device_given` rank_default_device, else `device`.
+backend_options rank_backend_options(const std::string& kind, int threads, int device,
+                                     bool device_given, const communicator& comm);
 
 // A task of a job whose work is split over `tasks` tasks (a SLURM array), 0-based.
 struct task_assignment {
@@ -32,16 +39,13 @@ struct task_assignment {
   uint64_t tasks = 1;
 };
 
-// resolve_task's refusal: the values and where each came from (SLURM's variables or the caller),
-// so that a front-end names its own options (message()).
+// resolve_task's refusal: the values and where each came from (SLURM's variables, or the
+// caller's settings task_id and num_tasks, which the message marks for the front-end to name).
 struct task_error : config_error {
-  enum kind_t { no_tasks, id_out_of_range };
-  task_error(kind_t kind, uint64_t id, uint64_t tasks, bool id_from_slurm, bool tasks_from_slurm);
-  // The message, with `id_name` and `count_name` for the values not from SLURM and `hint` after
-  // "a SLURM array must be contiguous" on an id out of range (a front-end's example and options).
-  std::string message(const std::string& id_name, const std::string& count_name,
-                      const std::string& hint) const;
-  kind_t kind;
+  enum reason_t { no_tasks, id_out_of_range };
+  task_error(reason_t reason, uint64_t id, uint64_t tasks, bool id_from_slurm,
+             bool tasks_from_slurm);
+  reason_t reason;
   uint64_t id, tasks;
   bool id_from_slurm, tasks_from_slurm;
 };

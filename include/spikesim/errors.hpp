@@ -1,4 +1,6 @@
-// The typed errors of spikesim; main() catches them once and maps each to its documented exit code.
+// The typed errors of spikesim. Each carries its kind, what went wrong, by which a front-end
+// decides what to do (the program maps it to its exit code: src/cli/exit_codes.cpp), and its
+// message with the front-end's settings marked.
 #pragma once
 
 #include <stdexcept>
@@ -8,59 +10,57 @@
 
 namespace spikesim {
 
-enum exit_code : int {
-  exit_ok = 0,
-  exit_internal = 1,
-  exit_config = 2,
-  exit_input = 3,
-  exit_output = 4,
-  exit_no_device = 5,
-  exit_numerical = 6,
-  exit_memory = 7,
-  exit_interrupted = 75,
+enum class error_kind {
+  internal,   // a bug or a failure of a library spikesim uses
+  config,     // the configuration or a front-end setting
+  input,      // an input file
+  output,     // an output file
+  backend,    // the requested backend or device
+  numerical,  // a neuron's state became NaN or infinite
+  memory,     // more memory is needed than is available
 };
 
 // what() names the settings of the message as the front-end does (use_setting_names); text()
 // keeps them marked, for a front-end that phrases the message again.
 class error : public std::runtime_error {
  public:
-  error(const message_text& what, int code)
-      : std::runtime_error(what.str()), text_(what), code_(code) {}
+  error(const message_text& what, error_kind kind)
+      : std::runtime_error(what.str()), text_(what), kind_(kind) {}
   const message_text& text() const noexcept { return text_; }
-  int code() const noexcept { return code_; }
+  error_kind kind() const noexcept { return kind_; }
 
  private:
   message_text text_;
-  int code_;
+  error_kind kind_;
 };
 
 // A configuration key has a wrong type, an impossible value or is unknown; the message names it.
 struct config_error : error {
-  explicit config_error(const message_text& what) : error(what, exit_config) {}
+  explicit config_error(const message_text& what) : error(what, error_kind::config) {}
 };
 // An input file is missing, unreadable or not ours.
 struct input_error : error {
-  explicit input_error(const message_text& what) : error(what, exit_input) {}
+  explicit input_error(const message_text& what) : error(what, error_kind::input) {}
 };
 // The output cannot be created or written.
 struct output_error : error {
-  explicit output_error(const message_text& what) : error(what, exit_output) {}
+  explicit output_error(const message_text& what) : error(what, error_kind::output) {}
 };
 // The requested backend or device cannot be used.
 struct backend_error : error {
-  explicit backend_error(const message_text& what) : error(what, exit_no_device) {}
+  explicit backend_error(const message_text& what) : error(what, error_kind::backend) {}
 };
 // The state of a neuron became NaN or infinite. On a run spread over ranks the ranks learn of a
 // failure in the spike exchange, and every rank throws it after the same chunk with `all_ranks`
 // set: the job can then end in order (rank 0 closes its file) instead of being aborted.
 struct numerical_error : error {
   explicit numerical_error(const message_text& what, bool all_ranks = false)
-      : error(what, exit_numerical), all_ranks(all_ranks) {}
+      : error(what, error_kind::numerical), all_ranks(all_ranks) {}
   bool all_ranks;
 };
 // The run needs more memory than is available.
 struct memory_error : error {
-  explicit memory_error(const message_text& what) : error(what, exit_memory) {}
+  explicit memory_error(const message_text& what) : error(what, error_kind::memory) {}
 };
 
 }  // namespace spikesim

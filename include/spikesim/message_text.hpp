@@ -10,16 +10,23 @@ namespace spikesim {
 
 // The settings a front-end takes beside the config file.
 enum class setting {
-  backend,  // the backend to run on: auto, cpu or cuda
-  device,   // the CUDA device ordinal
-  threads,  // the number of CPU threads
-  set,      // one override of a config key: key.path=value
-  sweep,    // one sweep axis: key=v1,v2,... or key=start:stop:step
+  backend,           // the backend to run on: auto, cpu or cuda
+  device,            // the CUDA device ordinal
+  threads,           // the number of CPU threads
+  set,               // one override of a config key: key.path=value
+  sweep,             // one sweep axis: key=v1,v2,... or key=start:stop:step
+  output,            // the output file (a run) or directory (a sweep)
+  task_id,           // this task's share of a sweep's points
+  num_tasks,         // the tasks a sweep's points are split over
+  checkpoint_every,  // the simulated time between checkpoints
+  redo,              // a sweep replaces every pack's file
+  current_range,     // the currents of a single neuron's f–I curve: from:to:step
 };
 
 // How a front-end names a setting in its messages.
 using setting_names = std::string (*)(setting);
-// The names without a front-end: "backend", "device", "threads", "set", "sweep".
+// The names without a front-end: "backend", "device", "threads", "set", "sweep", "output",
+// "task_id", "num_tasks", "checkpoint_every", "redo", "current_range".
 std::string neutral_setting_name(setting s);
 // Installs the front-end's names (at start-up, before any message is made); null: the neutral
 // ones again.

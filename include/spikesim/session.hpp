@@ -17,14 +17,9 @@
 #include <spikesim/spec.hpp>
 
 namespace spikesim {
+
 class hdf5_recorder;
-}  // namespace spikesim
-
-namespace spikesim::mpi {
-class session;
-}  // namespace spikesim::mpi
-
-namespace spikesim {
+class communicator;  // communicator.hpp
 
 // Host memory a run is estimated to need and what was available (bytes; 0 when not checked).
 struct memory_estimate {
@@ -40,10 +35,10 @@ memory_estimate check_host_memory(const experiment_spec& spec, const std::string
 // The message of a failed allocation after check_host_memory passed: needed and available.
 std::string out_of_memory_message(const memory_estimate& e);
 
-// checkpoint_interval_steps' refusal of an interval; message() names it as a front-end calls it.
+// checkpoint_interval_steps' refusal of an interval; the message marks the setting
+// checkpoint_every for the front-end to name.
 struct checkpoint_interval_error : config_error {
   explicit checkpoint_interval_error(double every_ms);
-  std::string message(const std::string& name) const;
   double every_ms;
 };
 // Steps between checkpoints taken every `every_ms` ms of simulated time (0: none, only when
@@ -68,7 +63,7 @@ struct checkpoint_policy {
   std::string path;
   uint64_t every_steps = 0;
   const checkpoint* resumed = nullptr;
-  mpi::session* spread = nullptr;
+  communicator* spread = nullptr;
   std::string prefix;
 };
 struct checkpointed_summary {
@@ -108,7 +103,7 @@ struct run_plan {
 // Loads the spec (from the checkpoint's config when resuming without one, which must match the
 // checkpoint: version, config, populations), and checks the files the run writes against those
 // it reads (on rank 0) and the host memory of this rank's share. Throws the typed errors.
-run_plan prepare_run(const run_request& r, mpi::session& comm);
+run_plan prepare_run(const run_request& r, communicator& comm);
 
 // The exchange between ranks over a run: this rank's (rank 0's where printed) counts, the
 // slowest rank's time in the exchanges, the quickest exchange of any rank, bytes sent by all.
@@ -127,7 +122,7 @@ struct run_outcome {
 // Runs the plan with `opt` (its kind, threads and device; quiet and the exchange are the
 // session's): rank 0 writes the file, every rank simulates its share. Reports the set-up
 // (ranks, synapses, the backend's notice, the resume) unless quiet.
-run_outcome execute_run(run_plan& plan, backend_options opt, mpi::session& comm,
+run_outcome execute_run(run_plan& plan, backend_options opt, communicator& comm,
                         const session_hooks& hooks);
 
 }  // namespace spikesim

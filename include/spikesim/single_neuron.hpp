@@ -4,14 +4,18 @@
 // and the f–I curve by simulating one neuron per current. Units: ms, mV, nA (HH: uA/cm^2), Hz.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <spikesim/models/eif.hpp>
 #include <spikesim/models/hh.hpp>
 #include <spikesim/models/lif.hpp>
+#include <spikesim/models/param_table.hpp>
+#include <spikesim/spec.hpp>
 #include <spikesim/theory.hpp>
 
 namespace spikesim {
@@ -91,6 +95,30 @@ report analyse(const hh_params& p, double I, const std::vector<double>& currents
 // One HH neuron from rest at current I: its spikes, and its rate as 1000 / mean ISI of the
 // spikes in the second half of the run (0 with fewer than two).
 fI_row simulate_hh(const hh_params& p, double I, const hh_simulation& sim);
+
+// --- The same by the model's name ("lif", "eif" or "hh") and its parameters as key = value, for
+// a front-end that takes them one by one. A list holds every parameter of the model's table, in
+// its order; a name or a list of another model is std::invalid_argument.
+
+// The model's parameters at their defaults.
+std::vector<param_value> default_parameters(const std::string& model);
+// Every parameter key of lif, eif and hh once, with its unit, in that order.
+const std::vector<std::pair<std::string, std::string>>& parameter_keys();
+// The parameters of a population of a config; empty when its model is neither lif nor eif.
+std::vector<param_value> population_parameters(const population_spec& pop);
+// The first check of the model's parameter table that `params` fail (check_params, no dt).
+param_violation check_parameters(const std::string& model, const std::vector<param_value>& params);
+current_range default_currents(const std::string& model, const std::vector<param_value>& params);
+// The model's analyse(): `sigma` for lif only, `sim` for hh only. Parameters the theory refuses
+// are a config_error ("config error: " and the theory's reason).
+report analyse(const std::string& model, const std::vector<param_value>& params, double I,
+               const std::vector<double>& currents, double sigma, const hh_simulation& sim);
+
+// The most currents an f–I curve takes.
+inline constexpr std::size_t max_currents = 10001;
+// The currents "from:to:step" of a front-end's setting current_range: finite numbers, step > 0,
+// from < to, at most max_currents currents; config_error naming the setting and the text.
+current_range parse_current_range(const std::string& text);
 
 }  // namespace single_neuron
 }  // namespace spikesim

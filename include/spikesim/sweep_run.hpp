@@ -17,10 +17,6 @@
 #include <spikesim/session.hpp>
 #include <spikesim/sweep.hpp>
 
-namespace spikesim::mpi {
-class session;
-}  // namespace spikesim::mpi
-
 namespace spikesim {
 
 // What a sweep is asked to do.
@@ -83,12 +79,11 @@ found_file examine(const std::string& path, const sweep_spec& s, point_range ran
 std::vector<experiment_spec> task_specs(const sweep_spec& s, point_range range);
 
 // An existing file a pack would replace and may not: output.overwrite is false, or it is not a
-// file of this sweep (`found` says why). message() adds a front-end's words: `sweep_hint` after
-// the why of a file of another sweep, `advice` at the end.
+// file of this sweep (`found` says why). The message's advice marks the settings (output, redo,
+// set, sweep) that a front-end names.
 struct pack_file_error : output_error {
   enum reason_t { overwrite_off, foreign };
   pack_file_error(reason_t reason, std::string path, found_file found);
-  std::string message(const std::string& sweep_hint, const std::string& advice) const;
   reason_t reason;
   std::string path;
   found_file found;
@@ -129,7 +124,7 @@ struct sweep_task {
   std::vector<experiment_spec> specs;  // of the points of plan.range
   std::string dir;
 };
-sweep_task plan_sweep_task(const sweep_request& r, mpi::session& comm,
+sweep_task plan_sweep_task(const sweep_request& r, communicator& comm,
                            const std::function<void(const sweep_task&)>& vetted);
 
 // The checkpoint that a pack (the spec `packed`, written to `final_path`) resumes from: `ckpt`,
@@ -165,6 +160,6 @@ struct sweep_totals {
 // resumes from its checkpoint. A stop ends the current pack after its chunk and skips the rest.
 // Every rank ends here together (the totals are summed over the ranks).
 sweep_totals run_packs(const sweep_task& t, const sweep_request& r, backend_options opt,
-                       mpi::session& comm, const sweep_hooks& hooks);
+                       communicator& comm, const sweep_hooks& hooks);
 
 }  // namespace spikesim

@@ -2,6 +2,7 @@
 // simulations are validated against. Units: ms, mV, nA, MOhm, Hz.
 #pragma once
 
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,19 @@ namespace spikesim {
 struct population_spec;  // spec.hpp
 
 namespace theory {
+
+// A refused argument of a theory function, with its data for a front-end that names the argument
+// its own way; what() is "WHERE: NAME = VALUE UNIT, REQUIREMENT" ("siegert: tau_m = 0 ms, must be
+// > 0"), the value at 10 significant digits.
+struct argument_error : std::invalid_argument {
+  argument_error(std::string where, std::string name, double value, std::string unit,
+                 std::string requirement);
+  // "VALUE UNIT, REQUIREMENT": what follows "NAME = ".
+  std::string value_text() const;
+  std::string where, name;
+  double value;
+  std::string unit, requirement;
+};
 
 // Scaled complementary error function erfcx(x) = exp(x^2) erfc(x), accurate to a few ulp for
 // x >= 0 (continued fraction above x = 5, where exp(x^2) erfc(x) starts losing digits and soon

@@ -4,8 +4,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <sstream>
 #include <stdexcept>
+#include <type_traits>
+#include <variant>
 
 #include <spikesim/errors.hpp>
 #include <spikesim/format.hpp>
@@ -274,6 +277,116 @@ report analyse(const hh_params& p, double I, const std::vector<double>& currents
 
 fI_row simulate_hh(const hh_params& p, double I, const hh_simulation& sim) {
   return simulate_from(p, hh_rest(p), I, sim);
+}
+
+// --- By the model's name.
+
+namespace {
+
+template <class P>
+std::vector<param_value> values_of(const P& p) {
+  std::vector<param_value> list;
+  for (const auto& f : param_table<P>::fields) list.push_back({f.key, f.unit, p.*f.member});
+  return list;
+}
+
+template <class P>
+P struct_of(const std::vector<param_value>& params) {
+  P p;
+  for (const auto& f : param_table<P>::fields) {
+    auto it = std::find_if(params.begin(), params.end(),
+                           [&](const param_value& v) { return v.key == f.key; });
+    if (it == params.end()) throw std::invalid_argument(std::string("no parameter ") + f.key);
+    p.*f.member = it->value;
+  }
+  return p;
+}
+
+// Calls f with the parameters as the struct of the model.
+template <class F>
+auto with_struct(const std::string& model, const std::vector<param_value>& params, F f) {
+  if (model == "lif") return f(struct_of<lif_params>(params));
+  if (model == "eif") return f(struct_of<eif_params>(params));
+  if (model == "hh") return f(struct_of<hh_params>(params));
+  throw std::invalid_argument("no single-neuron analysis of model " + model);
+}
+
+[[noreturn]] void range_error(const std::string& text, const std::string& why) {
+  throw config_error("config error: " + setting::current_range + " = '" + text + "': " + why);
+}
+
+}  // namespace
+
+std::vector<param_value> default_parameters(const std::string& model) {
+  if (model == "lif") return values_of(lif_params{});
+  if (model == "eif") return values_of(eif_params{});
+  if (model == "hh") return values_of(hh_params{});
+  throw std::invalid_argument("no single-neuron analysis of model " + model);
+}
+
+const std::vector<std::pair<std::string, std::string>>& parameter_keys() {
+  static const std::vector<std::pair<std::string, std::string>> keys = [] {
+    std::vector<std::pair<std::string, std::string>> k;
+    for (const char* m : {"lif", "eif", "hh"})
+      for (const param_value& p : default_parameters(m))
+        if (std::none_of(k.begin(), k.end(), [&](const auto& e) { return e.first == p.key; }))
+          k.emplace_back(p.key, p.unit);
+    return k;
+  }();
+  return keys;
+}
+
+std::vector<param_value> population_parameters(const population_spec& pop) {
+  if (const auto* l = std::get_if<lif_params>(&pop.params)) return values_of(*l);
+  if (const auto* e = std::get_if<eif_params>(&pop.params)) return values_of(*e);
+  return {};
+}
+
+param_violation check_parameters(const std::string& model, const std::vector<param_value>& params) {
+  return with_struct(model, params, [](const auto& p) { return check_params(p); });
+}
+
+current_range default_currents(const std::string& model, const std::vector<param_value>& params) {
+  return with_struct(model, params, [](const auto& p) { return default_currents(p); });
+}
+
+report analyse(const std::string& model, const std::vector<param_value>& params, double I,
+               const std::vector<double>& currents, double sigma, const hh_simulation& sim) {
+  // The struct is made outside the try: a list of another model is the caller's error.
+  return with_struct(model, params, [&](const auto& p) -> report {
+    using P = std::decay_t<decltype(p)>;
+    try {
+      if constexpr (std::is_same_v<P, lif_params>)
+        return analyse(p, I, currents, sigma);
+      else if constexpr (std::is_same_v<P, eif_params>)
+        return analyse(p, I, currents);
+      else
+        return analyse(p, I, currents, sim);
+    } catch (const std::invalid_argument& e) {
+      throw config_error(std::string("config error: ") + e.what());
+    }
+  });
+}
+
+current_range parse_current_range(const std::string& text) {
+  double v[3];
+  std::size_t pos = 0;
+  for (int k = 0; k < 3; ++k) {
+    const std::size_t end = k < 2 ? text.find(':', pos) : text.size();
+    if (end == std::string::npos) range_error(text, "expected from:to:step");
+    const std::string part = text.substr(pos, end - pos);
+    char* stop = nullptr;
+    v[k] = std::strtod(part.c_str(), &stop);
+    if (part.empty() || *stop != '\0' || !std::isfinite(v[k]))
+      range_error(text, "'" + part + "' is not a finite number (expected from:to:step)");
+    pos = end + 1;
+  }
+  const current_range r{v[0], v[1], v[2]};
+  if (!(r.step > 0)) range_error(text, "step must be > 0");
+  if (!(r.to > r.from)) range_error(text, "from must be below to (the range is inverted or empty)");
+  if ((r.to - r.from) / r.step + 1 > static_cast<double>(max_currents))
+    range_error(text, "more than " + std::to_string(max_currents) + " currents");
+  return r;
 }
 
 }  // namespace spikesim::single_neuron

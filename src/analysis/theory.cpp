@@ -19,6 +19,27 @@ namespace theory {
 
 namespace {
 
+std::string argument_text(double value, const std::string& unit, const std::string& requirement) {
+  return format_significant(value, 10) + (unit.empty() ? "" : " ") + unit + ", " + requirement;
+}
+
+}  // namespace
+
+argument_error::argument_error(std::string where, std::string name, double value, std::string unit,
+                               std::string requirement)
+    : std::invalid_argument(where + ": " + name + " = " + argument_text(value, unit, requirement)),
+      where(std::move(where)),
+      name(std::move(name)),
+      value(value),
+      unit(std::move(unit)),
+      requirement(std::move(requirement)) {}
+
+std::string argument_error::value_text() const {
+  return argument_text(value, unit, requirement);
+}
+
+namespace {
+
 constexpr double k_pi = 3.14159265358979323846;
 constexpr double k_sqrt_pi = 1.77245385090551602730;
 constexpr double k_inf = std::numeric_limits<double>::infinity();
@@ -26,9 +47,7 @@ constexpr double k_nan = std::numeric_limits<double>::quiet_NaN();
 
 [[noreturn]] void fail(const char* where, const char* name, double value, const char* unit,
                        const char* requirement) {
-  throw std::invalid_argument(std::string(where) + ": " + name + " = " +
-                              format_significant(value, 10) + (unit[0] != '\0' ? " " : "") + unit +
-                              ", " + requirement);
+  throw argument_error(where, name, value, unit, requirement);
 }
 
 void require_finite(const char* where, const char* name, double value, const char* unit) {

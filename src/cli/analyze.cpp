@@ -9,7 +9,7 @@
 #include <spikesim/errors.hpp>
 #include <spikesim/format.hpp>
 
-#include "cli/commands.hpp"
+#include "commands.hpp"
 
 namespace spikesim::cli {
 namespace {

@@ -13,10 +13,6 @@
 #include <spikesim/analysis.hpp>
 #include <spikesim/session.hpp>
 
-namespace spikesim::mpi {
-class session;
-}
-
 namespace spikesim::cli {
 
 void add_run(CLI::App& app);
@@ -45,13 +41,9 @@ CLI::Option* add_backend_options(CLI::App* cmd, std::string& backend, int& devic
                                  bool& quiet);
 
 // Runs a subcommand on this rank. Over several ranks an error ends the whole job with this rank's
-// message and the error's exit code (mpi::session::abort): the other ranks would otherwise wait
+// message and the error's exit code (communicator::abort): the other ranks would otherwise wait
 // for this one for ever. With one rank errors reach main() as usual.
-void on_every_rank(mpi::session& comm, const std::function<void()>& command);
-
-// Runs `body` with the library's errors that carry data phrased in the CLI's terms (its
-// options named): the same exit codes, the CLI's messages.
-void in_cli_terms(const std::function<void()>& body);
+void on_every_rank(communicator& comm, const std::function<void()>& command);
 
 // The exit code the chosen subcommand asks main() to return.
 int& exit_status();

@@ -6,7 +6,7 @@
 #include <spikesim/backend.hpp>
 #include <spikesim/hdf5_writer.hpp>
 
-#include "cli/commands.hpp"
+#include "commands.hpp"
 
 namespace spikesim::cli {
 

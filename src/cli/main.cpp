@@ -1,12 +1,14 @@
-// spikesim's entry point: parses the command line and maps every error to its exit code.
+// spikesim's entry point: parses the command line and maps every error to its exit code
+// (exit_codes.hpp).
 #include <csignal>
 #include <iostream>
 
 #include <spikesim/errors.hpp>
 #include <spikesim/version.hpp>
 
-#include "cli/commands.hpp"
-#include "cli/setting_flags.hpp"
+#include "commands.hpp"
+#include "exit_codes.hpp"
+#include "setting_flags.hpp"
 
 namespace spikesim::cli {
 int& exit_status() {
@@ -43,22 +45,22 @@ int main(int argc, char** argv) {
   if (argc > 1 && argv[1][0] != '-' && !known) {
     std::cerr << "spikesim: unknown command '" << argv[1] << "' (the commands: " << names
               << "; spikesim --help)\n";
-    return exit_config;
+    return cli::exit_config;
   }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
-    return code == 0 ? 0 : exit_config;
+    return code == 0 ? 0 : cli::exit_config;
   } catch (const error& e) {
     std::cerr << "spikesim: " << e.what() << "\n";
-    return e.code();
+    return cli::exit_code_of(e.kind());
   } catch (const std::bad_alloc&) {
     std::cerr << "spikesim: out of memory\n";
-    return exit_memory;
+    return cli::exit_memory;
   } catch (const std::exception& e) {
     std::cerr << "spikesim: internal error: " << e.what() << "\n";
-    return exit_internal;
+    return cli::exit_internal;
   }
   return cli::exit_status();
 }

@@ -5,7 +5,7 @@
 
 #include <spikesim/sweep_merge.hpp>
 
-#include "cli/commands.hpp"
+#include "commands.hpp"
 
 namespace spikesim::cli {
 namespace {

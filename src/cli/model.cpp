@@ -2,14 +2,10 @@
 // This file reads the parameters from flags or a config's population, checks them against the
 // model's parameter table, prints the report and writes it as CSV or HDF5 (model_file.hpp).
 #include <cmath>
-#include <cstdlib>
 #include <iomanip>
 #include <iostream>
 #include <map>
-#include <stdexcept>
 #include <string>
-#include <type_traits>
-#include <variant>
 #include <vector>
 
 #include <spikesim/config_loader.hpp>
@@ -19,62 +15,14 @@
 #include <spikesim/models/param_table.hpp>
 #include <spikesim/single_neuron.hpp>
 
-#include "cli/commands.hpp"
+#include "commands.hpp"
 
 namespace spikesim::cli {
 namespace {
 
 using single_neuron::current_range;
+using single_neuron::param_value;
 using single_neuron::report;
-
-constexpr std::size_t k_max_currents = 10001;
-
-// ------------------------------------------------------------------------------- parameters
-
-struct sourced_param {
-  std::string key, unit;
-  double value;
-  std::string source;  // where the value came from, for messages: "--tau_m" or a config path
-};
-
-using param_list = std::vector<sourced_param>;
-
-// The model's parameters at their defaults, from its parameter table.
-template <class P>
-param_list defaults_of() {
-  const P p;
-  param_list list;
-  for (const auto& f : param_table<P>::fields) list.push_back({f.key, f.unit, p.*f.member, ""});
-  return list;
-}
-
-param_list default_params(const std::string& model) {
-  if (model == "lif") return defaults_of<lif_params>();
-  if (model == "eif") return defaults_of<eif_params>();
-  return defaults_of<hh_params>();
-}
-
-// Every parameter key of the supported models, for the flags (same names as the config keys).
-const std::vector<std::pair<std::string, std::string>>& all_keys() {
-  static const std::vector<std::pair<std::string, std::string>> keys = [] {
-    std::vector<std::pair<std::string, std::string>> k;
-    for (const char* m : {"lif", "eif", "hh"})
-      for (const sourced_param& p : default_params(m)) {
-        bool seen = false;
-        for (const auto& e : k) seen = seen || e.first == p.key;
-        if (!seen) k.emplace_back(p.key, p.unit);
-      }
-    return k;
-  }();
-  return keys;
-}
-
-template <class List>
-auto& find(List& ps, const std::string& key) {
-  for (auto& p : ps)
-    if (p.key == key) return p;
-  throw std::logic_error("no parameter " + key);
-}
 
 // A number of the report: "-" where it is undefined (NaN).
 std::string fmt(double x, int digits = 6) {
@@ -86,30 +34,23 @@ std::string show(double x) {
   return format_significant(x, 10);
 }
 
-template <class P>
-P struct_of(const param_list& ps) {
-  P p;
-  for (const auto& f : param_table<P>::fields) p.*f.member = find(ps, f.key).value;
-  return p;
-}
-
-// Calls f with the parameters as the struct of the model (lif, eif or hh).
-template <class F>
-auto with_params(const std::string& model, const param_list& ps, F f) {
-  if (model == "lif") return f(struct_of<lif_params>(ps));
-  if (model == "eif") return f(struct_of<eif_params>(ps));
-  return f(struct_of<hh_params>(ps));
-}
+// What the analysis runs on: the model, its parameters and where each value came from (for
+// messages: "--tau_m", "--tau_m (default)" or a config path), and the current of the fixed
+// points (and, for lif, the noise of the Siegert rate).
+struct model_setup {
+  std::string model;
+  std::vector<param_value> params;
+  std::vector<std::string> sources;  // of params, one each
+  double I = 0, sigma = 0;
+};
 
 // The parameter table's checks (those of a run, less the time step's), phrased with the source.
-void validate(const std::string& model, const param_list& ps) {
-  with_params(model, ps, [&ps](const auto& p) {
-    if (const param_violation v = check_params(p)) {
-      const sourced_param& bad = find(ps, v.key);
-      throw config_error("config error: " + bad.source + " = " + show(bad.value) + " " + bad.unit +
-                         ": " + param_rule_text(v, 10));
-    }
-  });
+void validate(const model_setup& s) {
+  if (const param_violation v = single_neuron::check_parameters(s.model, s.params))
+    for (std::size_t k = 0; k < s.params.size(); ++k)
+      if (s.params[k].key == v.key)
+        throw config_error("config error: " + s.sources[k] + " = " + show(s.params[k].value) + " " +
+                           s.params[k].unit + ": " + param_rule_text(v, 10));
 }
 
 // ------------------------------------------------------------------------------- output
@@ -208,48 +149,6 @@ struct model_args {
               *model_opt = nullptr;
 };
 
-[[noreturn]] void range_error(const std::string& text, const std::string& why) {
-  throw config_error("config error: --I-range = '" + text + "': " + why);
-}
-
-current_range parse_range(const std::string& text) {
-  double v[3];
-  std::size_t pos = 0;
-  for (int k = 0; k < 3; ++k) {
-    const std::size_t end = k < 2 ? text.find(':', pos) : text.size();
-    if (end == std::string::npos) range_error(text, "expected from:to:step");
-    const std::string part = text.substr(pos, end - pos);
-    char* stop = nullptr;
-    v[k] = std::strtod(part.c_str(), &stop);
-    if (part.empty() || *stop != '\0' || !std::isfinite(v[k]))
-      range_error(text, "'" + part + "' is not a finite number (expected from:to:step)");
-    pos = end + 1;
-  }
-  const current_range r{v[0], v[1], v[2]};
-  if (!(r.step > 0)) range_error(text, "step must be > 0");
-  if (!(r.to > r.from)) range_error(text, "from must be below to (the range is inverted or empty)");
-  if ((r.to - r.from) / r.step + 1 > static_cast<double>(k_max_currents))
-    range_error(text, "more than " + std::to_string(k_max_currents) + " currents");
-  return r;
-}
-
-// What the analysis runs on: the model, its parameters with their sources, and the current of
-// the fixed points (and, for lif, the noise of the Siegert rate).
-struct model_setup {
-  std::string model;
-  param_list params;
-  double I = 0, sigma = 0;
-};
-
-template <class P>
-void take_params(param_list& ps, const P& p, const std::string& path) {
-  for (const auto& f : param_table<P>::fields) {
-    sourced_param& x = find(ps, f.key);
-    x.value = p.*f.member;
-    x.source = path + f.key;
-  }
-}
-
 const population_spec& find_population(const experiment_spec& spec, const model_args& a) {
   const population_spec* pop = nullptr;
   std::string names;
@@ -273,15 +172,12 @@ model_setup from_config(const model_args& a) {
   if (a.model_opt->count() && a.model != s.model)
     throw config_error("config error: --model = " + a.model + ": population " + a.population +
                        " is " + s.model);
-  s.params = default_params(s.model);
-  const std::string path = "population." + a.population + ".params.";
-  if (const auto* l = std::get_if<lif_params>(&pop.params))
-    take_params(s.params, *l, path);
-  else if (const auto* e = std::get_if<eif_params>(&pop.params))
-    take_params(s.params, *e, path);
-  else
+  s.params = single_neuron::population_parameters(pop);
+  if (s.params.empty())
     throw config_error("config error: population " + a.population + " has model " + s.model +
                        ": `spikesim model` reads lif and eif populations (hh: use --model hh)");
+  for (const auto& p : s.params)
+    s.sources.push_back("population." + a.population + ".params." + p.key);
   if (pop.input.I.uniform()) s.I = pop.input.I.values[0];
   if (s.model == "lif" && pop.input.noise.tau_noise == 0) s.sigma = pop.input.noise.sigma;
   return s;
@@ -289,15 +185,16 @@ model_setup from_config(const model_args& a) {
 
 // The parameter flags given override the defaults or the population's values.
 void apply_flags(model_setup& s, model_args& a) {
-  for (auto& p : s.params)
-    if (p.source.empty()) p.source = "--" + p.key + " (default)";
+  s.sources.resize(s.params.size());
+  for (std::size_t k = 0; k < s.params.size(); ++k)
+    if (s.sources[k].empty()) s.sources[k] = "--" + s.params[k].key + " (default)";
   for (const auto& [key, opt] : a.options) {
     if (!opt->count()) continue;
     bool known = false;
-    for (auto& p : s.params) {
-      if (p.key != key) continue;
-      p.value = a.values[key];
-      p.source = "--" + key;
+    for (std::size_t k = 0; k < s.params.size(); ++k) {
+      if (s.params[k].key != key) continue;
+      s.params[k].value = a.values[key];
+      s.sources[k] = "--" + key;
       known = true;
     }
     if (!known) {
@@ -337,22 +234,6 @@ single_neuron::hh_simulation apply_settings(model_setup& s, const model_args& a)
   return sim;
 }
 
-report analyse(const model_setup& s, const std::vector<double>& currents,
-               const single_neuron::hh_simulation& sim) {
-  try {
-    return with_params(s.model, s.params, [&](const auto& p) {
-      if constexpr (std::is_same_v<std::decay_t<decltype(p)>, lif_params>)
-        return single_neuron::analyse(p, s.I, currents, s.sigma);
-      else if constexpr (std::is_same_v<std::decay_t<decltype(p)>, eif_params>)
-        return single_neuron::analyse(p, s.I, currents);
-      else
-        return single_neuron::analyse(p, s.I, currents, sim);
-    });
-  } catch (const std::invalid_argument& e) {
-    throw config_error(std::string("config error: ") + e.what());
-  }
-}
-
 void model_command(model_args& a) {
   model_setup s;
   if (!a.config.empty() || !a.population.empty()) {
@@ -362,17 +243,14 @@ void model_command(model_args& a) {
       throw config_error(
           "config error: model: give --model lif|eif|hh or --config FILE --population NAME");
     s.model = a.model;
-    s.params = default_params(s.model);
+    s.params = single_neuron::default_parameters(s.model);
   }
   apply_flags(s, a);
-  validate(s.model, s.params);
+  validate(s);
   const single_neuron::hh_simulation sim = apply_settings(s, a);
-  const current_range range =
-      a.I_range.empty()
-          ? with_params(s.model, s.params,
-                        [](const auto& p) { return single_neuron::default_currents(p); })
-          : parse_range(a.I_range);
-  const report r = analyse(s, range.values(), sim);
+  const current_range range = a.I_range.empty() ? single_neuron::default_currents(s.model, s.params)
+                                                : single_neuron::parse_current_range(a.I_range);
+  const report r = single_neuron::analyse(s.model, s.params, s.I, range.values(), s.sigma, sim);
   print_report(std::cout, r, range);
   if (!a.csv.empty()) {
     write_model_csv(r, a.csv);
@@ -400,7 +278,7 @@ void add_model(CLI::App& app) {
   cmd->add_option("--set", a->sets, "override a config key: key.path=value (repeatable)")
       ->take_all()
       ->allow_extra_args(false);
-  for (const auto& [key, unit] : all_keys()) {
+  for (const auto& [key, unit] : single_neuron::parameter_keys()) {
     a->values[key] = 0.0;
     a->options[key] = cmd->add_option("--" + key, a->values[key],
                                       "parameter " + key + " (" + unit + "); default: the model's");

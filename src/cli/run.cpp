@@ -7,15 +7,16 @@
 #include <iostream>
 #include <optional>
 
+#include <spikesim/communicator.hpp>
 #include <spikesim/environment.hpp>
 #include <spikesim/errors.hpp>
 #include <spikesim/format.hpp>
 #include <spikesim/session.hpp>
 #include <spikesim/sweep_run.hpp>
 
-#include "cli/commands.hpp"
-#include "cli/progress.hpp"
-#include "mpi/comm.hpp"
+#include "commands.hpp"
+#include "exit_codes.hpp"
+#include "progress.hpp"
 
 namespace spikesim::cli {
 namespace {
@@ -116,39 +117,22 @@ CLI::Option* add_backend_options(CLI::App* cmd, std::string& backend, int& devic
   return d;
 }
 
-void on_every_rank(mpi::session& comm, const std::function<void()>& command) {
+void on_every_rank(communicator& comm, const std::function<void()>& command) {
   if (comm.ranks() == 1) return command();
   try {
     command();
   } catch (const numerical_error& e) {
-    if (!e.all_ranks) comm.abort(e.what(), e.code());
+    if (!e.all_ranks) comm.abort(e.what(), exit_code_of(e.kind()));
     // Every rank learnt of it in the same exchange and rank 0 has closed its file, marked
     // failed: the job ends in order, every rank with the exit code.
     if (comm.rank() == 0) std::cerr << "spikesim: " << e.what() << "\n";
-    exit_status() = e.code();
+    exit_status() = exit_code_of(e.kind());
   } catch (const error& e) {
-    comm.abort(e.what(), e.code());
+    comm.abort(e.what(), exit_code_of(e.kind()));
   } catch (const std::bad_alloc&) {
     comm.abort("out of memory", exit_memory);
   } catch (const std::exception& e) {
     comm.abort(std::string("internal error: ") + e.what(), exit_internal);
-  }
-}
-
-void in_cli_terms(const std::function<void()>& body) {
-  try {
-    body();
-  } catch (const task_error& e) {
-    throw config_error(e.message(
-        "--task-id", "--num-tasks",
-        ", e.g. --array=0-" + std::to_string(e.tasks - 1) + ", or give --task-id and --num-tasks"));
-  } catch (const checkpoint_interval_error& e) {
-    throw config_error(e.message("--checkpoint-every"));
-  } catch (const pack_file_error& e) {
-    if (e.reason == pack_file_error::overwrite_off)
-      throw output_error(e.message("", "; remove it or choose another -o"));
-    throw output_error(e.message(" (another config, or other --set or --sweep options)",
-                                 ": remove it, choose another -o, or give --redo to replace it"));
   }
 }
 
@@ -166,7 +150,7 @@ void print_ranks(const exchange_summary& x, int ranks) {
 }
 
 // What follows the run on rank 0: the tables, the warnings, how it ended.
-void print_outcome(const run_outcome& o, const run_plan& plan, const mpi::session& comm) {
+void print_outcome(const run_outcome& o, const run_plan& plan, const communicator& comm) {
   const std::string& file = plan.spec.output.file;
   const run_summary& s = o.summary;
   if (comm.rank() == 0) {
@@ -190,19 +174,15 @@ void print_outcome(const run_outcome& o, const run_plan& plan, const mpi::sessio
   exit_status() = exit_interrupted;
 }
 
-void run_command(const run_args& a, mpi::session& comm, memory_estimate& memory) {
+void run_command(const run_args& a, communicator& comm, memory_estimate& memory) {
   run_plan plan = prepare_run(a.run, comm);
   memory = plan.memory;
   // Handlers first: a signal while the state is being built ends the run cleanly too.
   // SIGUSR1 is what SLURM's --signal sends ahead of the end of an allocation.
   install_stop_handlers();
-  backend_options opt;
-  opt.kind = a.run.backend;
-  opt.threads = a.threads > 0 ? a.threads : rank_default_threads(comm.local_ranks());
   // One GPU per rank of a node unless --device says otherwise.
-  opt.device = comm.ranks() > 1 && !a.device_given
-                   ? rank_default_device(comm.ranks(), comm.local_rank())
-                   : a.device;
+  const backend_options opt =
+      rank_backend_options(a.run.backend, a.threads, a.device, a.device_given, comm);
   std::optional<progress_meter> meter;
   session_hooks hooks;
   hooks.starting = [&] { meter.emplace(!a.quiet && comm.rank() == 0); };
@@ -245,11 +225,11 @@ void add_run(CLI::App& app) {
       ->check(non_empty_path());
   cmd->callback([args, device] {
     args->device_given = device->count() > 0;
-    mpi::session comm;
+    communicator comm;
     memory_estimate memory;
     on_every_rank(comm, [&] {
       try {
-        in_cli_terms([&] { run_command(*args, comm, memory); });
+        run_command(*args, comm, memory);
       } catch (const std::bad_alloc&) {
         // The partial output is removed (or kept for its checkpoint) on the way here.
         throw memory_error(out_of_memory_message(memory));

@@ -1,5 +1,5 @@
 // The flag of each front-end setting (setting_flags.hpp).
-#include "cli/setting_flags.hpp"
+#include "setting_flags.hpp"
 
 namespace spikesim::cli {
 
@@ -15,6 +15,18 @@ std::string flag_of(setting s) {
       return "--set";
     case setting::sweep:
       return "--sweep";
+    case setting::output:
+      return "-o";
+    case setting::task_id:
+      return "--task-id";
+    case setting::num_tasks:
+      return "--num-tasks";
+    case setting::checkpoint_every:
+      return "--checkpoint-every";
+    case setting::redo:
+      return "--redo";
+    case setting::current_range:
+      return "--I-range";
   }
   return neutral_setting_name(s);
 }

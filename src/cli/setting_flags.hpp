@@ -8,7 +8,8 @@
 
 namespace spikesim::cli {
 
-// "--backend", "--device", "--threads", "--set", "--sweep"; main() installs it.
+// "--backend", "--device", "--threads", "--set", "--sweep", "-o", "--task-id", "--num-tasks",
+// "--checkpoint-every", "--redo", "--I-range"; main() installs it.
 std::string flag_of(setting s);
 
 }  // namespace spikesim::cli

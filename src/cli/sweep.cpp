@@ -10,13 +10,14 @@
 #include <optional>
 #include <sstream>
 
+#include <spikesim/communicator.hpp>
 #include <spikesim/environment.hpp>
 #include <spikesim/errors.hpp>
 #include <spikesim/sweep_run.hpp>
 
-#include "cli/commands.hpp"
-#include "cli/progress.hpp"
-#include "mpi/comm.hpp"
+#include "commands.hpp"
+#include "exit_codes.hpp"
+#include "progress.hpp"
 
 namespace spikesim::cli {
 namespace {
@@ -118,7 +119,7 @@ void print_totals(const sweep_totals& s, const sweep_task& t, const sweep_args& 
 }
 
 // Simulates the packs dealt to this rank (all of them with one rank) into their files.
-void sweep_command(const sweep_args& a, mpi::session& comm) {
+void sweep_command(const sweep_args& a, communicator& comm) {
   const bool root = comm.rank() == 0;
   if (a.count) {
     if (root)
@@ -135,13 +136,9 @@ void sweep_command(const sweep_args& a, mpi::session& comm) {
   if (root) print_plan(t, a, comm.ranks());
   if (t.plan.packs.empty()) return;
   install_stop_handlers();
-  backend_options opt;
-  opt.kind = a.backend;
-  opt.threads = a.threads > 0 ? a.threads : rank_default_threads(comm.local_ranks());
   // One GPU per rank of a node unless --device says otherwise.
-  opt.device = comm.ranks() > 1 && !a.device_given
-                   ? rank_default_device(comm.ranks(), comm.local_rank())
-                   : a.device;
+  const backend_options opt =
+      rank_backend_options(a.backend, a.threads, a.device, a.device_given, comm);
   const std::string rank_prefix =
       comm.ranks() > 1 ? "rank " + std::to_string(comm.rank()) + ": " : "";
   // One progress meter, rank 0's: several would garble each other's lines.
@@ -198,8 +195,8 @@ void add_sweep(CLI::App& app) {
                 "run every pack again, replacing its file even when complete or of another sweep");
   cmd->callback([args, device] {
     args->device_given = device->count() > 0;
-    mpi::session comm;
-    on_every_rank(comm, [&] { in_cli_terms([&] { sweep_command(*args, comm); }); });
+    communicator comm;
+    on_every_rank(comm, [&] { sweep_command(*args, comm); });
   });
 }
 

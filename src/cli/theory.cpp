@@ -12,7 +12,7 @@
 #include <spikesim/format.hpp>
 #include <spikesim/theory.hpp>
 
-#include "cli/commands.hpp"
+#include "commands.hpp"
 
 namespace spikesim::cli {
 namespace {
@@ -31,15 +31,19 @@ struct theory_args {
   double brunel_dt = 0.0;
 };
 
-// "siegert: tau_m = -5 ms, must be > 0" -> "config error: --tau-m = -5 ms, must be > 0".
-[[noreturn]] void rethrow_as_flag(const std::invalid_argument& e) {
-  const std::string msg = e.what();
-  const std::size_t colon = msg.find(": ");
-  const std::size_t eq = colon == std::string::npos ? colon : msg.find(" = ", colon);
-  if (eq == std::string::npos) throw config_error("config error: " + msg);
-  std::string name = msg.substr(colon + 2, eq - colon - 2);
-  std::replace(name.begin(), name.end(), '_', '-');
-  throw config_error("config error: --" + name + " = " + msg.substr(eq + 3));
+// Runs a theory call with its refusals phrased as the program's: an argument by its flag
+// ("config error: --tau-m = -5 ms, must be > 0"), anything else as a configuration error.
+template <class F>
+auto with_flags(F call) {
+  try {
+    return call();
+  } catch (const theory::argument_error& e) {
+    std::string flag = e.name;
+    std::replace(flag.begin(), flag.end(), '_', '-');
+    throw config_error("config error: --" + flag + " = " + e.value_text());
+  } catch (const std::invalid_argument& e) {
+    throw config_error(std::string("config error: ") + e.what());
+  }
 }
 
 std::string num(double x, int digits) {
@@ -53,12 +57,9 @@ void print_prediction(const theory::lif_noise_result& r, const std::string& inde
 }
 
 void lif_command(const lif_args& a) {
-  theory::lif_noise_prediction r{};
-  try {
-    r = theory::siegert_prediction(a.mu, a.sigma, a.tau_m, a.theta, a.v_reset, a.t_ref, a.dt);
-  } catch (const std::invalid_argument& e) {
-    rethrow_as_flag(e);
-  }
+  const theory::lif_noise_prediction r = with_flags([&] {
+    return theory::siegert_prediction(a.mu, a.sigma, a.tau_m, a.theta, a.v_reset, a.t_ref, a.dt);
+  });
   std::cout << "LIF with white noise, diffusion approximation (Siegert; Brunel 2000), potentials "
                "relative to rest:\n"
             << "  mu = " << a.mu << " mV, sigma = " << a.sigma << " mV, tau_m = " << a.tau_m
@@ -73,13 +74,9 @@ void lif_command(const lif_args& a) {
 }
 
 void brunel_command(const theory::brunel_params& p, double dt) {
-  theory::brunel_result r{}, d{};
-  try {
-    r = theory::brunel_rate(p);
-    if (dt > 0) d = theory::brunel_rate(p, dt);
-  } catch (const std::invalid_argument& e) {
-    rethrow_as_flag(e);
-  }
+  const theory::brunel_result r = with_flags([&] { return theory::brunel_rate(p); });
+  const theory::brunel_result d =
+      dt > 0 ? with_flags([&] { return theory::brunel_rate(p, dt); }) : theory::brunel_result{};
   std::cout << "Brunel (2000) model A, mean-field self-consistent rate (diffusion approximation, "
                "Siegert):\n"
             << "  g = " << p.g << ", eta = " << p.eta << ", J = " << p.J << " mV, C_E = " << p.C_E

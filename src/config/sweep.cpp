@@ -592,7 +592,7 @@ uint64_t pack_chunk_steps(uint64_t largest_point_neurons, uint64_t total_neurons
 experiment_spec pack_points(const std::vector<experiment_spec>& points,
                             const std::vector<uint64_t>& indices) {
   if (points.empty() || points.size() != indices.size())
-    throw error("internal error: pack_points needs one index per point", exit_internal);
+    throw error("internal error: pack_points needs one index per point", error_kind::internal);
   experiment_spec s;
   s.run = points.front().run;
   s.output = points.front().output;
@@ -602,7 +602,7 @@ experiment_spec pack_points(const std::vector<experiment_spec>& points,
     if (!packable(points.front(), points[i]))
       throw error("internal error: sweep points " + std::to_string(indices.front()) + " and " +
                       std::to_string(indices[i]) + " differ in their run settings",
-                  exit_internal);
+                  error_kind::internal);
     append_point(s, points[i], indices[i]);
     largest = std::max(largest, points[i].total_neurons());
   }

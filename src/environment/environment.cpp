@@ -10,6 +10,7 @@
 #include <limits>
 
 #include <spikesim/backend.hpp>
+#include <spikesim/communicator.hpp>
 #include <spikesim/environment.hpp>
 
 namespace spikesim {
@@ -53,35 +54,44 @@ int rank_default_threads(int local_ranks) {
   return static_cast<int>(std::max<long>(1, usable / local_ranks));
 }
 
+backend_options rank_backend_options(const std::string& kind, int threads, int device,
+                                     bool device_given, const communicator& comm) {
+  backend_options opt;
+  opt.kind = kind;
+  opt.threads = threads > 0 ? threads : rank_default_threads(comm.local_ranks());
+  opt.device = comm.ranks() > 1 && !device_given
+                   ? rank_default_device(comm.ranks(), comm.local_rank())
+                   : device;
+  return opt;
+}
+
 namespace {
 
-std::string task_message(task_error::kind_t kind, uint64_t id, uint64_t tasks, bool id_from_slurm,
-                         bool tasks_from_slurm, const std::string& id_name,
-                         const std::string& count_name, const std::string& hint) {
-  const std::string count_from = tasks_from_slurm ? "SLURM_ARRAY_TASK_COUNT" : count_name;
-  if (kind == task_error::no_tasks) return "config error: " + count_from + " = 0: must be >= 1";
-  return "config error: " + (id_from_slurm ? std::string("SLURM_ARRAY_TASK_ID") : id_name) + " = " +
+// `--array` is sbatch's option, of SLURM's command line.
+message_text task_message(task_error::reason_t reason, uint64_t id, uint64_t tasks,
+                          bool id_from_slurm, bool tasks_from_slurm) {
+  const message_text count_from =
+      tasks_from_slurm ? message_text("SLURM_ARRAY_TASK_COUNT") : setting::num_tasks;
+  if (reason == task_error::no_tasks) return "config error: " + count_from + " = 0: must be >= 1";
+  return "config error: " +
+         (id_from_slurm ? message_text("SLURM_ARRAY_TASK_ID") : setting::task_id) + " = " +
          std::to_string(id) + " is invalid: must be below " + count_from + " = " +
-         std::to_string(tasks) + " (task ids count from 0; a SLURM array must be contiguous" +
-         hint + ")";
+         std::to_string(tasks) +
+         " (task ids count from 0; a SLURM array must be contiguous, e.g. --array=0-" +
+         std::to_string(tasks - 1) + ", or give " + setting::task_id + " and " +
+         setting::num_tasks + ")";
 }
 
 }  // namespace
 
-task_error::task_error(kind_t kind, uint64_t id, uint64_t tasks, bool id_from_slurm,
+task_error::task_error(reason_t reason, uint64_t id, uint64_t tasks, bool id_from_slurm,
                        bool tasks_from_slurm)
-    : config_error(task_message(kind, id, tasks, id_from_slurm, tasks_from_slurm, "the task id",
-                                "the number of tasks", "")),
-      kind(kind),
+    : config_error(task_message(reason, id, tasks, id_from_slurm, tasks_from_slurm)),
+      reason(reason),
       id(id),
       tasks(tasks),
       id_from_slurm(id_from_slurm),
       tasks_from_slurm(tasks_from_slurm) {}
-
-std::string task_error::message(const std::string& id_name, const std::string& count_name,
-                                const std::string& hint) const {
-  return task_message(kind, id, tasks, id_from_slurm, tasks_from_slurm, id_name, count_name, hint);
-}
 
 task_assignment resolve_task(int64_t task_id, int64_t num_tasks) {
   task_assignment t;

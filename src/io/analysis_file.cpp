@@ -243,7 +243,7 @@ void write_analysis(const std::string& path, const file_analysis& fa,
           write_analysis_group(out, fa.populations, fa.settings, created_by);
           h5::close_to_disk(out, tmp);
         },
-        ".tmp");
+        temporary_suffix);
   } catch (const error& e) {
     throw output_error("cannot write /analysis to '" + path + "': " + e.what());
   }

@@ -27,6 +27,11 @@ void rename_over(const std::string& temp, const std::string& path) {
     throw output_error("cannot rename '" + temp + "' to '" + path + "': " + std::strerror(errno));
 }
 
+bool is_partial_name(const std::string& name) {
+  const size_t n = std::strlen(partial_suffix);
+  return name.size() > n && name.compare(name.size() - n, n, partial_suffix) == 0;
+}
+
 void write_atomically(const std::string& path,
                       const std::function<void(const std::string& temp)>& write,
                       const std::string& suffix) {

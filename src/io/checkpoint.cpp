@@ -151,7 +151,7 @@ void write_checkpoint_file(const std::string& tmp, const checkpoint& c) {
       const hid_t type = native_type(a.type);
       if (type < 0 || a.bytes.size() != a.count * type_size(a.type))
         throw error("checkpoint array '" + a.name + "' has an unknown type '" + a.type + "'",
-                    exit_internal);
+                    error_kind::internal);
       write_checked(state, a.name, type, a.count, a.bytes.data(), lcpl, tmp);
       h5::handle ds(H5Dopen2(state, a.name.c_str(), H5P_DEFAULT), H5Dclose);
       h5::attr(ds, "type", a.type);
@@ -170,7 +170,7 @@ void write_checkpoint_file(const std::string& tmp, const checkpoint& c) {
 
 void write_checkpoint(const std::string& path, const checkpoint& c) {
   write_atomically(
-      path, [&](const std::string& tmp) { write_checkpoint_file(tmp, c); }, ".tmp");
+      path, [&](const std::string& tmp) { write_checkpoint_file(tmp, c); }, temporary_suffix);
 }
 
 checkpoint read_checkpoint(const std::string& path) {

@@ -112,8 +112,8 @@ hdf5_recorder::hdf5_recorder(const experiment_spec& spec, const std::string& pat
                              const checkpoint* resume)
     : impl_(std::make_unique<impl>()),
       path_(path),
-      partial_(path + ".partial"),
-      tmp_(path + ".tmp"),
+      partial_(partial_path(path)),
+      tmp_(temporary_path(path)),
       resume_(resume) {
   namespace fs = std::filesystem;
   std::error_code ec;
@@ -433,7 +433,7 @@ void hdf5_recorder::finish(const run_summary& s) {
   impl_->file.reset();
   h5::handle src = h5::open_file(partial_, false);
   write_atomically(
-      path_, [&](const std::string& tmp) { write_final_file(src, tmp, s); }, ".tmp");
+      path_, [&](const std::string& tmp) { write_final_file(src, tmp, s); }, temporary_suffix);
   src.reset();
   std::remove(partial_.c_str());
   done_ = true;

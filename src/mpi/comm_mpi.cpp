@@ -12,9 +12,9 @@
 
 #include <spikesim/errors.hpp>
 
-#include "mpi/comm.hpp"
+#include <spikesim/communicator.hpp>
 
-namespace spikesim::mpi {
+namespace spikesim {
 namespace {
 
 // Variables that Open MPI's mpirun, MPICH's Hydra and SLURM's srun (PMI-2, PMIx) set.
@@ -29,7 +29,7 @@ void check(int rc, const char* what) {
   char msg[MPI_MAX_ERROR_STRING];
   int len = 0;
   MPI_Error_string(rc, msg, &len);
-  throw error(std::string(what) + " failed: " + std::string(msg, len), exit_internal);
+  throw error(std::string(what) + " failed: " + std::string(msg, len), error_kind::internal);
 }
 
 template <class V>
@@ -58,7 +58,7 @@ std::vector<V> allgatherv_known(const std::vector<V>& local, const std::vector<u
     if (counts[r] > static_cast<uint64_t>(INT_MAX) || total > static_cast<uint64_t>(INT_MAX))
       throw error("exchange between ranks: " + std::to_string(total + counts[r]) +
                       " values in one chunk exceed MPI's int count; lower run.chunk_steps",
-                  exit_internal);
+                  error_kind::internal);
     cnt[r] = static_cast<int>(counts[r]);
     displ[r] = static_cast<int>(total);
     total += counts[r];
@@ -89,7 +89,7 @@ constexpr uint64_t least_capacity = 64;  // words per rank of a started allgathe
 
 }  // namespace
 
-struct session::started {
+struct communicator::started {
   MPI_Request request = MPI_REQUEST_NULL;
   uint64_t capacity = least_capacity;  // words per rank, the same on every rank
   bool fixed = false;                  // SPIKESIM_EXCHANGE_WORDS
@@ -98,11 +98,11 @@ struct session::started {
   double seconds = 0.0;        // spent in the start
 };
 
-bool built() {
+bool mpi_built() {
   return true;
 }
 
-session::session() {
+communicator::communicator() {
   if (!launched_by_mpi()) return;
   int provided = 0;
   // MPI is called from the main thread only, outside OpenMP regions.
@@ -126,12 +126,12 @@ session::session() {
   }
 }
 
-session::~session() {
+communicator::~communicator() {
   if (initialised_) MPI_Finalize();
 }
 
-std::vector<uint64_t> session::allgather(const std::vector<uint64_t>& local,
-                                         std::vector<uint64_t>& counts) {
+std::vector<uint64_t> communicator::allgather(const std::vector<uint64_t>& local,
+                                              std::vector<uint64_t>& counts) {
   if (!initialised_) {
     counts.assign(1, local.size());
     return local;
@@ -144,8 +144,8 @@ std::vector<uint64_t> session::allgather(const std::vector<uint64_t>& local,
   return all;
 }
 
-std::vector<float> session::allgather(const std::vector<float>& local,
-                                      std::vector<uint64_t>& counts) {
+std::vector<float> communicator::allgather(const std::vector<float>& local,
+                                           std::vector<uint64_t>& counts) {
   if (!initialised_) {
     counts.assign(1, local.size());
     return local;
@@ -153,7 +153,7 @@ std::vector<float> session::allgather(const std::vector<float>& local,
   return allgather_v(local, counts, ranks_, stats_);
 }
 
-void session::start_allgather(const std::vector<uint64_t>& local) {
+void communicator::start_allgather(const std::vector<uint64_t>& local) {
   if (!initialised_) return rank_exchange::start_allgather(local);
   const auto t0 = std::chrono::steady_clock::now();
   started& x = *started_;
@@ -170,7 +170,7 @@ void session::start_allgather(const std::vector<uint64_t>& local) {
   x.seconds = seconds_since(t0);
 }
 
-void session::progress() {
+void communicator::progress() {
   // Threads other than the one that initialised MPI return before touching the request.
   if (std::this_thread::get_id() != main_thread_ || !initialised_) return;
   started& x = *started_;
@@ -181,7 +181,7 @@ void session::progress() {
   MPI_Test(&x.request, &done, MPI_STATUS_IGNORE);
 }
 
-std::vector<uint64_t> session::finish_allgather(std::vector<uint64_t>& counts) {
+std::vector<uint64_t> communicator::finish_allgather(std::vector<uint64_t>& counts) {
   if (!initialised_) return rank_exchange::finish_allgather(counts);
   const auto t0 = std::chrono::steady_clock::now();
   started& x = *started_;
@@ -225,8 +225,8 @@ std::vector<uint64_t> session::finish_allgather(std::vector<uint64_t>& counts) {
   return all;
 }
 
-std::vector<unsigned char> session::gather(const std::vector<unsigned char>& local,
-                                           std::vector<uint64_t>& counts) {
+std::vector<unsigned char> communicator::gather(const std::vector<unsigned char>& local,
+                                                std::vector<uint64_t>& counts) {
   counts.assign(ranks_, 0);
   if (!initialised_) {
     counts.assign(1, local.size());
@@ -263,47 +263,47 @@ std::vector<unsigned char> session::gather(const std::vector<unsigned char>& loc
   return all;
 }
 
-bool session::any(bool flag) {
+bool communicator::any(bool flag) {
   if (!initialised_) return flag;
   int in = flag ? 1 : 0, out = 0;
   check(MPI_Allreduce(&in, &out, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD), "MPI_Allreduce");
   return out != 0;
 }
 
-void session::sum(std::vector<uint64_t>& v) {
+void communicator::sum(std::vector<uint64_t>& v) {
   if (!initialised_ || v.empty()) return;
   check(MPI_Allreduce(MPI_IN_PLACE, v.data(), static_cast<int>(v.size()), MPI_UINT64_T, MPI_SUM,
                       MPI_COMM_WORLD),
         "MPI_Allreduce");
 }
 
-double session::max(double x) {
+double communicator::max(double x) {
   if (!initialised_) return x;
   double out = x;
   check(MPI_Allreduce(&x, &out, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD), "MPI_Allreduce");
   return out;
 }
 
-double session::min(double x) {
+double communicator::min(double x) {
   if (!initialised_) return x;
   double out = x;
   check(MPI_Allreduce(&x, &out, 1, MPI_DOUBLE, MPI_MIN, MPI_COMM_WORLD), "MPI_Allreduce");
   return out;
 }
 
-void session::broadcast(std::vector<uint64_t>& v) {
+void communicator::broadcast(std::vector<uint64_t>& v) {
   if (!initialised_) return;
   uint64_t n = v.size();
   check(MPI_Bcast(&n, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD), "MPI_Bcast");
   if (n > static_cast<uint64_t>(INT_MAX))
     throw error("broadcast of " + std::to_string(n) + " values exceeds MPI's int count",
-                exit_internal);
+                error_kind::internal);
   v.resize(n);
   if (n)
     check(MPI_Bcast(v.data(), static_cast<int>(n), MPI_UINT64_T, 0, MPI_COMM_WORLD), "MPI_Bcast");
 }
 
-void session::sum_idle(std::vector<uint64_t>& v) {
+void communicator::sum_idle(std::vector<uint64_t>& v) {
   if (!initialised_ || v.empty()) return;
   MPI_Request req;
   check(MPI_Iallreduce(MPI_IN_PLACE, v.data(), static_cast<int>(v.size()), MPI_UINT64_T, MPI_SUM,
@@ -316,10 +316,10 @@ void session::sum_idle(std::vector<uint64_t>& v) {
   }
 }
 
-void session::abort(const std::string& message, int code) {
+void communicator::abort(const std::string& message, int code) {
   std::cerr << "spikesim: rank " << rank_ << ": " << message << std::endl;
   if (initialised_) MPI_Abort(MPI_COMM_WORLD, code);
   std::exit(code);
 }
 
-}  // namespace spikesim::mpi
+}  // namespace spikesim

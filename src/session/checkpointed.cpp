@@ -7,19 +7,14 @@
 #include <cstdio>
 #include <sstream>
 
+#include <spikesim/atomic_output.hpp>
+#include <spikesim/communicator.hpp>
 #include <spikesim/hdf5_writer.hpp>
 #include <spikesim/output_paths.hpp>
 #include <spikesim/session.hpp>
 
-#include "mpi/comm.hpp"
-
 namespace spikesim {
 namespace {
-
-std::string interval_message(const std::string& name, double every_ms) {
-  return "config error: " + name + " = " + std::to_string(every_ms) +
-         " ms is invalid: must be > 0 (simulated time between checkpoints)";
-}
 
 // The checkpoint of `spec`'s run at `step`, written to `path` after `rec` is flushed, so that the
 // file holds every row the checkpoint counts (a failure of the output fails the run); `rec` then
@@ -54,7 +49,7 @@ bool save_checkpoint(const std::string& path, uint64_t step, const std::vector<u
   } catch (const std::exception& e) {
     std::ostringstream line;
     line << "warning: no checkpoint at t = " << static_cast<double>(step) * spec.run.dt
-         << " ms: " << write_failure(e.what(), path + ".tmp", errno);
+         << " ms: " << write_failure(e.what(), temporary_path(path), errno);
     if (hooks.report) hooks.report(line.str());
     return false;
   }
@@ -63,11 +58,9 @@ bool save_checkpoint(const std::string& path, uint64_t step, const std::vector<u
 }  // namespace
 
 checkpoint_interval_error::checkpoint_interval_error(double every_ms)
-    : config_error(interval_message("the checkpoint interval", every_ms)), every_ms(every_ms) {}
-
-std::string checkpoint_interval_error::message(const std::string& name) const {
-  return interval_message(name, every_ms);
-}
+    : config_error("config error: " + setting::checkpoint_every + " = " + std::to_string(every_ms) +
+                   " ms is invalid: must be > 0 (simulated time between checkpoints)"),
+      every_ms(every_ms) {}
 
 uint64_t checkpoint_interval_steps(double every_ms, double dt) {
   if (every_ms == 0.0) return 0;
@@ -78,7 +71,7 @@ uint64_t checkpoint_interval_steps(double every_ms, double dt) {
 checkpointed_summary simulate_checkpointed(const experiment_spec& spec, backend& b, recorder& rec,
                                            hdf5_recorder* file, const checkpoint_policy& policy,
                                            const session_hooks& hooks) {
-  mpi::session* const spread = policy.spread;
+  communicator* const spread = policy.spread;
   // Ranks stop together: a signal reaches them at different times, so they agree on it (once per
   // chunk) before acting on it.
   std::atomic<bool> agreed_stop{false};

@@ -4,14 +4,14 @@
 #include <memory>
 #include <sstream>
 
+#include <spikesim/atomic_output.hpp>
+#include <spikesim/communicator.hpp>
 #include <spikesim/config_loader.hpp>
 #include <spikesim/connectivity.hpp>
 #include <spikesim/format.hpp>
 #include <spikesim/hdf5_writer.hpp>
 #include <spikesim/output_paths.hpp>
 #include <spikesim/session.hpp>
-
-#include "mpi/comm.hpp"
 
 namespace spikesim {
 namespace {
@@ -35,9 +35,9 @@ void check_run_files(const run_request& r, const std::string& output,
   if (!r.resume.empty() && !same_file(r.resume, ckpt_path))
     inputs.push_back({"checkpoint resumed from", r.resume});
   check_distinct_files(inputs, {{"output", output},
-                                {"partial output", output + ".partial"},
+                                {"partial output", partial_path(output)},
                                 {"checkpoint", ckpt_path},
-                                {"temporary checkpoint", ckpt_path + ".tmp"}});
+                                {"temporary checkpoint", temporary_path(ckpt_path)}});
 }
 
 // The spec of a resumed run: without a config the one stored in the checkpoint, which must be
@@ -57,7 +57,7 @@ experiment_spec resumed_spec(const run_request& r, const checkpoint& ck) {
 
 // Synapses and synaptic events are those of each rank's slice: summed over the ranks, with the
 // exchange's costs. `events_before`: this rank's events restored from a checkpoint.
-exchange_summary sum_over_ranks(run_summary& s, uint64_t events_before, mpi::session& comm) {
+exchange_summary sum_over_ranks(run_summary& s, uint64_t events_before, communicator& comm) {
   std::vector<uint64_t> net{s.synapses, s.synapse_bytes, s.synaptic_events, events_before};
   comm.sum(net);
   s.synapses = net[0];
@@ -66,7 +66,7 @@ exchange_summary sum_over_ranks(run_summary& s, uint64_t events_before, mpi::ses
   // Those of this run: a resumed run does not count the events before its checkpoint.
   s.synaptic_events_per_s = s.wall_s > 0 ? static_cast<double>(net[2] - net[3]) / s.wall_s : 0.0;
   s.construction_s = comm.max(s.construction_s);
-  const mpi::exchange_stats& x = comm.stats();
+  const exchange_stats& x = comm.stats();
   std::vector<uint64_t> bytes{x.bytes_sent};
   comm.sum(bytes);
   exchange_summary e;
@@ -79,7 +79,7 @@ exchange_summary sum_over_ranks(run_summary& s, uint64_t events_before, mpi::ses
   return e;
 }
 
-void report_setup(const experiment_spec& spec, mpi::session& comm, const session_hooks& hooks) {
+void report_setup(const experiment_spec& spec, communicator& comm, const session_hooks& hooks) {
   if (comm.ranks() > 1)
     hooks.report(std::to_string(comm.ranks()) + " ranks; rank 0 writes " + spec.output.file);
   if (!spec.projections.empty()) {
@@ -92,7 +92,7 @@ void report_setup(const experiment_spec& spec, mpi::session& comm, const session
 
 }  // namespace
 
-run_plan prepare_run(const run_request& r, mpi::session& comm) {
+run_plan prepare_run(const run_request& r, communicator& comm) {
   run_plan p;
   p.resuming = !r.resume.empty();
   p.resume_path = r.resume;
@@ -114,7 +114,7 @@ run_plan prepare_run(const run_request& r, mpi::session& comm) {
   return p;
 }
 
-run_outcome execute_run(run_plan& plan, backend_options opt, mpi::session& comm,
+run_outcome execute_run(run_plan& plan, backend_options opt, communicator& comm,
                         const session_hooks& hooks) {
   const experiment_spec& spec = plan.spec;
   const bool spread = comm.ranks() > 1;
@@ -162,7 +162,7 @@ run_outcome execute_run(run_plan& plan, backend_options opt, mpi::session& comm,
     out.summary = std::move(c.summary);
     out.wrote_checkpoint = c.wrote_checkpoint;
   } catch (const output_error& e) {
-    throw output_error(write_failure(e.what(), spec.output.file + ".partial", errno));
+    throw output_error(write_failure(e.what(), partial_path(spec.output.file), errno));
   }
   if (spread) out.exchange = sum_over_ranks(out.summary, events_before, comm);
   if (file_rec) {

@@ -161,8 +161,7 @@ std::vector<std::string> files_of(const std::vector<std::string>& inputs,
         const std::string name = e.path().filename().string();
         if (!e.is_regular_file(ec)) continue;
         if (e.path().extension() == ".h5") found.push_back(e.path().string());
-        if (name.size() > 8 && name.compare(name.size() - 8, 8, ".partial") == 0)
-          partial.push_back(name);
+        if (is_partial_name(name)) partial.push_back(name);
       }
       if (ec) throw input_error("cannot list directory '" + in + "': " + ec.message());
       if (!partial.empty() && warn)

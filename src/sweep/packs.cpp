@@ -6,18 +6,19 @@
 #include <set>
 #include <sstream>
 
+#include <spikesim/atomic_output.hpp>
+#include <spikesim/communicator.hpp>
 #include <spikesim/environment.hpp>
 #include <spikesim/hdf5_writer.hpp>
 #include <spikesim/sweep_run.hpp>
 
 #include "io/sweep_file.hpp"
-#include "mpi/comm.hpp"
 
 namespace spikesim {
 
 namespace fs = std::filesystem;
 
-sweep_task plan_sweep_task(const sweep_request& r, mpi::session& comm,
+sweep_task plan_sweep_task(const sweep_request& r, communicator& comm,
                            const std::function<void(const sweep_task&)>& vetted) {
   // Each rank of a node runs a pack at the same time: the plan gives a pack the memory of a
   // rank's share of the node that has the least available.
@@ -57,7 +58,7 @@ std::optional<checkpoint> pack_checkpoint(const std::string& ckpt, const experim
     for (const auto& p : packed.populations) pops.push_back(p.name);
     if (c.populations != pops || fs::path(c.output).filename() != fs::path(final_path).filename())
       throw input_error("it is of another pack of points");
-    if (!fs::exists(final_path + ".partial", ec) && !fs::exists(final_path, ec))
+    if (!fs::exists(partial_path(final_path), ec) && !fs::exists(final_path, ec))
       throw input_error("the output it continues is gone");
     return c;
   } catch (const error& e) {
@@ -131,7 +132,7 @@ std::unique_ptr<hdf5_recorder> pack_recorder(
 class pack_runner {
  public:
   pack_runner(const sweep_task& t, const sweep_request& r, backend_options opt,
-              const mpi::session& comm, const sweep_hooks& hooks)
+              const communicator& comm, const sweep_hooks& hooks)
       : t_(t), r_(r), opt_(std::move(opt)), hooks_(hooks) {
     opt_.quiet = hooks.session.quiet || comm.rank() != 0;
     prefix_ = comm.ranks() > 1 ? "rank " + std::to_string(comm.rank()) + ": " : "";
@@ -264,7 +265,7 @@ class pack_runner {
 }  // namespace
 
 sweep_totals run_packs(const sweep_task& t, const sweep_request& r, backend_options opt,
-                       mpi::session& comm, const sweep_hooks& hooks) {
+                       communicator& comm, const sweep_hooks& hooks) {
   sweep_totals totals = pack_runner(t, r, std::move(opt), comm, hooks).run();
   if (comm.ranks() > 1 && !totals.interrupted_file.empty())
     hooks.session.report("rank " + std::to_string(comm.rank()) + ": " + totals.interrupted_file);

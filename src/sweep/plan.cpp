@@ -160,28 +160,26 @@ std::vector<experiment_spec> task_specs(const sweep_spec& s, point_range range) 
 
 namespace {
 
-std::string pack_file_message(pack_file_error::reason_t reason, const std::string& path,
-                              const found_file& f, const std::string& sweep_hint,
-                              const std::string& advice) {
+message_text pack_file_message(pack_file_error::reason_t reason, const std::string& path,
+                               const found_file& f) {
   if (reason == pack_file_error::overwrite_off)
-    return "output '" + path + "' exists and output.overwrite = false" + advice;
+    return "output '" + path +
+           "' exists and output.overwrite = false; remove it or choose another " + setting::output;
+  const message_text other_sweep =
+      " (another config, or other " + setting::set + " or " + setting::sweep + " options)";
   return "output '" + path + "' exists and is not a file of this sweep: " + f.why +
-         (f.reason == found_file::other_sweep ? sweep_hint : std::string()) +
-         "; it is not replaced" + advice;
+         (f.reason == found_file::other_sweep ? other_sweep : message_text()) +
+         "; it is not replaced: remove it, choose another " + setting::output + ", or give " +
+         setting::redo + " to replace it";
 }
 
 }  // namespace
 
 pack_file_error::pack_file_error(reason_t reason, std::string path, found_file found)
-    : output_error(pack_file_message(reason, path, found, "", "")),
+    : output_error(pack_file_message(reason, path, found)),
       reason(reason),
       path(std::move(path)),
       found(std::move(found)) {}
-
-std::string pack_file_error::message(const std::string& sweep_hint,
-                                     const std::string& advice) const {
-  return pack_file_message(reason, path, found, sweep_hint, advice);
-}
 
 std::vector<uint64_t> task_plan::encode() const {
   std::vector<uint64_t> v{task, tasks, range.first, range.count, kept_points, kept_files};

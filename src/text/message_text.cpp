@@ -22,6 +22,18 @@ std::string neutral_setting_name(setting s) {
       return "set";
     case setting::sweep:
       return "sweep";
+    case setting::output:
+      return "output";
+    case setting::task_id:
+      return "task_id";
+    case setting::num_tasks:
+      return "num_tasks";
+    case setting::checkpoint_every:
+      return "checkpoint_every";
+    case setting::redo:
+      return "redo";
+    case setting::current_range:
+      return "current_range";
   }
   return "setting";
 }

@@ -198,7 +198,7 @@ TEST(checkpoint_file, damaged_arrays_are_refused_naming_what_is_wrong) {
       read_checkpoint(path);
       ADD_FAILURE() << "a damaged checkpoint was read";
     } catch (const input_error& e) {
-      EXPECT_EQ(e.code(), exit_input);
+      EXPECT_EQ(e.kind(), error_kind::input);
       EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
     }
     const auto r = spikesim_cli("run --resume " + path + " -o " + path + ".h5 --quiet");

@@ -232,7 +232,7 @@ TEST_P(cuda_backend, too_big_for_the_device_is_memory_error) {
     make_cuda_backend(spec, 0);
     FAIL() << "expected memory_error";
   } catch (const memory_error& e) {
-    EXPECT_EQ(e.code(), exit_memory);
+    EXPECT_EQ(e.kind(), error_kind::memory);
     const std::string what = e.what();
     EXPECT_NE(what.find("GiB"), std::string::npos) << what;
     EXPECT_NE(what.find("free"), std::string::npos) << what;
@@ -245,7 +245,7 @@ TEST_P(cuda_backend, bad_device_ordinal_is_backend_error) {
     make_cuda_backend(spec, cuda_device_count());
     FAIL() << "expected backend_error";
   } catch (const backend_error& e) {
-    EXPECT_EQ(e.code(), exit_no_device);
+    EXPECT_EQ(e.kind(), error_kind::backend);
     EXPECT_NE(std::string(e.what()).find("out of range"), std::string::npos) << e.what();
   }
 }
@@ -694,7 +694,7 @@ TEST_P(cuda_backend, network_too_big_for_the_device_is_memory_error) {
     make_cuda_backend(spec, 0);
     FAIL() << "expected memory_error";
   } catch (const memory_error& e) {
-    EXPECT_EQ(e.code(), exit_memory);
+    EXPECT_EQ(e.kind(), error_kind::memory);
     const std::string what = e.what();
     EXPECT_NE(what.find("synapses"), std::string::npos) << what;
     EXPECT_NE(what.find("GiB"), std::string::npos) << what;
@@ -750,7 +750,7 @@ TEST(cuda_backend_without_device, explains_why) {
     make_cuda_backend(spec, 0);
     FAIL() << "expected backend_error";
   } catch (const backend_error& e) {
-    EXPECT_EQ(e.code(), exit_no_device);
+    EXPECT_EQ(e.kind(), error_kind::backend);
     EXPECT_FALSE(std::string(e.what()).empty());
   }
 }

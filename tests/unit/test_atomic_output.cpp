@@ -107,5 +107,16 @@ TEST_F(atomic_output, rename_over_leaves_the_temporary_file_to_the_caller_on_fai
   EXPECT_FALSE(fs::exists(temp));
 }
 
+TEST(atomic_output_names, the_temporary_names_are_made_and_recognised_in_one_place) {
+  EXPECT_EQ(partial_path("out/run.h5"), "out/run.h5.partial");
+  EXPECT_EQ(temporary_path("run.h5.ckpt"), "run.h5.ckpt.tmp");
+  EXPECT_TRUE(is_partial_name("points_0-3.h5.partial"));
+  EXPECT_TRUE(is_partial_name(partial_path("x")));
+  EXPECT_FALSE(is_partial_name(".partial"));  // a name without a file before the suffix
+  EXPECT_FALSE(is_partial_name("run.h5"));
+  EXPECT_FALSE(is_partial_name("run.partial.h5"));
+  EXPECT_FALSE(is_partial_name("partial"));
+}
+
 }  // namespace
 }  // namespace spikesim::testing

@@ -143,7 +143,7 @@ TEST(config, bad_input_names_key_value_and_reason) {
       spec_from(c.toml, c.sets);
       ADD_FAILURE() << c.what << ": accepted";
     } catch (const config_error& e) {
-      EXPECT_EQ(e.code(), exit_config);
+      EXPECT_EQ(e.kind(), error_kind::config);
       for (const auto& s : c.expect)
         EXPECT_NE(std::string(e.what()).find(s), std::string::npos)
             << c.what << ": message '" << e.what() << "' lacks '" << s << "'";
@@ -172,7 +172,7 @@ TEST(config, missing_file_is_an_input_error) {
     load_config("/nonexistent/experiment.toml");
     ADD_FAILURE() << "accepted a missing file";
   } catch (const input_error& e) {
-    EXPECT_EQ(e.code(), exit_input);
+    EXPECT_EQ(e.kind(), error_kind::input);
     EXPECT_NE(std::string(e.what()).find("/nonexistent/experiment.toml"), std::string::npos);
   }
 }

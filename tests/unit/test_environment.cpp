@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 
+#include <spikesim/communicator.hpp>
 #include <spikesim/environment.hpp>
 #include <spikesim/errors.hpp>
 
@@ -87,21 +88,21 @@ TEST_F(environment_test, a_task_outside_the_count_names_where_each_value_came_fr
     resolve_task(-1, -1);
     FAIL() << "task 3 of 3 accepted";
   } catch (const task_error& e) {
-    EXPECT_EQ(e.kind, task_error::id_out_of_range);
+    EXPECT_EQ(e.reason, task_error::id_out_of_range);
     EXPECT_TRUE(e.id_from_slurm);
     EXPECT_TRUE(e.tasks_from_slurm);
-    // Both from SLURM: the front-end's names are not used, its hint is.
-    EXPECT_EQ(e.message("ID", "COUNT", ", or HINT"),
+    // Both from SLURM: the front-end's names appear only in the advice.
+    EXPECT_EQ(e.text().render(neutral_setting_name),
               "config error: SLURM_ARRAY_TASK_ID = 3 is invalid: must be below "
               "SLURM_ARRAY_TASK_COUNT = 3 (task ids count from 0; a SLURM array must be "
-              "contiguous, or HINT)");
+              "contiguous, e.g. --array=0-2, or give task_id and num_tasks)");
   }
   try {
     resolve_task(5, -1);  // the id given, the count from SLURM
     FAIL() << "task 5 of 3 accepted";
   } catch (const task_error& e) {
     EXPECT_FALSE(e.id_from_slurm);
-    EXPECT_EQ(e.message("ID", "COUNT", "").substr(0, 60),
+    EXPECT_EQ(e.text().render([](setting) { return std::string("ID"); }).substr(0, 60),
               "config error: ID = 5 is invalid: must be below SLURM_ARRAY_T");
   }
   set("SLURM_ARRAY_TASK_COUNT", "0");
@@ -109,12 +110,22 @@ TEST_F(environment_test, a_task_outside_the_count_names_where_each_value_came_fr
     resolve_task(0, -1);
     FAIL() << "0 tasks accepted";
   } catch (const task_error& e) {
-    EXPECT_EQ(e.kind, task_error::no_tasks);
-    EXPECT_EQ(e.message("ID", "COUNT", ""),
+    EXPECT_EQ(e.reason, task_error::no_tasks);
+    EXPECT_EQ(e.text().render(neutral_setting_name),
               "config error: SLURM_ARRAY_TASK_COUNT = 0: must be >= 1");
   }
+  // The test binary names settings as the program does (test_message_text.cpp).
   EXPECT_EQ(error_of<task_error>([] { resolve_task(0, 0); }),
-            "config error: the number of tasks = 0: must be >= 1");
+            "config error: --num-tasks = 0: must be >= 1");
+  try {
+    resolve_task(3, 3);
+    FAIL() << "task 3 of 3 accepted";
+  } catch (const task_error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "config error: --task-id = 3 is invalid: must be below --num-tasks = 3 (task ids "
+              "count from 0; a SLURM array must be contiguous, e.g. --array=0-2, or give "
+              "--task-id and --num-tasks)");
+  }
 }
 
 TEST_F(environment_test, ranks_share_a_node_only_when_there_are_several) {
@@ -125,6 +136,19 @@ TEST_F(environment_test, ranks_share_a_node_only_when_there_are_several) {
   set("OMP_NUM_THREADS", std::nullopt);
   // More ranks than cores: one thread each (0 where the launcher bound the process).
   EXPECT_LE(rank_default_threads(100000), 1);
+}
+
+TEST_F(environment_test, a_rank_takes_the_backend_it_is_given_or_its_share_of_the_node) {
+  const communicator one;  // a test is not started by an MPI launcher: one rank
+  ASSERT_EQ(one.ranks(), 1);
+  backend_options o = rank_backend_options("cuda", 3, 2, true, one);
+  EXPECT_EQ(o.kind, "cuda");
+  EXPECT_EQ(o.threads, 3);
+  EXPECT_EQ(o.device, 2);
+  // One rank: the device given or its default, the threads OpenMP's default.
+  o = rank_backend_options("cpu", 0, 1, false, one);
+  EXPECT_EQ(o.threads, rank_default_threads(1));
+  EXPECT_EQ(o.device, 1);
 }
 
 TEST(environment, available_ram_reads_meminfo) {

@@ -33,10 +33,22 @@ TEST(message_text, plain_text_is_unchanged) {
 }
 
 TEST(message_text, every_setting_has_a_flag_and_a_neutral_name) {
-  for (setting s :
-       {setting::backend, setting::device, setting::threads, setting::set, setting::sweep}) {
-    EXPECT_EQ(cli::flag_of(s), "--" + neutral_setting_name(s));
-    EXPECT_EQ(neutral_setting_name(s).find("--"), std::string::npos);
+  const std::pair<setting, const char*> flags[] = {
+      {setting::backend, "--backend"},
+      {setting::device, "--device"},
+      {setting::threads, "--threads"},
+      {setting::set, "--set"},
+      {setting::sweep, "--sweep"},
+      {setting::output, "-o"},
+      {setting::task_id, "--task-id"},
+      {setting::num_tasks, "--num-tasks"},
+      {setting::checkpoint_every, "--checkpoint-every"},
+      {setting::redo, "--redo"},
+      {setting::current_range, "--I-range"}};
+  for (const auto& [s, flag] : flags) {
+    EXPECT_EQ(cli::flag_of(s), flag);
+    EXPECT_EQ(neutral_setting_name(s).find('-'), std::string::npos);
+    EXPECT_NE(neutral_setting_name(s), "setting");
   }
 }
 
@@ -44,7 +56,7 @@ TEST(message_text, errors_keep_the_marked_text_for_a_front_end_to_phrase_again) 
   const config_error e(setting::threads + " = 0: too few");
   EXPECT_EQ(std::string(e.what()), "--threads = 0: too few");
   EXPECT_EQ(e.text().render(neutral_setting_name), "threads = 0: too few");
-  EXPECT_EQ(e.code(), exit_config);
+  EXPECT_EQ(e.kind(), error_kind::config);
 }
 
 }  // namespace

@@ -43,7 +43,7 @@ std::string refusal(const std::vector<named_file>& in, const std::vector<named_f
   try {
     check_distinct_files(in, out);
   } catch (const output_error& e) {
-    EXPECT_EQ(e.code(), exit_output);
+    EXPECT_EQ(e.kind(), error_kind::output);
     return e.what();
   }
   return "";

@@ -5,12 +5,12 @@
 #include <limits>
 
 #include <spikesim/checkpoint.hpp>
+#include <spikesim/communicator.hpp>
 #include <spikesim/config_loader.hpp>
 #include <spikesim/errors.hpp>
 #include <spikesim/hdf5_writer.hpp>
 #include <spikesim/session.hpp>
 
-#include "mpi/comm.hpp"
 #include "test_support.hpp"
 
 namespace spikesim::testing {
@@ -31,11 +31,12 @@ TEST(session, a_bad_checkpoint_interval_carries_its_value_for_the_front_end) {
       checkpoint_interval_steps(bad, 0.1);
       FAIL() << bad << " ms accepted";
     } catch (const checkpoint_interval_error& e) {
-      EXPECT_EQ(e.code(), exit_config);
-      EXPECT_EQ(e.message("EVERY"), "config error: EVERY = " + std::to_string(bad) +
-                                        " ms is invalid: must be > 0 (simulated time between "
-                                        "checkpoints)");
-      EXPECT_EQ(std::string(e.what()).find("EVERY"), std::string::npos);
+      EXPECT_EQ(e.kind(), error_kind::config);
+      EXPECT_TRUE(e.every_ms == bad || std::isnan(bad));
+      EXPECT_EQ(e.text().render([](setting) { return std::string("EVERY"); }),
+                "config error: EVERY = " + std::to_string(bad) +
+                    " ms is invalid: must be > 0 (simulated time between checkpoints)");
+      EXPECT_EQ(std::string(e.what()).find("config error: --checkpoint-every = "), 0u);
     }
   }
 }
@@ -87,7 +88,7 @@ class run_session : public scratch_dir_test {
     write_checkpoint(file, c);
     return file;
   }
-  mpi::session comm_;
+  communicator comm_;
 };
 
 TEST_F(run_session, a_fresh_run_checkpoints_beside_its_output) {

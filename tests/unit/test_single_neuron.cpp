@@ -5,8 +5,12 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <iterator>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
+#include <spikesim/errors.hpp>
 #include <spikesim/theory.hpp>
 
 namespace spikesim::single_neuron {
@@ -171,6 +175,109 @@ TEST(single_neuron, hh_at_rest_does_not_fire_and_phase_line_has_three_zeros) {
   EXPECT_TRUE(r.fixed_points[0].stable);
   EXPECT_DOUBLE_EQ(r.threshold0, r.fixed_points[1].u);
   EXPECT_GT(simulate_hh(hh_params{}, 10.0, {0.01, 200.0}).rate, 0.0);
+}
+
+// --- By the model's name, as `spikesim model` calls it.
+
+double value_of(const std::vector<param_value>& ps, const std::string& key) {
+  for (const auto& p : ps)
+    if (p.key == key) return p.value;
+  ADD_FAILURE() << "no parameter " << key;
+  return k_none;
+}
+
+TEST(single_neuron_by_name, parameters_follow_the_model_tables) {
+  const std::vector<param_value> eif = default_parameters("eif");
+  ASSERT_EQ(eif.size(), std::size(param_table<eif_params>::fields));
+  for (std::size_t k = 0; k < eif.size(); ++k) {
+    EXPECT_EQ(eif[k].key, param_table<eif_params>::fields[k].key);
+    EXPECT_EQ(eif[k].unit, param_table<eif_params>::fields[k].unit);
+  }
+  EXPECT_EQ(value_of(eif, "delta_T"), eif_params{}.delta_T);
+  EXPECT_EQ(default_parameters("hh").size(), std::size(param_table<hh_params>::fields));
+  EXPECT_THROW(default_parameters("rate"), std::invalid_argument);
+  // Every key once, lif's first.
+  const auto& keys = parameter_keys();
+  EXPECT_EQ(keys.front().first, param_table<lif_params>::fields[0].key);
+  for (const char* m : {"lif", "eif", "hh"})
+    for (const auto& p : default_parameters(m)) {
+      int seen = 0;
+      for (const auto& k : keys) seen += k.first == p.key;
+      EXPECT_EQ(seen, 1) << p.key;
+    }
+}
+
+TEST(single_neuron_by_name, a_population_gives_its_parameters_lif_and_eif_only) {
+  population_spec pop;
+  eif_params e;
+  e.delta_T = 1.5;
+  pop.params = e;
+  const std::vector<param_value> ps = population_parameters(pop);
+  EXPECT_EQ(ps.size(), std::size(param_table<eif_params>::fields));
+  EXPECT_EQ(value_of(ps, "delta_T"), 1.5);
+  pop.params = hh_params{};
+  EXPECT_TRUE(population_parameters(pop).empty());
+}
+
+TEST(single_neuron_by_name, checks_and_analyses_are_those_of_the_struct) {
+  std::vector<param_value> ps = default_parameters("lif");
+  EXPECT_FALSE(check_parameters("lif", ps));
+  for (auto& p : ps)
+    if (p.key == "tau_m") p.value = -1.0;
+  const param_violation v = check_parameters("lif", ps);
+  ASSERT_TRUE(v);
+  EXPECT_EQ(std::string(v.key), "tau_m");
+  EXPECT_EQ(v.value, -1.0);
+
+  const std::vector<double> currents{0.0, 2.0, 4.0};
+  const report by_name = analyse("eif", default_parameters("eif"), 1.0, currents, 0.0, {});
+  const report typed = analyse(eif_params{}, 1.0, currents);
+  ASSERT_EQ(by_name.rows.size(), typed.rows.size());
+  for (std::size_t k = 0; k < typed.rows.size(); ++k)
+    EXPECT_EQ(by_name.rows[k].rate, typed.rows[k].rate);
+  EXPECT_EQ(by_name.rheobase, typed.rheobase);
+  EXPECT_EQ(default_currents("eif", default_parameters("eif")).to,
+            default_currents(eif_params{}).to);
+  // The noise reaches lif's analysis, the simulation settings hh's.
+  EXPECT_EQ(analyse("lif", default_parameters("lif"), 0.0, {}, 5.0, {}).sigma, 5.0);
+  // What the theory refuses is a configuration error; a list of another model is not.
+  std::vector<param_value> hh = default_parameters("hh");
+  for (auto& p : hh) {
+    if (p.key == "g_K") p.value = 0.0;
+    if (p.key == "E_L") p.value = 200.0;
+  }
+  EXPECT_THROW(analyse("hh", hh, 0.0, {}, 0.0, {}), config_error);
+  EXPECT_THROW(analyse("hh", default_parameters("lif"), 0.0, {}, 0.0, {}), std::invalid_argument);
+}
+
+TEST(single_neuron_by_name, current_ranges_are_parsed_and_refused_with_the_text) {
+  const current_range r = parse_current_range("0:10:0.5");
+  EXPECT_EQ(r.from, 0.0);
+  EXPECT_EQ(r.to, 10.0);
+  EXPECT_EQ(r.step, 0.5);
+  EXPECT_EQ(parse_current_range("-1e1:2:1").from, -10.0);
+  const auto refusal = [](const std::string& text) {
+    try {
+      parse_current_range(text);
+    } catch (const config_error& e) {
+      return e.text().render(neutral_setting_name);
+    }
+    return std::string("accepted");
+  };
+  EXPECT_EQ(refusal("1:2"), "config error: current_range = '1:2': expected from:to:step");
+  EXPECT_EQ(refusal("0:x:1"),
+            "config error: current_range = '0:x:1': 'x' is not a finite number (expected "
+            "from:to:step)");
+  EXPECT_EQ(refusal("0:1:inf"),
+            "config error: current_range = '0:1:inf': 'inf' is not a finite number (expected "
+            "from:to:step)");
+  EXPECT_EQ(refusal("0:1:0"), "config error: current_range = '0:1:0': step must be > 0");
+  EXPECT_EQ(refusal("1:1:1"),
+            "config error: current_range = '1:1:1': from must be below to (the range is inverted "
+            "or empty)");
+  EXPECT_EQ(refusal("0:10001:1"),
+            "config error: current_range = '0:10001:1': more than 10001 currents");
+  EXPECT_EQ(refusal("0:10000:1"), "accepted");
 }
 
 }  // namespace

@@ -66,7 +66,7 @@ TEST(sweep, zip_pairs_values_and_needs_equal_lengths) {
     ADD_FAILURE() << "zip of unequal lengths accepted";
   } catch (const config_error& e) {
     const std::string m = e.what();
-    EXPECT_EQ(e.code(), exit_config);
+    EXPECT_EQ(e.kind(), error_kind::config);
     EXPECT_NE(m.find("population.eif.input.I has 3"), std::string::npos) << m;
     EXPECT_NE(m.find("projection.el.weight has 2"), std::string::npos) << m;
   }
@@ -247,7 +247,7 @@ TEST(sweep, bad_sweeps_name_the_key_value_and_unit) {
       sweep_of(c.table, c.sets, c.cli);
       ADD_FAILURE() << c.what << ": accepted";
     } catch (const config_error& e) {
-      EXPECT_EQ(e.code(), exit_config);
+      EXPECT_EQ(e.kind(), error_kind::config);
       for (const auto& s : c.expect)
         EXPECT_NE(std::string(e.what()).find(s), std::string::npos)
             << c.what << ": message '" << e.what() << "' lacks '" << s << "'";

@@ -5,12 +5,12 @@
 #include <filesystem>
 #include <functional>
 
+#include <spikesim/communicator.hpp>
 #include <spikesim/config_loader.hpp>
 #include <spikesim/errors.hpp>
 #include <spikesim/sweep.hpp>
 #include <spikesim/sweep_run.hpp>
 
-#include "mpi/comm.hpp"
 #include "test_support.hpp"
 
 namespace spikesim::testing {
@@ -128,7 +128,7 @@ class sweep_dir : public scratch_dir_test {
     };
     return run_packs(t, r, opt, comm_, h);
   }
-  mpi::session comm_;
+  communicator comm_;
   std::vector<std::string> reports_;
 };
 
@@ -147,8 +147,12 @@ TEST_F(sweep_dir, a_task_plans_its_share_and_refuses_what_it_may_not_replace) {
   } catch (const pack_file_error& e) {
     EXPECT_EQ(e.reason, pack_file_error::foreign);
     EXPECT_EQ(e.path, path("out/points_2-2.h5"));
-    EXPECT_EQ(e.code(), exit_output);
-    EXPECT_NE(e.message("", "; ADVICE").find("; it is not replaced; ADVICE"), std::string::npos);
+    EXPECT_EQ(e.kind(), error_kind::output);
+    EXPECT_NE(std::string(e.what()).find("; it is not replaced: remove it, choose another -o, or "
+                                         "give --redo to replace it"),
+              std::string::npos);
+    EXPECT_NE(e.text().render(neutral_setting_name).find("choose another output, or give redo"),
+              std::string::npos);
   }
   // ... unless the task is redone; and other tasks' files are not looked at.
   sweep_request redo = request(1, 3);
@@ -167,6 +171,9 @@ TEST_F(sweep_dir, a_task_plans_its_share_and_refuses_what_it_may_not_replace) {
     FAIL() << "output.overwrite = false was ignored";
   } catch (const pack_file_error& e) {
     EXPECT_EQ(e.reason, pack_file_error::overwrite_off);
+    EXPECT_NE(std::string(e.what()).find(
+                  "exists and output.overwrite = false; remove it or choose another -o"),
+              std::string::npos);
   }
 }
 

@@ -233,6 +233,21 @@ TEST(siegert, shifted_rest_equals_deterministic_lif) {
   EXPECT_LE(rel_diff(r.rate_hz, lif), 1e-14);
 }
 
+TEST(siegert, a_refused_argument_carries_its_name_value_unit_and_requirement) {
+  try {
+    siegert(10.0, 1.0, -5.0, 20.0, 10.0, 2.0);
+    FAIL() << "tau_m = -5 accepted";
+  } catch (const argument_error& e) {
+    EXPECT_EQ(e.where, "siegert");
+    EXPECT_EQ(e.name, "tau_m");
+    EXPECT_EQ(e.value, -5.0);
+    EXPECT_EQ(e.unit, "ms");
+    EXPECT_EQ(e.requirement, "must be > 0");
+    EXPECT_EQ(e.value_text(), "-5 ms, must be > 0");
+    EXPECT_EQ(std::string(e.what()), "siegert: tau_m = -5 ms, must be > 0");
+  }
+}
+
 TEST(siegert, rejects_invalid_parameters) {
   auto expect_message = [](auto call, const std::string& needle) {
     try {

@@ -1,6 +1,8 @@
-// The one place that talks to MPI: start and end, rank and size, the collectives of a network
-// spread over ranks, and stopping every rank when one fails. Built on MPI by comm_mpi.cpp, or by
-// comm_serial.cpp (one rank, no MPI) when SPIKESIM_MPI=OFF or MPI is not found.
+// The ranks of a job, for every front-end: start and end, rank and size, the collectives of a
+// network spread over ranks, and stopping every rank when one fails. No MPI type appears here:
+// src/mpi/comm_mpi.cpp builds it on MPI, src/mpi/comm_serial.cpp (one rank, no MPI) when
+// SPIKESIM_MPI=OFF or MPI is not found; in either a process not started by an MPI launcher is one
+// rank and MPI is not touched, so a program or module without mpirun uses it as it is.
 #pragma once
 
 #include <cstdint>
@@ -11,9 +13,9 @@
 
 #include <spikesim/backend.hpp>
 
-namespace spikesim::mpi {
+namespace spikesim {
 
-bool built();  // true when MPI support is compiled in
+bool mpi_built();  // true when MPI support is compiled in
 
 // What the exchange between ranks cost so far, on this rank.
 struct exchange_stats {
@@ -26,14 +28,14 @@ struct exchange_stats {
   uint64_t overflows = 0;       // started exchanges that needed a second collective
 };
 
-class session final : public rank_exchange {
+class communicator final : public rank_exchange {
  public:
   // Initialises MPI when the process was started by an MPI launcher (mpirun, mpiexec, srun with
   // PMI/PMIx); otherwise the process is one rank and MPI is not touched.
-  session();
-  ~session() override;  // finalises MPI if it was initialised
-  session(const session&) = delete;
-  session& operator=(const session&) = delete;
+  communicator();
+  ~communicator() override;  // finalises MPI if it was initialised
+  communicator(const communicator&) = delete;
+  communicator& operator=(const communicator&) = delete;
 
   int rank() const override { return rank_; }
   int ranks() const override { return ranks_; }
@@ -65,7 +67,8 @@ class session final : public rank_exchange {
   // different packs): a rank that waits for the others sleeps between tests instead of polling,
   // so that it holds no core that another rank of its node could use.
   void sum_idle(std::vector<uint64_t>& v);
-  // Prints "spikesim: rank R: message" to stderr and ends every rank of the job with `code`.
+  // Prints "spikesim: rank R: message" to stderr and ends every rank of the job with the exit
+  // status `code` (the front-end's, for the error that ended this rank).
   [[noreturn]] void abort(const std::string& message, int code);
   const exchange_stats& stats() const { return stats_; }
   void reset_stats() { stats_ = {}; }  // after setting up, so that stats() counts the run's
@@ -79,4 +82,4 @@ class session final : public rank_exchange {
   exchange_stats stats_;
 };
 
-}  // namespace spikesim::mpi
+}  // namespace spikesim
