@@ -18,7 +18,9 @@ process's max RSS), spike counts, synaptic events and events per second of simul
 (spikesim: the count its run summary prints, every spike times its row's length; NEST: each
 population's spikes times its mean out-degree, the projections' synapse counts over the
 population size), and the 1-minute load average before and after the run (timings beside other
-work are not a quiet benchmark). Then, per population, the distributions of single-neuron rates,
+work are not a quiet benchmark). OMP_WAIT_POLICY and GOMP_SPINCOUNT, which NEST's OpenMP threads
+and spikesim's thread team both read, are recorded: on a machine busy with other work NEST's
+default (its threads spin in every barrier) made its 2-thread model A 3x slower than `passive`. Then, per population, the distributions of single-neuron rates,
 ISI CVs (neurons with at least 3 spikes) and pairwise spike-count correlations (2 ms bins, the
 first 200 neurons) after the transient, compared by the Kolmogorov-Smirnov distance: spikesim's
 seed i against NEST's seed i, and NEST's seeds against each other (its own seed-to-seed spread),
@@ -373,6 +375,8 @@ def main():
               "threads": a.threads, "tstop_ms": a.tstop, "t_start_ms": a.t_start,
               "seeds": a.seeds, "machine": platform.processor() or platform.machine(),
               "cpus": os.cpu_count(),
+              "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),  # both simulators read it
+              "gomp_spincount": os.environ.get("GOMP_SPINCOUNT"),
               "date_utc": datetime.datetime.utcnow().isoformat(timespec="seconds") + "Z",
               "syn_events": "spikesim: its run summary's count (each spike times its row's "
                             "length); NEST: each population's spikes times its mean out-degree",
