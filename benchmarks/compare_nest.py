@@ -20,12 +20,13 @@ population's spikes times its mean out-degree, the projections' synapse counts o
 population size), and the 1-minute load average before and after the run (timings beside other
 work are not a quiet benchmark). OMP_WAIT_POLICY and GOMP_SPINCOUNT, which NEST's OpenMP threads
 and spikesim's thread team both read, are recorded: on a machine busy with other work NEST's
-default (its threads spin in every barrier) made its 2-thread model A 3x slower than `passive`. Then, per population, the distributions of single-neuron rates,
-ISI CVs (neurons with at least 3 spikes) and pairwise spike-count correlations (2 ms bins, the
-first 200 neurons) after the transient, compared by the Kolmogorov-Smirnov distance: spikesim's
-seed i against NEST's seed i, and NEST's seeds against each other (its own seed-to-seed spread),
-as in Gutzen et al. (2018). A population's statistic agrees when the mean spikesim-NEST distance
-is within the range of the NEST-NEST distances.
+default (libgomp's threads spin while they wait) made its 2-thread model A 3x slower than
+`passive`. Then, per population, the distributions of single-neuron rates, ISI CVs (neurons with
+at least 3 spikes) and pairwise spike-count correlations (2 ms bins, the first 200 neurons)
+after the transient, compared by the Kolmogorov-Smirnov distance: spikesim's seed i against
+NEST's seed i, and NEST's seeds against each other (its own seed-to-seed spread), as in Gutzen
+et al. (2018). A population's statistic agrees when the mean spikesim-NEST distance is within
+the range of the NEST-NEST distances.
 
     python3 -m venv .venv-nest && .venv-nest/bin/pip install nest-simulator numpy scipy h5py
     .venv-nest/bin/python benchmarks/compare_nest.py --spikesim build/spikesim \\
