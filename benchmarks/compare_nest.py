@@ -1,24 +1,42 @@
 #!/usr/bin/env python3
-"""spikesim beside NEST on the Potjans-Diesmann microcircuit: speed and spike statistics.
+"""spikesim beside NEST: the Potjans-Diesmann microcircuit or Brunel's model A, speed and spikes.
 
-Both simulators run the model of examples/microcircuit.py (the same numbers: sizes,
-fixed_total_number synapse counts, PSCs, delays, Poisson background, initial potentials) for
-several seeds, interleaved on the same machine and thread count. Recorded per run: build time,
-simulation wall time, real-time factor, peak memory (the child process's max RSS) and spike
-counts. Then, per population, the distributions of single-neuron rates, ISI CVs (neurons with at
-least 3 spikes) and pairwise spike-count correlations (2 ms bins, the first 200 neurons) after the
-transient, compared by the Kolmogorov-Smirnov distance: spikesim's seed i against NEST's seed i,
-and NEST's seeds against each other (its own seed-to-seed spread), as in Gutzen et al. (2018).
-A population's statistic agrees when the mean spikesim-NEST distance is within the range of the
-NEST-NEST distances.
+Both simulators run the same model for several seeds, interleaved on the same machine and thread
+count. `--model microcircuit` (the default) is the model of examples/microcircuit.py (the same
+numbers: sizes, fixed_total_number synapse counts, PSCs, delays, Poisson background, initial
+potentials; NEST's iaf_psc_exp). `--model brunel` is examples/brunel.toml, read from the file and
+run by spikesim as it is (--set run.tstop, run.random_seed, analysis.t_start), by NEST as
+iaf_psc_delta neurons (the same tau_m, E_L, V_th, V_reset, t_ref; C_m = tau_m / R_m, which no
+input here uses: weights are jumps in mV in both), fixed_indegree projections (same in-degree,
+weight, delay, autapses and multapses), one poisson_generator per population at count x rate
+(each target its own train, as spikesim's per-neuron Poisson input) and V uniform as the file's
+init. Input arriving while a neuron is refractory is discarded by both (NEST's default
+refractory_input = false, set explicitly; spikesim clamps V to V_reset for the t_ref steps).
+
+Recorded per run: build time, simulation wall time, real-time factor, peak memory (the child
+process's max RSS), spike counts, synaptic events and events per second of simulation wall time
+(spikesim: the count its run summary prints, every spike times its row's length; NEST: each
+population's spikes times its mean out-degree, the projections' synapse counts over the
+population size), and the 1-minute load average before and after the run (timings beside other
+work are not a quiet benchmark). OMP_WAIT_POLICY and GOMP_SPINCOUNT, which NEST's OpenMP threads
+and spikesim's thread team both read, are recorded: on a machine busy with other work NEST's
+default (libgomp's threads spin while they wait) made its 2-thread model A 3x slower than
+`passive`. Then, per population, the distributions of single-neuron rates, ISI CVs (neurons with
+at least 3 spikes) and pairwise spike-count correlations (2 ms bins, the first 200 neurons)
+after the transient, compared by the Kolmogorov-Smirnov distance: spikesim's seed i against
+NEST's seed i, and NEST's seeds against each other (its own seed-to-seed spread), as in Gutzen
+et al. (2018). A population's statistic agrees when the mean spikesim-NEST distance is within
+the range of the NEST-NEST distances.
 
     python3 -m venv .venv-nest && .venv-nest/bin/pip install nest-simulator numpy scipy h5py
     .venv-nest/bin/python benchmarks/compare_nest.py --spikesim build/spikesim \\
         --n-scaling 0.1 --k-scaling 0.1 --seeds 10 --threads 2
+    .venv-nest/bin/python benchmarks/compare_nest.py --spikesim build/spikesim --model brunel \\
+        --seeds 5 --threads 2
 
 Writes OUT.json (every run and every distance) and OUT.png (the distributions of the first
-seed and the distances) with OUT = benchmarks/results/compare_nest_<date> by default; never
-overwrites an existing result.
+seed and the distances) with OUT = benchmarks/results/compare_nest_<date> (microcircuit) or
+compare_nest_brunel_<date> by default; never overwrites an existing result.
 """
 
 import argparse
@@ -30,11 +48,104 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples"))
+HERE = os.path.dirname(os.path.abspath(__file__))
+EXAMPLES = os.path.join(HERE, "..", "examples")
+sys.path.insert(0, EXAMPLES)
 import microcircuit  # noqa: E402  (examples/microcircuit.py: the model as numbers)
+
+
+def mean_out_degree(sizes, synapse_counts):
+    """{population: synapses from it / its size} from (source, number of synapses) pairs."""
+    total = dict.fromkeys(sizes, 0)
+    for source, n in synapse_counts:
+        total[source] += n
+    return {p: total[p] / sizes[p] for p in sizes}
+
+
+class Microcircuit:
+    """PD14 of examples/microcircuit.py: spikesim runs the TOML that build() writes."""
+
+    label = "potjans_diesmann_2014"
+    out_prefix = "compare_nest_"
+
+    def __init__(self, a):
+        self.dt = 0.1
+        self.n_scaling, self.k_scaling, self.v0 = a.n_scaling, a.k_scaling, a.v0
+        self.net = dict(microcircuit.network(a.n_scaling, a.k_scaling, a.v0, self.dt),
+                        model="microcircuit")
+        self.sizes = {p["name"]: p["size"] for p in self.net["populations"]}
+        self.out_degree = mean_out_degree(
+            self.sizes, ((q["source"], q["N"]) for q in self.net["projections"]))
+        self.settings = {"n_scaling": a.n_scaling, "k_scaling": a.k_scaling, "v0": a.v0}
+
+    def spikesim_args(self, seed, tstop, t_start, work, out):
+        cfg = os.path.join(work, f"mc_{seed}.toml")
+        if os.path.exists(cfg):
+            os.remove(cfg)
+        with open(cfg, "w") as f:
+            f.write(microcircuit.build(self.n_scaling, self.k_scaling, self.v0, tstop, t_start,
+                                       seed, self.dt, out))
+        return [cfg]
+
+
+class BrunelA:
+    """Brunel's model A as examples/brunel.toml writes it: spikesim runs the file itself."""
+
+    label = "brunel_2000_model_A"
+    out_prefix = "compare_nest_brunel_"
+    config = os.path.join(EXAMPLES, "brunel.toml")
+
+    def __init__(self, a):
+        with open(self.config, "rb") as f:
+            cfg = tomllib.load(f)
+        self.dt = cfg["run"]["dt"]
+        self.net = brunel_network(cfg)
+        self.sizes = {p["name"]: p["size"] for p in self.net["populations"]}
+        self.out_degree = mean_out_degree(
+            self.sizes, ((q["source"], q["indegree"] * self.sizes[q["target"]])
+                         for q in self.net["projections"]))
+        self.settings = {"config": "examples/brunel.toml"}
+
+    def spikesim_args(self, seed, tstop, t_start, work, out):
+        return [self.config, "--set", f"run.tstop={tstop:g}", "--set", f"run.random_seed={seed}",
+                "--set", f"analysis.t_start={t_start:g}"]
+
+
+def brunel_network(cfg):
+    """The TOML's model A for NEST's iaf_psc_delta; refuses what this translation does not cover
+    (other models or inputs, other rules, distributed weights or delays)."""
+    pops = []
+    for name, p in cfg["population"].items():
+        init, inp, prm = p.get("init", {}).get("V", {}), p.get("input", {}), p["params"]
+        if p["model"] != "lif" or set(inp) != {"poisson"} or set(init) != {"uniform"} \
+                or inp["poisson"].get("synapse", "delta") != "delta":
+            sys.exit(f"compare_nest.py: population {name}: only lif with delta Poisson input and "
+                     "a uniform initial V translate to NEST here")
+        poisson = inp["poisson"]
+        pops.append({"name": name, "size": p["size"], "v0_uniform": init["uniform"],
+                     "poisson_rate": poisson["rate"] * poisson["count"],
+                     "poisson_weight": poisson["weight"],
+                     "params": {"tau_m": prm["tau_m"], "E_L": prm["E_L"], "V_th": prm["V_th"],
+                                "V_reset": prm["V_reset"], "t_ref": prm["t_ref"],
+                                "C_m": prm["tau_m"] / prm["R_m"] * 1000.0,  # pF
+                                "refractory_input": False}})
+    projs = []
+    for name, q in cfg["projection"].items():
+        if q["rule"] != "fixed_indegree" or q.get("synapse", "delta") != "delta" \
+                or not all(isinstance(q[k], (int, float)) for k in ("weight", "delay")):
+            sys.exit(f"compare_nest.py: projection {name}: only fixed_indegree delta synapses with "
+                     "one weight and one delay translate to NEST here")
+        projs.append({"source": q["source"], "target": q["target"], "indegree": q["indegree"],
+                      "weight": q["weight"], "delay": q["delay"],
+                      "autapses": q.get("autapses", True), "multapses": q.get("multapses", True)})
+    return {"model": "brunel", "dt": cfg["run"]["dt"], "populations": pops, "projections": projs}
+
+
+MODELS = {"microcircuit": Microcircuit, "brunel": BrunelA}
 
 
 def timed_run(cmd, what):
@@ -53,38 +164,87 @@ def timed_run(cmd, what):
     return p, wall, rss
 
 
-def run_spikesim(exe, net_args, seed, threads, tstop, t_start, work):
-    """One spikesim run; returns timings and {pop: (times, ids, size)}."""
+def run_spikesim(exe, model, seed, threads, tstop, t_start, work):
+    """One spikesim run; returns timings and {pop: (times, ids)}."""
     import h5py
 
-    cfg = os.path.join(work, f"mc_{seed}.toml")
-    out = os.path.join(work, f"mc_{seed}.h5")
-    for f in (cfg, out):
-        if os.path.exists(f):
-            os.remove(f)
-    with open(cfg, "w") as f:
-        f.write(microcircuit.build(net_args["n_scaling"], net_args["k_scaling"], net_args["v0"],
-                                   tstop, t_start, seed, net_args["dt"], out))
-    cmd = [exe, "run", cfg, "--backend", "cpu", "--threads", str(threads), "-o", out]
+    out = os.path.join(work, f"spikesim_{seed}.h5")
+    if os.path.exists(out):
+        os.remove(out)
+    cmd = [exe, "run", *model.spikesim_args(seed, tstop, t_start, work, out),
+           "--backend", "cpu", "--threads", str(threads), "-o", out]
     p, wall, rss = timed_run(cmd, "spikesim")
-    build = sim = None
+    build = sim = events = None
     for line in p.stdout.splitlines():
         if line.startswith("synapses ") and "built in" in line:
             build = float(line.split("built in")[1].split()[0])
+            events = int(line.split("; ")[1].split()[0])
         if line.startswith("steps ") and "wall" in line:
             sim = float(line.split("wall")[1].split()[0])
     spikes = {}
     with h5py.File(out, "r") as f:
-        for pop in net_args["names"]:
+        for pop in model.sizes:
             spikes[pop] = (f[f"spikes/{pop}/timestamps"][:], f[f"spikes/{pop}/node_ids"][:])
     os.remove(out)
-    return {"build_s": build, "sim_s": sim, "total_s": wall, "peak_rss_mib": rss}, spikes
+    return {"build_s": build, "sim_s": sim, "total_s": wall, "peak_rss_mib": rss,
+            "syn_events": events}, spikes
 
 
 NEST_CHILD = r'''
 import json, sys, time, resource
 import numpy as np
 import nest
+
+
+def build_microcircuit(net):
+    nrn = net["neuron"]
+    pops = {}
+    for p in net["populations"]:
+        pop = nest.Create("iaf_psc_exp", p["size"], params={
+            "E_L": nrn["E_L"], "V_th": nrn["V_th"], "V_reset": nrn["V_reset"], "C_m": nrn["C_m"],
+            "tau_m": nrn["tau_m"], "t_ref": nrn["t_ref"], "tau_syn_ex": net["tau_syn"],
+            "tau_syn_in": net["tau_syn"], "I_e": p["dc_pA"]})
+        pop.V_m = nest.random.normal(mean=p["v0_mean"], std=p["v0_sd"])
+        pops[p["name"]] = pop
+    # NEST refuses more than 2^27 - 2 connections per thread and synapse model: a copy per sign
+    nest.CopyModel("static_synapse", "static_synapse_exc")
+    for q in net["projections"]:
+        exc = q["w_mean_pA"] >= 0
+        nest.Connect(pops[q["source"]], pops[q["target"]],
+                     conn_spec={"rule": "fixed_total_number", "N": q["N"],
+                                "allow_autapses": False, "allow_multapses": True},
+                     syn_spec={"synapse_model": "static_synapse_exc" if exc else "static_synapse",
+                               "weight": nest.math.redraw(
+                                   nest.random.normal(mean=q["w_mean_pA"], std=q["w_sd_pA"]),
+                                   min=0.0 if exc else -np.inf, max=np.inf if exc else 0.0),
+                               "delay": nest.math.redraw(
+                                   nest.random.normal(mean=q["d_mean"], std=q["d_sd"]),
+                                   min=q["d_min"], max=np.inf)})
+    for p in net["populations"]:
+        pg = nest.Create("poisson_generator", params={"rate": net["bg_rate"] * p["poisson_count"]})
+        nest.Connect(pg, pops[p["name"]], syn_spec={"weight": p["poisson_weight_pA"], "delay": 1.5})
+    return pops
+
+
+def build_brunel(net):
+    pops = {}
+    for p in net["populations"]:
+        pop = nest.Create("iaf_psc_delta", p["size"], params=p["params"])
+        pop.V_m = nest.random.uniform(min=p["v0_uniform"][0], max=p["v0_uniform"][1])
+        pops[p["name"]] = pop
+    for q in net["projections"]:
+        nest.Connect(pops[q["source"]], pops[q["target"]],
+                     conn_spec={"rule": "fixed_indegree", "indegree": q["indegree"],
+                                "allow_autapses": q["autapses"], "allow_multapses": q["multapses"]},
+                     syn_spec={"weight": q["weight"], "delay": q["delay"]})
+    # spikesim draws the Poisson input within the step: the shortest delay
+    for p in net["populations"]:
+        pg = nest.Create("poisson_generator", params={"rate": p["poisson_rate"]})
+        nest.Connect(pg, pops[p["name"]], syn_spec={"weight": p["poisson_weight"],
+                                                     "delay": net["dt"]})
+    return pops
+
+
 a = json.loads(sys.argv[1])
 net = a["net"]
 nest.set_verbosity("M_ERROR")
@@ -92,32 +252,7 @@ nest.ResetKernel()
 nest.set(resolution=net["dt"], local_num_threads=a["threads"], rng_seed=a["seed"],
          print_time=False)
 t0 = time.perf_counter()
-nrn = net["neuron"]
-pops = {}
-for p in net["populations"]:
-    pop = nest.Create("iaf_psc_exp", p["size"], params={
-        "E_L": nrn["E_L"], "V_th": nrn["V_th"], "V_reset": nrn["V_reset"], "C_m": nrn["C_m"],
-        "tau_m": nrn["tau_m"], "t_ref": nrn["t_ref"], "tau_syn_ex": net["tau_syn"],
-        "tau_syn_in": net["tau_syn"], "I_e": p["dc_pA"]})
-    pop.V_m = nest.random.normal(mean=p["v0_mean"], std=p["v0_sd"])
-    pops[p["name"]] = pop
-# NEST refuses more than 2^27 - 2 connections per thread and synapse model: one copy for each sign
-nest.CopyModel("static_synapse", "static_synapse_exc")
-for q in net["projections"]:
-    exc = q["w_mean_pA"] >= 0
-    nest.Connect(pops[q["source"]], pops[q["target"]],
-                 conn_spec={"rule": "fixed_total_number", "N": q["N"], "allow_autapses": False,
-                            "allow_multapses": True},
-                 syn_spec={"synapse_model": "static_synapse_exc" if exc else "static_synapse",
-                           "weight": nest.math.redraw(
-                               nest.random.normal(mean=q["w_mean_pA"], std=q["w_sd_pA"]),
-                               min=0.0 if exc else -np.inf, max=np.inf if exc else 0.0),
-                           "delay": nest.math.redraw(
-                               nest.random.normal(mean=q["d_mean"], std=q["d_sd"]),
-                               min=q["d_min"], max=np.inf)})
-for p in net["populations"]:
-    pg = nest.Create("poisson_generator", params={"rate": net["bg_rate"] * p["poisson_count"]})
-    nest.Connect(pg, pops[p["name"]], syn_spec={"weight": p["poisson_weight_pA"], "delay": 1.5})
+pops = {"microcircuit": build_microcircuit, "brunel": build_brunel}[net["model"]](net)
 recs = {}
 for name, pop in pops.items():
     recs[name] = nest.Create("spike_recorder")
@@ -138,15 +273,20 @@ json.dump(out, open(a["out"], "w"))
 '''
 
 
-def run_nest(python, net, seed, threads, tstop, work):
+def run_nest(python, model, seed, threads, tstop, work):
+    """One NEST run; returns timings and {pop: (times, ids)}. Synaptic events: each population's
+    spikes times its mean out-degree."""
     out = os.path.join(work, f"nest_{seed}.json")
-    arg = json.dumps({"net": net, "seed": seed, "threads": threads, "tstop": tstop, "out": out})
+    arg = json.dumps({"net": model.net, "seed": seed, "threads": threads, "tstop": tstop,
+                      "out": out})
     _, wall, rss = timed_run([python, "-c", NEST_CHILD, arg], "NEST")
     with open(out) as f:
         r = json.load(f)
     os.remove(out)
     spikes = {k: (np.array(v[0]), np.array(v[1], dtype=np.int64)) for k, v in r["spikes"].items()}
-    return {"build_s": r["build_s"], "sim_s": r["sim_s"], "total_s": wall, "peak_rss_mib": rss}, spikes
+    events = int(round(sum(len(spikes[p][0]) * model.out_degree[p] for p in spikes)))
+    return {"build_s": r["build_s"], "sim_s": r["sim_s"], "total_s": wall, "peak_rss_mib": rss,
+            "syn_events": events}, spikes
 
 
 def statistics(times, ids, size, t_start, t_stop, n_corr=200, bin_ms=2.0):
@@ -190,53 +330,61 @@ def main():
     ap.add_argument("--spikesim", default="build/spikesim")
     ap.add_argument("--nest-python", default=sys.executable,
                     help="a Python with nest-simulator (default: this one)")
-    ap.add_argument("--n-scaling", type=float, default=0.1)
-    ap.add_argument("--k-scaling", type=float, default=0.1)
-    ap.add_argument("--v0", default="optimized", choices=["optimized", "original"])
+    ap.add_argument("--model", default="microcircuit", choices=sorted(MODELS))
+    ap.add_argument("--n-scaling", type=float, default=0.1, help="microcircuit only")
+    ap.add_argument("--k-scaling", type=float, default=0.1, help="microcircuit only")
+    ap.add_argument("--v0", default="optimized", choices=["optimized", "original"],
+                    help="microcircuit only")
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--tstop", type=float, default=1500.0, help="ms")
     ap.add_argument("--t-start", type=float, default=500.0, help="ms of transient discarded")
     ap.add_argument("--out", default=None, help="OUT.json and OUT.png")
     a = ap.parse_args()
-    out = a.out or os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
-                                "compare_nest_" + datetime.date.today().isoformat())
+    model = MODELS[a.model](a)
+    out = a.out or os.path.join(HERE, "results",
+                                model.out_prefix + datetime.date.today().isoformat())
     if os.path.exists(out + ".json"):
         sys.exit(f"compare_nest.py: {out}.json exists; not overwritten (choose --out)")
-    net = microcircuit.network(a.n_scaling, a.k_scaling, a.v0, 0.1)
-    names = [p["name"] for p in net["populations"]]
-    sizes = {p["name"]: p["size"] for p in net["populations"]}
-    net_args = {"n_scaling": a.n_scaling, "k_scaling": a.k_scaling, "v0": a.v0, "dt": 0.1,
-                "names": names}
+    names = list(model.sizes)
     runs, stats = {"spikesim": [], "nest": []}, {"spikesim": [], "nest": []}
     with tempfile.TemporaryDirectory() as work:
         for seed in range(1, a.seeds + 1):
             order = ["spikesim", "nest"] if seed % 2 else ["nest", "spikesim"]  # interleaved
             for sim in order:
+                load_before = os.getloadavg()[0]
                 if sim == "spikesim":
-                    t, sp = run_spikesim(a.spikesim, net_args, seed, a.threads, a.tstop,
-                                         a.t_start, work)
+                    t, sp = run_spikesim(a.spikesim, model, seed, a.threads, a.tstop, a.t_start,
+                                         work)
                 else:
-                    t, sp = run_nest(a.nest_python, net, seed, a.threads, a.tstop, work)
+                    t, sp = run_nest(a.nest_python, model, seed, a.threads, a.tstop, work)
                 t["rtf"] = t["sim_s"] / (a.tstop * 1e-3)
+                t["events_per_s"] = t["syn_events"] / t["sim_s"]
+                t["load_1min_before"], t["load_1min_after"] = load_before, os.getloadavg()[0]
                 t["seed"] = seed
                 t["spikes"] = int(sum(len(v[0]) for v in sp.values()))
                 runs[sim].append(t)
-                stats[sim].append({p: statistics(sp[p][0], sp[p][1], sizes[p], a.t_start, a.tstop)
+                stats[sim].append({p: statistics(sp[p][0], sp[p][1], model.sizes[p], a.t_start,
+                                                 a.tstop)
                                    for p in names})
+                t["mean_rate_hz"] = {p: float(stats[sim][-1][p]["rate"].mean()) for p in names}
                 print(f"{sim:8s} seed {seed}: build {t['build_s']:.2f} s, sim {t['sim_s']:.2f} s, "
-                      f"RTF {t['rtf']:.2f}, {t['spikes']} spikes, peak {t['peak_rss_mib']} MiB",
-                      flush=True)
-    result = {"suite": "compare_nest", "model": "potjans_diesmann_2014",
-              "n_scaling": a.n_scaling, "k_scaling": a.k_scaling, "v0": a.v0, "threads": a.threads,
-              "tstop_ms": a.tstop, "t_start_ms": a.t_start, "seeds": a.seeds,
-              "machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
+                      f"RTF {t['rtf']:.2f}, {t['spikes']} spikes, "
+                      f"{t['events_per_s']:.3g} events/s, peak {t['peak_rss_mib']} MiB, "
+                      f"load {load_before:.1f}", flush=True)
+    result = {"suite": "compare_nest", "model": model.label, **model.settings,
+              "threads": a.threads, "tstop_ms": a.tstop, "t_start_ms": a.t_start,
+              "seeds": a.seeds, "machine": platform.processor() or platform.machine(),
+              "cpus": os.cpu_count(),
+              "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),  # both simulators read it
+              "gomp_spincount": os.environ.get("GOMP_SPINCOUNT"),
               "date_utc": datetime.datetime.utcnow().isoformat(timespec="seconds") + "Z",
-              "runs": runs, "agreement": {}}
+              "syn_events": "spikesim: its run summary's count (each spike times its row's "
+                            "length); NEST: each population's spikes times its mean out-degree",
+              "mean_out_degree": model.out_degree, "runs": runs, "agreement": {}}
     try:
         result["commit"] = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"],
-                                          capture_output=True, text=True,
-                                          cwd=os.path.dirname(os.path.abspath(__file__))
+                                          capture_output=True, text=True, cwd=HERE
                                           ).stdout.strip()
     except OSError:
         result["commit"] = "unknown"
@@ -261,6 +409,7 @@ def main():
         r = runs[sim]
         print(f"{sim:8s}: build {np.mean([x['build_s'] for x in r]):.2f} s, "
               f"RTF {np.mean([x['rtf'] for x in r]):.2f}, "
+              f"{np.mean([x['events_per_s'] for x in r]):.3g} events/s, "
               f"peak {max((x['peak_rss_mib'] or 0) for x in r):.0f} MiB")
     result["all_agree"] = all_ok
     with open(out + ".json", "x") as f:
