@@ -12,6 +12,7 @@
 #
 #   benchmarks/cpu_threads.sh [SPIKESIM] [OUT]
 #   BASE=/path/to/old/spikesim REPS=2 benchmarks/cpu_threads.sh build/spikesim
+#   CASES="brunel" LOADS="idle" REPS=5 benchmarks/cpu_threads.sh build/spikesim   (a subset)
 #
 # About 3 minutes on an idle 2-core machine with REPS=1 and BASE set (half without BASE).
 set -euo pipefail
@@ -57,8 +58,8 @@ builds=(new)
 [ -n "$base" ] && builds+=(base)
 mkdir -p "$(dirname "$out")"
 for rep in $(seq 1 "$reps"); do
-  for name in brunel microcircuit eif_1e6; do
-    for load in idle busy; do
+  for name in ${CASES:-brunel microcircuit eif_1e6}; do
+    for load in ${LOADS:-idle busy}; do
       if [ "$load" = busy ]; then
         taskset -c "$last_cpu" sh -c 'while :; do :; done' &
         busy=$!
