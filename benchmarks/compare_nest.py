@@ -430,11 +430,24 @@ def plot(stats, names, result, path):
     for c, p in enumerate(names):
         for r, key in enumerate(("rate", "cv", "corr")):
             ax = axes[r][c]
+            # Shared bins over the central 99 % of both simulators' values, so that a few
+            # outlying pairs (correlations near 1) do not squeeze the distributions into one bin.
+            both = np.concatenate([np.asarray(stats[sim][0][p][key], float)
+                                   for sim in ("nest", "spikesim")])
+            both = both[np.isfinite(both)]
+            if len(both) == 0:
+                continue
+            lo, hi = np.percentile(both, [0.5, 99.5])
+            bins = np.linspace(lo, hi if hi > lo else lo + 1.0, 31)
             for sim, colour in (("nest", "0.5"), ("spikesim", "C0")):
-                x = stats[sim][0][p][key]
+                x = np.asarray(stats[sim][0][p][key], float)
                 if len(x):
-                    ax.hist(x, bins=30, histtype="step", density=True, color=colour, label=sim)
+                    ax.hist(x, bins=bins, histtype="step", density=True, color=colour, label=sim)
+            if key == "corr":
+                ax.set_yscale("log")  # the bulk near 0 and the tail of correlated pairs
             ax.set_title(f"{p} {key}", fontsize=8)
+            ax.set_xlabel({"rate": "rate (Hz)", "cv": "ISI CV",
+                           "corr": "spike-count correlation"}[key], fontsize=7)
         ag = [result["agreement"][f"{p}/{k}"] for k in ("rate", "cv", "corr")]
         ax = axes[3][c]
         for i, g in enumerate(ag):
