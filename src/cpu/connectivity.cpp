@@ -94,6 +94,38 @@ void draw_synapse_values(const distribution& d, uint64_t seed, uint32_t stream, 
   }
 }
 
+// A thread's scratch space for the draws of build_projection.
+struct scratch {
+  std::vector<uint8_t> mark;
+  std::vector<uint64_t> chosen;
+  double values[piece_draws];
+};
+
+// Phase 2 of build_projection: the `count` synapses of target j, from position `first` of the
+// arrays, with the sources and, where w and d are given, the weights and delays (synapse k has
+// draw k of the weight and delay streams).
+void draw_target(const experiment_spec& spec, const projection_spec& q, uint64_t pool, uint64_t j,
+                 uint64_t first, uint64_t count, scratch& sc, uint32_t* src, int32_t* w,
+                 uint16_t* d) {
+  const bool skip = skips_self(q);
+  if (q.multapses && (q.rule == connection_rule::fixed_indegree ||
+                      q.rule == connection_rule::fixed_total_number)) {
+    draw_sources(q.seed, q.stream, j, count, pool, skip, src + first);
+  } else {
+    uint64_t pos = first;
+    sources_of(q.seed, q, pool, skip, j, count, sc.mark, sc.chosen,
+               [&](uint64_t s) { src[pos++] = static_cast<uint32_t>(s); });
+  }
+  if (w)
+    draw_synapse_values(q.weight, q.seed, connectivity::weight_stream(q.stream), j, count,
+                        sc.values, w + first,
+                        [](double x) { return connectivity::fixed_weight(x); });
+  const double dt = spec.run.dt;
+  if (d)
+    draw_synapse_values(q.delay, q.seed, connectivity::delay_stream(q.stream), j, count, sc.values,
+                        d + first, [dt](double x) { return connectivity::delay_steps(x, dt); });
+}
+
 // Phase 3 of build_projection: the synapses regrouped by source into c's CSR rows by a counting
 // sort over ranges of targets ("chunks", in target order, about as many synapses each). Chunk b
 // counts its synapses per source, the counts give each (source, chunk) its place in the row after
@@ -242,10 +274,6 @@ csr_projection build_projection(const experiment_spec& spec, const projection_sp
   // Targets in blocks of 256, each block claimed by the next free thread.
   constexpr uint64_t block = 256;
   const uint64_t blocks = (n_tgt + block - 1) / block;
-  struct scratch {
-    std::vector<uint8_t> mark;
-    std::vector<uint64_t> chosen;
-  };
   std::vector<scratch> per_thread(static_cast<size_t>(std::max(threads, 1)));
 
   // 1. Synapses per target: known in closed form except for fixed_probability, whose draws are
@@ -276,32 +304,12 @@ csr_projection build_projection(const experiment_spec& spec, const projection_sp
   synapse_array<uint32_t> src(total);
   synapse_array<int32_t> w_tmp(vary_w ? total : 0);
   synapse_array<uint16_t> d_tmp(vary_d ? total : 0);
-  // Synapse k of a target has draw k of the weight and delay streams.
-  const bool multapse_draws = q.multapses && (q.rule == connection_rule::fixed_indegree ||
-                                              q.rule == connection_rule::fixed_total_number);
-  const uint32_t w_stream = connectivity::weight_stream(q.stream);
-  const uint32_t d_stream = connectivity::delay_stream(q.stream);
-  const double dt = spec.run.dt;
   parallel_items(team, threads, blocks, [&](uint64_t b, int t) {
     scratch& sc = per_thread[t];
     if (needs_mark && sc.mark.size() != pool) sc.mark.assign(pool, 0);
-    double values[piece_draws];
-    for (uint64_t jl = b * block; jl < std::min(n_tgt, (b + 1) * block); ++jl) {
-      const uint64_t j = j0 + jl, first = off[jl], count = off[jl + 1] - first;
-      if (multapse_draws) {
-        draw_sources(seed, q.stream, j, count, pool, skip, src.data() + first);
-      } else {
-        uint64_t pos = first;
-        sources_of(seed, q, pool, skip, j, count, sc.mark, sc.chosen,
-                   [&](uint64_t s) { src[pos++] = static_cast<uint32_t>(s); });
-      }
-      if (vary_w)
-        draw_synapse_values(q.weight, seed, w_stream, j, count, values, w_tmp.data() + first,
-                            [](double x) { return connectivity::fixed_weight(x); });
-      if (vary_d)
-        draw_synapse_values(q.delay, seed, d_stream, j, count, values, d_tmp.data() + first,
-                            [dt](double x) { return connectivity::delay_steps(x, dt); });
-    }
+    for (uint64_t jl = b * block; jl < std::min(n_tgt, (b + 1) * block); ++jl)
+      draw_target(spec, q, pool, j0 + jl, off[jl], off[jl + 1] - off[jl], sc, src.data(),
+                  vary_w ? w_tmp.data() : nullptr, vary_d ? d_tmp.data() : nullptr);
   });
 
   // 3. CSR by source.
