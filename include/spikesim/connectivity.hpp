@@ -80,31 +80,49 @@ SPIKESIM_HD inline uint64_t draw_index(uint64_t seed, uint32_t q, uint64_t j, ui
 // The config loader requires a quarter of the normal's mass within the bounds, so 256 draws all
 // fail with probability below 0.75^256 = 1e-32; the value would then be clamped to the bounds.
 constexpr uint64_t max_redraws = 256;
+// The parts of draw_value that the CPU build also applies to many draws at once: a uniform u in
+// [0, 1) or a standard normal z mapped onto d, and the test of the bounds.
+SPIKESIM_HD inline double uniform_value(const distribution& d, double u) {
+  return d.a + (d.b - d.a) * u;
+}
+SPIKESIM_HD inline double normal_value(const distribution& d, float z) {
+  return d.a + d.b * static_cast<double>(z);
+}
+SPIKESIM_HD inline bool within_bounds(const distribution& d, double x) {
+  return x >= d.lo && x <= d.hi;
+}
 SPIKESIM_HD inline double draw_value(const distribution& d, uint64_t seed, uint32_t stream,
                                      uint64_t j, uint64_t k) {
   if (d.type == distribution::kind::uniform)
-    return d.a + (d.b - d.a) * rng::uniform(seed, stream, j, k);
+    return uniform_value(d, rng::uniform(seed, stream, j, k));
   if (d.type != distribution::kind::normal) return d.a;
   double x = d.a;
   for (uint64_t r = 0; r < max_redraws; ++r) {
-    x = d.a + d.b * static_cast<double>(rng::normal(seed, stream, j, k + (r << 42)));
-    if (x >= d.lo && x <= d.hi) return x;
+    x = normal_value(d, rng::normal(seed, stream, j, k + (r << 42)));
+    if (within_bounds(d, x)) return x;
   }
   return x < d.lo ? d.lo : d.hi;
 }
 
-// The weight in the 2^-24 fixed point of the synaptic input.
-SPIKESIM_HD inline int32_t weight_fixed(const distribution& w, uint64_t seed, uint32_t q,
-                                        uint64_t j, uint64_t k) {
-  return static_cast<int32_t>(
-      llround(draw_value(w, seed, weight_stream(q), j, k) * fixed_point_scale));
+// A weight in the 2^-24 fixed point of the synaptic input.
+SPIKESIM_HD inline int32_t fixed_weight(double x) {
+  return static_cast<int32_t>(llround(x * fixed_point_scale));
 }
 
-// The delay in whole steps of dt: rounded to the nearest (ties away from zero), at least one.
+// A delay in whole steps of dt: rounded to the nearest (ties away from zero), at least one.
+SPIKESIM_HD inline uint16_t delay_steps(double x, double dt) {
+  const double s = round(x / dt);
+  return static_cast<uint16_t>(s < 1.0 ? 1 : s > 65535.0 ? 65535 : static_cast<uint64_t>(s));
+}
+
+// Draw k of target j as a weight and as a delay.
+SPIKESIM_HD inline int32_t weight_fixed(const distribution& w, uint64_t seed, uint32_t q,
+                                        uint64_t j, uint64_t k) {
+  return fixed_weight(draw_value(w, seed, weight_stream(q), j, k));
+}
 SPIKESIM_HD inline uint16_t delay_in_steps(const distribution& d, uint64_t seed, uint32_t q,
                                            uint64_t j, uint64_t k, double dt) {
-  const double x = round(draw_value(d, seed, delay_stream(q), j, k) / dt);
-  return static_cast<uint16_t>(x < 1.0 ? 1 : x > 65535.0 ? 65535 : static_cast<uint64_t>(x));
+  return delay_steps(draw_value(d, seed, delay_stream(q), j, k), dt);
 }
 
 // Sources are drawn from a pool that leaves out the target itself when autapses are excluded

@@ -60,6 +60,16 @@ struct csr_projection {
   }
 };
 
+// Draws k0 .. k0 + n - 1 of target j from `stream` into x, each the value connectivity::draw_value
+// gives: every draw once in a loop that vectorises across draws (a normal's four from one Philox
+// call, so k0 is a multiple of 4), then the few outside a normal's bounds redrawn one by one.
+void draw_values(const distribution& d, uint64_t seed, uint32_t stream, uint64_t j, uint64_t k0,
+                 uint64_t n, double* x);
+// The sources of draws 0 .. n - 1 of target j with multapses, pool_to_source(draw_index(...)),
+// in a loop that vectorises across draws (a Philox call gives two).
+void draw_sources(uint64_t seed, uint32_t q, uint64_t j, uint64_t n, uint64_t pool, bool skip,
+                  uint32_t* out);
+
 // Builds projection q with `threads` threads of `team` (the calling thread alone when team is
 // null): the synapses onto targets [targets.lo, targets.hi) of the target population (by
 // default all), with all sources. Target ids in the result are relative to targets.lo; each
