@@ -148,11 +148,13 @@ TEST_P(spike_sources, network_with_sources_is_the_cpus) {
   EXPECT_TRUE(same_potentials(spec.populations[0], cpu.final_v[0], other.final_v[0]));
 }
 
-SPIKESIM_INSTANTIATE_BACKENDS(spike_sources);
-
-TEST(spike_sources_over_ranks, give_the_output_of_one_process) {
-  expect_ranks_give_one_process("cpu", spec_from(source_network()), {2, 3});
+// Over ranks each rank holds a slice of every source (its part of a times list), and the
+// exchange carries the sources' spikes like any population's.
+TEST_P(spike_sources, network_with_sources_over_ranks_gives_the_output_of_one_process) {
+  expect_ranks_give_one_process(backend_kind(), spec_from(source_network()), {2, 3});
 }
+
+SPIKESIM_INSTANTIATE_BACKENDS(spike_sources);
 
 std::string config_error_of(const std::string& toml) {
   return error_of<config_error>([&] { spec_from(toml); });
