@@ -15,6 +15,12 @@ initial potentials. Only the Python standard library is needed.
 Poisson sources too). With k-scaling < 1 the weights grow by 1/sqrt(k) and a DC current makes up
 the mean input lost, as the reference implementation does, so that the rates stay close to the
 full model's (the correlations do not).
+
+--thalamus adds the reference's optional thalamic input (its stim_dict): 902 Poisson spike
+sources firing at 120 Hz each from 700 to 710 ms, projecting onto L4 and L6 with
+fixed_total_number synapses, PSPs of 0.15 mV (CV 0.1) and delays of 1.5 ms (CV 0.5). As in the
+reference, the number of thalamic neurons and of their synapses does not follow --n-scaling;
+--k-scaling scales the synapses and their weights as for the other projections.
 """
 
 import argparse
@@ -48,6 +54,11 @@ V0_OPTIMIZED_SD = [5.36, 4.57, 4.74, 4.94, 4.94, 4.55, 5.46, 4.48]
 NEURON = {"E_L": -65.0, "V_th": -50.0, "V_reset": -65.0, "C_m": 250.0, "tau_m": 10.0,
           "t_ref": 2.0}  # mV, pF, ms
 TAU_SYN = 0.5  # ms
+# the thalamic input of the reference's stim_dict
+TH_NEURONS = 902
+TH_START, TH_DURATION, TH_RATE = 700.0, 10.0, 120.0  # ms, ms, Hz
+TH_CONN_PROBS = [0.0, 0.0, 0.0983, 0.0619, 0.0, 0.0, 0.0512, 0.0196]  # per target population
+TH_PSP, TH_DELAY = 0.15, 1.5  # mV, ms (delay CV DELAY_CV, weight CV WEIGHT_CV)
 
 
 def psc_over_psp(tau_m, tau_syn, c_m):
@@ -106,8 +117,24 @@ def network(n_scaling=1.0, k_scaling=1.0, v0="optimized", dt=0.1):
             "populations": pops, "projections": projs}
 
 
-def build(n_scaling, k_scaling, v0, tstop, t_start, seed, dt, output):
+def thalamus(k_scaling=1.0, dt=0.1):
+    """The reference's thalamic input: its source population and its projections."""
+    w = psc_over_psp(NEURON["tau_m"], TAU_SYN, NEURON["C_m"]) * TH_PSP / math.sqrt(k_scaling)
+    projs = []
+    for t, target in enumerate(POPULATIONS):
+        syn = round(full_synapses(TH_CONN_PROBS[t], FULL_NUM_NEURONS[t], TH_NEURONS) * k_scaling)
+        if syn == 0:
+            continue
+        projs.append({"source": "TH", "target": target, "N": syn, "w_mean_pA": w,
+                      "w_sd_pA": w * WEIGHT_CV, "d_mean": TH_DELAY, "d_sd": TH_DELAY * DELAY_CV,
+                      "d_min": dt / 2})
+    return {"size": TH_NEURONS, "rate": TH_RATE, "start": TH_START,
+            "stop": TH_START + TH_DURATION, "projections": projs}
+
+
+def build(n_scaling, k_scaling, v0, tstop, t_start, seed, dt, output, with_thalamus=False):
     net = network(n_scaling, k_scaling, v0, dt)
+    th = thalamus(k_scaling, dt) if with_thalamus else None
     sizes = [p["size"] for p in net["populations"]]
     r_m = NEURON["tau_m"] / NEURON["C_m"] * 1000.0  # MOhm (ms / pF = GOhm)
 
@@ -141,7 +168,13 @@ def build(n_scaling, k_scaling, v0, tstop, t_start, seed, dt, output):
         w(f"input = {{ I = {p['dc_pA'] / 1000.0!r}, poisson = {{ rate = {BG_RATE}, "
           f"count = {p['poisson_count']}, weight = {p['poisson_weight_pA'] / 1000.0!r}, "
           f"synapse = \"exp\", tau_syn = {TAU_SYN} }} }}")
-    for q in net["projections"]:
+    if th:
+        w("")
+        w("[population.TH]  # the thalamic input: Poisson spike sources (Hz per neuron, ms)")
+        w(f"size = {th['size']}")
+        w(f"source = {{ poisson = {{ rate = {th['rate']}, start = {th['start']}, "
+          f"stop = {th['stop']} }} }}")
+    for q in net["projections"] + (th["projections"] if th else []):
         mean_w = q["w_mean_pA"] / 1000.0
         w("")
         w(f"[projection.{q['source']}_to_{q['target']}]")
@@ -149,7 +182,8 @@ def build(n_scaling, k_scaling, v0, tstop, t_start, seed, dt, output):
         w(f'target = "{q["target"]}"')
         w('rule = "fixed_total_number"')
         w(f"N = {q['N']}")
-        w("autapses = false")
+        if q["source"] != "TH":
+            w("autapses = false")
         w('synapse = "exp"')
         w(f"tau_syn = {TAU_SYN}")
         w(f"weight = {{ normal = [{mean_w!r}, {abs(mean_w) * WEIGHT_CV!r}] }}")
@@ -173,12 +207,15 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--dt", type=float, default=0.1, help="ms")
     ap.add_argument("--h5", default="microcircuit.h5", help="output.file of the config")
+    ap.add_argument("--thalamus", action="store_true",
+                    help="add the thalamic input (902 Poisson sources, 120 Hz, 700-710 ms)")
     a = ap.parse_args()
     for key in ("n_scaling", "k_scaling"):
         v = getattr(a, key)
         if not 0.0 < v <= 1.0:
             sys.exit(f"microcircuit.py: --{key.replace('_', '-')} = {v} is invalid: must be in (0, 1]")
-    text = build(a.n_scaling, a.k_scaling, a.v0, a.tstop, a.t_start, a.seed, a.dt, a.h5)
+    text = build(a.n_scaling, a.k_scaling, a.v0, a.tstop, a.t_start, a.seed, a.dt, a.h5,
+                 a.thalamus)
     if not a.output:
         sys.stdout.write(text)
         return

@@ -146,13 +146,17 @@ struct kernel_args {
   T syn_decay[max_exp_ports];
   T syn_gain[max_exp_ports];  // drive (mV) per nA of I_syn held over a step
   bool poisson;
-  uint32_t poisson_stream;
+  uint32_t poisson_stream;  // also a Poisson source's draws (model source)
   double poisson_lambda;
   double poisson_exp;  // e^-lambda
   T poisson_weight;
   bool poisson_exp_syn;   // the Poisson jumps are jumps of an exp current (fixed point):
   uint32_t poisson_port;  // of this one,
   int64_t poisson_fixed;  // by 2^-24 nA per jump
+  // A times-list source (model source): neuron i's spike steps are
+  // source_steps[source_row[i] .. source_row[i + 1]) (population_state.hpp).
+  const uint64_t* source_row;
+  const uint64_t* source_steps;
 };
 
 uint32_t bit_width(uint64_t x) {
@@ -248,6 +252,15 @@ __global__ void __launch_bounds__(max_block)
     }
     if (lo < a.n_traces && a.trace_ids[lo] == id) slot = lo;
   }
+  // A times-list source's next spike step (~0: none left in its list).
+  uint64_t cursor = 0, cursor_end = 0, next_spike = ~uint64_t{0};
+  if constexpr (kind == model_kind::source) {
+    if (active && a.c.src.kind == source_kind::times) {
+      cursor_end = a.source_row[i + 1];
+      cursor = source_cursor(a.source_steps, a.source_row[i], cursor_end, a.first);
+      if (cursor < cursor_end) next_spike = a.source_steps[cursor];
+    }
+  }
   if (threadIdx.x == 0) s_fill = 0;
   __syncthreads();
 
@@ -281,7 +294,15 @@ __global__ void __launch_bounds__(max_block)
     const unsigned j = static_cast<unsigned>(s & 3);
     const float z = j == 0 ? z0 : j == 1 ? z1 : j == 2 ? z2 : z3;
     bool spike;
-    if constexpr (syn) {
+    if constexpr (kind == model_kind::source) {
+      // models/source.hpp, as the CPU's run_source_tile()
+      if (a.c.src.kind == source_kind::times) {
+        spike = active && s == next_spike;
+        if (spike) next_spike = ++cursor < cursor_end ? a.source_steps[cursor] : ~uint64_t{0};
+      } else {
+        spike = active && poisson_source_spike(a.c.src, a.seed, a.poisson_stream, id, s);
+      }
+    } else if constexpr (syn) {
       // The CPU's run_tile(), operation for operation: the delta slot and then the Poisson
       // jumps make `jump`; each exp current in port order raises the drive by its value at the
       // start of the step, then decays and takes this step's arrivals.
@@ -444,7 +465,9 @@ uint64_t population_device_bytes(const experiment_spec& spec, const population_s
   const uint64_t gates = std::holds_alternative<hh_params>(p.params) ? 3 : 0;
   // u, ref, eta and the HH gates, double-buffered
   uint64_t bytes = 2 * n * (real + 4 + (ou ? real : 0) + gates * real);
-  bytes += n * real;  // I_base
+  bytes += n * real;                              // I_base
+  if (p.source.type == source_spec::kind::times)  // the slice's part of the list, at most all
+    bytes += (n + 1) * 8 + p.source.ids.size() * 8;
   for (const auto& q : p.input.pulses) {
     bytes += sizeof(pulse_desc<double>);
     if (!q.amplitude.uniform()) bytes += n * real;
@@ -528,7 +551,8 @@ population_kernel<T> kernel_for(noise_kind noise, bool syn) {
   return syn ? kernel_for<T, kind, true>(noise) : kernel_for<T, kind, false>(noise);
 }
 
-// Rate units take neither synapses nor Poisson input (the config refuses both), as on the CPU.
+// Rate units and sources take neither synapses nor Poisson input (the config refuses both), as
+// on the CPU.
 template <class T>
 population_kernel<T> kernel_for(model_kind model, noise_kind noise, bool syn) {
   switch (model) {
@@ -540,6 +564,8 @@ population_kernel<T> kernel_for(model_kind model, noise_kind noise, bool syn) {
       return kernel_for<T, model_kind::hh>(noise, syn);
     case model_kind::rate:
       return &advance_population_kernel<T, model_kind::rate, noise_kind::none, false>;
+    case model_kind::source:
+      return &advance_population_kernel<T, model_kind::source, noise_kind::none, false>;
   }
   return nullptr;
 }
@@ -575,6 +601,7 @@ struct device_population {
   cuda::device_buffer<T> I_base;
   std::vector<cuda::device_buffer<T>> pulse_amp;
   cuda::device_buffer<pulse_desc<T>> pulse_table;
+  cuda::device_buffer<uint64_t> source_row, source_steps;  // a times-list source
   cuda::device_buffer<uint64_t> trace_ids;
   cuda::device_buffer<float> traces;
   cuda::device_buffer<uint32_t> counts;
@@ -835,7 +862,8 @@ class cuda_backend final : public backend {
         p.poisson_exp = std::exp(-p.poisson_lambda);
         p.poisson_weight = static_cast<T>(po.weight);
       }
-      p.syn = p.model != model_kind::rate && (r.delta || r.exp_ports > 0 || p.poisson);
+      p.syn = p.model != model_kind::rate && p.model != model_kind::source &&
+              (r.delta || r.exp_ports > 0 || p.poisson);
     }
     for (const auto& q : spec.projections) {
       exp_port_.push_back(q.synapse == synapse_kind::exp ? exp_port(spec, q) : 0);
@@ -986,6 +1014,8 @@ class cuda_backend final : public backend {
       d->n_pulses = static_cast<uint32_t>(table.size());
       upload(d->pulse_table, table);
       upload(d->trace_ids, s.trace_ids);
+      upload(d->source_row, s.source_row);
+      upload(d->source_steps, s.source_steps);
     }
     if (d->gather) {
       d->key_capacity = initial_key_capacity(d->n, chunk, spec.run.dt);
@@ -1075,6 +1105,8 @@ class cuda_backend final : public backend {
     a.poisson_exp_syn = p.exp_syn.poisson;
     a.poisson_port = p.exp_syn.poisson_port;
     a.poisson_fixed = p.exp_syn.poisson_fixed;
+    a.source_row = p.source_row.data();
+    a.source_steps = p.source_steps.data();
     const auto kernel = kernel_for<T>(p.model, p.noise, p.syn);
     if (p.block % 32 != 0 || p.block > max_block)  // see max_block
       throw backend_error("internal error: a block of " + std::to_string(p.block) +

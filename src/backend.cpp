@@ -49,6 +49,9 @@ uint64_t estimate_state_bytes(const experiment_spec& spec, uint64_t chunk_steps)
     for (const auto& q : p.input.pulses)
       if (!q.amplitude.uniform()) per_neuron += real;
     bytes += per_neuron * p.size;
+    // A times-list source: its spike steps and one row offset per neuron (the spec's list too).
+    if (p.source.type == source_spec::kind::times)
+      bytes += p.source.ids.size() * (8 + 16) + (p.size + 1) * 8;
     // One chunk of spike records at an assumed 100 Hz and the per-step counts; denser firing
     // grows the buffers on the CPU and is bounded by the chunk length.
     const double spikes = static_cast<double>(p.size) * chunk_steps * spec.run.dt * 1e-3 * 100.0;

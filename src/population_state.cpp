@@ -12,6 +12,36 @@
 
 namespace spikesim {
 
+namespace {
+
+// The source plan of a population: the Poisson draw's coefficients, or the spike steps of each
+// neuron of the slice (the spec's list is sorted by time, so each neuron's steps ascend).
+template <class T>
+void set_source(const population_spec& p, double dt, neuron_slice slice, population_state<T>& s) {
+  source_coeffs& c = s.coeffs.src;
+  const source_spec& src = p.source;
+  if (src.type == source_spec::kind::poisson) {
+    c.kind = source_kind::poisson;
+    c.p_spike = -std::expm1(-src.rate * 1e-3 * dt);
+    c.start_step = step_at(src.start, dt);
+    c.stop_step = std::isfinite(src.stop) ? step_at(src.stop, dt) : ~uint64_t{0};
+    return;
+  }
+  c.kind = source_kind::times;
+  const uint64_t n = slice.size();
+  s.source_row.assign(n + 1, 0);
+  for (const uint64_t id : src.ids)
+    if (slice.lo <= id && id < slice.hi) ++s.source_row[id - slice.lo + 1];
+  for (uint64_t i = 0; i < n; ++i) s.source_row[i + 1] += s.source_row[i];
+  s.source_steps.resize(s.source_row[n]);
+  std::vector<uint64_t> fill(s.source_row.begin(), s.source_row.end() - 1);
+  for (size_t k = 0; k < src.ids.size(); ++k)
+    if (slice.lo <= src.ids[k] && src.ids[k] < slice.hi)
+      s.source_steps[fill[src.ids[k] - slice.lo]++] = spike_step(src.times[k], dt);
+}
+
+}  // namespace
+
 template <class T>
 population_state<T> make_population_state(const experiment_spec& spec, const population_spec& p,
                                           neuron_slice slice) {
@@ -24,7 +54,10 @@ population_state<T> make_population_state(const experiment_spec& spec, const pop
   s.stream = p.stream;
   const double dt = spec.run.dt;
   auto& c = s.coeffs;
-  if (const auto* lif = std::get_if<lif_params>(&p.params)) {
+  if (p.is_source()) {
+    s.model = model_kind::source;
+    set_source(p, dt, slice, s);
+  } else if (const auto* lif = std::get_if<lif_params>(&p.params)) {
     s.model = model_kind::lif;
     c.mem = make_coeffs<T>(*lif, p.input.noise, dt);
     c.input_gain = static_cast<T>(lif->R_m);

@@ -37,6 +37,10 @@ struct population_state {
   std::vector<T> m, h, n;    // HH gates (empty for the other models)
   std::vector<T> I_base;     // nA (uA/cm^2 for HH), constant current per neuron
   std::vector<pulse_state<T>> pulses;
+  // A times-list source (model source, coeffs.src): neuron i's spike steps, ascending, are
+  // source_steps[source_row[i] .. source_row[i + 1]).
+  std::vector<uint64_t> source_row;
+  std::vector<uint64_t> source_steps;
   std::vector<uint64_t> trace_ids;  // population-local ids, all of them (not only this slice's)
   uint64_t trace_every = 1;
   bool record_spikes = true;

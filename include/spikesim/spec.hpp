@@ -75,6 +75,22 @@ struct record_spec {
 
 using model_params = std::variant<lif_params, eif_params, hh_params, rate_params>;
 
+// A spike-source population (`source = { ... }` in its table, docs/config.md): its neurons have
+// no dynamics and no input; they emit the spikes given here and project like neurons.
+//   poisson: in each step of [start, stop) neuron i spikes with probability 1 - e^(-rate dt),
+//            at most once a step, from its own Philox draw (the same on every backend);
+//   times:   neuron ids[k] spikes in step spike_step(times[k]) (docs/models.md), the list
+//            sorted by (time, id), at most one spike of a neuron per step.
+struct source_spec {
+  enum class kind { none, poisson, times };
+  kind type = kind::none;
+  double rate = 0.0;                                      // Hz per neuron (poisson)
+  double start = 0.0;                                     // ms (poisson)
+  double stop = std::numeric_limits<double>::infinity();  // ms (poisson)
+  std::vector<uint64_t> ids;                              // times: population-local ids
+  std::vector<double> times;                              // ms, one per id
+};
+
 struct population_spec {
   std::string name;
   uint32_t index = 0;  // position in the spec
@@ -88,11 +104,14 @@ struct population_spec {
   init_spec init;
   input_spec input;
   record_spec record;
+  source_spec source;  // kind::none for a population of neurons
 
   std::string model_name() const;
-  // The default initial state: E_L for LIF/EIF, the resting potential for HH, 0 Hz for rates.
+  // The default initial state: E_L for LIF/EIF, the resting potential for HH, 0 Hz for rates, 0
+  // for a spike source.
   double v_rest() const;
   bool spiking() const { return !std::holds_alternative<rate_params>(params); }
+  bool is_source() const { return source.type != source_spec::kind::none; }
 };
 
 // A synaptic weight or delay: a constant, uniform in [a, b], or normal with mean a and SD b
@@ -188,5 +207,10 @@ uint64_t delay_steps(double delay_ms, double dt);
 // Index of the first step whose start time t = n dt is >= time_ms (times on the step grid, within
 // a relative tolerance of 1e-9, count as on it).
 uint64_t step_at(double time_ms, double dt);
+
+// The step a spike at time_ms (> 0) of a times-list source falls in: n with n dt < t <= (n + 1) dt
+// (on the grid within step_at's tolerance), whose spikes are stamped (n + 1) dt, so that a spike
+// train written by a run replays at the same times.
+uint64_t spike_step(double time_ms, double dt);
 
 }  // namespace spikesim

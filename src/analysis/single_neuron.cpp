@@ -337,6 +337,7 @@ const std::vector<std::pair<std::string, std::string>>& parameter_keys() {
 }
 
 std::vector<param_value> population_parameters(const population_spec& pop) {
+  if (pop.is_source()) return {};  // no neuron model (its params are the unused defaults)
   if (const auto* l = std::get_if<lif_params>(&pop.params)) return values_of(*l);
   if (const auto* e = std::get_if<eif_params>(&pop.params)) return values_of(*e);
   return {};

@@ -96,6 +96,11 @@ void brunel_command(const theory::brunel_params& p, double dt) {
 
 // One population's table, or why there is none.
 void print_population(const population_spec& p, double dt) {
+  if (p.is_source()) {
+    std::cout << "\npopulation " << p.name << " (" << p.model_name() << ", " << p.size
+              << " neurons)\n  skipped: a spike source, whose spikes are given\n";
+    return;
+  }
   std::cout << "\npopulation " << p.name << " (" << p.model_name() << ", " << p.size
             << " neurons, sigma = " << p.input.noise.sigma << " mV)\n";
   switch (theory::siegert_scope_of(p)) {

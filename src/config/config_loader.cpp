@@ -277,29 +277,84 @@ bool valid_name(const std::string& s) {
   });
 }
 
-population_spec read_population(const std::string& name, const toml::node& node, uint32_t index,
-                                const run_spec& run) {
-  const std::string path = "population." + name;
-  if (!valid_name(name)) fail(path, "a population name may use letters, digits, '_' and '-' only");
-  if (!node.is_table()) fail(path, node, "", "expected a table ([population." + name + "])");
-  table_reader pop(*node.as_table(), path);
-  population_spec p;
-  p.name = name;
-  p.index = index;
-  p.seed = rng::named_key(run.seed, "population", name);
-  p.stream = 0;
+// source = { times = [[id, ms], ...] }: sorted by (time, id) into the spec; a neuron may spike
+// at most once in a step (spike_step), as a neuron of the network does.
+void read_spike_times(const toml::node& v, const std::string& key, population_spec& p, double dt) {
+  if (v.is_string())
+    fail(key, v, "",
+         "reading spike times from a file is not supported yet (give a list of [neuron id, ms] "
+         "pairs)");
+  const auto* a = v.as_array();
+  if (!a) fail(key, v, "", "expected a list of [neuron id, ms] pairs");
+  std::vector<std::pair<double, uint64_t>> spikes;  // (time, id)
+  spikes.reserve(a->size());
+  for (size_t k = 0; k < a->size(); ++k) {
+    const std::string kk = key + "[" + std::to_string(k) + "]";
+    const auto* pair = a->get(k)->as_array();
+    if (!pair || pair->size() != 2) fail(kk, *a->get(k), "", "expected [neuron id, ms]");
+    const uint64_t id = table_reader::as_integer(*pair->get(0), kk + "[0]", "neuron id");
+    if (id >= p.size)
+      fail(kk + "[0]", *pair->get(0), "",
+           "neuron id out of range (the population has " + std::to_string(p.size) +
+               " neurons, ids 0.." + std::to_string(p.size - 1) + ")");
+    const double t = table_reader::as_number(*pair->get(1), kk + "[1]", "ms");
+    require(t > 0.0, kk + "[1]", t, "ms",
+            "must be > 0 (a spike falls in the step that ends at or after it; the first ends at "
+            "dt)");
+    spikes.push_back({t, id});
+  }
+  std::sort(spikes.begin(), spikes.end());
+  // Two spikes of one neuron in one step: compared per neuron, in time order.
+  std::vector<std::pair<uint64_t, double>> by_id;
+  by_id.reserve(spikes.size());
+  for (const auto& [t, id] : spikes) by_id.push_back({id, t});
+  std::sort(by_id.begin(), by_id.end());
+  for (size_t k = 1; k < by_id.size(); ++k)
+    if (by_id[k].first == by_id[k - 1].first &&
+        spike_step(by_id[k].second, dt) == spike_step(by_id[k - 1].second, dt))
+      fail(key, "neuron " + std::to_string(by_id[k].first) + " spikes twice in one step (at " +
+                    fmt(by_id[k - 1].second) + " and " + fmt(by_id[k].second) +
+                    " ms, dt = " + fmt(dt) + " ms): a neuron spikes at most once a step");
+  for (const auto& [t, id] : spikes) {
+    p.source.times.push_back(t);
+    p.source.ids.push_back(id);
+  }
+}
 
-  const toml::node* size = pop.get("size");
-  if (!size) fail(pop.key_path("size"), "missing (the number of neurons)");
-  const auto* int_size = size->as_integer();
-  const auto* float_size = size->as_floating_point();
-  if ((int_size && int_size->get() < 1) || (float_size && float_size->get() < 1))
-    fail(pop.key_path("size"), *size, "neurons", "must be between 1 and 2^32 - 1");
-  p.size = table_reader::as_integer(*size, pop.key_path("size"), "neurons");
-  // Below 2^32 so that neuron indices and the per-step spike counts fit 32 bits.
-  if (p.size < 1 || p.size >= (uint64_t{1} << 32))
-    fail(pop.key_path("size"), *size, "neurons", "must be between 1 and 2^32 - 1");
+// source = { poisson = { rate = Hz, start = ms, stop = ms } } or { times = ... } (spec.hpp).
+void read_source(table_reader& pop, population_spec& p, const run_spec& run) {
+  auto src = pop.table("source");
+  if (!src) fail(pop.key_path("source"), "expected a table ({ poisson = ... } or { times = ... })");
+  const bool poisson = src->has("poisson"), times = src->has("times");
+  if (poisson == times)
+    fail(src->path(), std::string(poisson ? "give one of" : "expected one of") +
+                          " poisson = { rate = Hz, start = ms, stop = ms } and times = [[neuron "
+                          "id, ms], ...]");
+  if (times) {
+    p.source.type = source_spec::kind::times;
+    read_spike_times(*src->get("times"), src->key_path("times"), p, run.dt);
+  } else {
+    auto po = src->table("poisson");
+    p.source.type = source_spec::kind::poisson;
+    auto r = po->number("rate", "Hz");
+    if (!r) fail(po->key_path("rate"), "missing (the rate of each neuron, Hz)");
+    require(*r >= 0, po->key_path("rate"), *r, "Hz", "must be >= 0");
+    p.source.rate = *r;
+    p.source.start = po->number("start", "ms", 0.0);
+    require(p.source.start >= 0, po->key_path("start"), p.source.start, "ms", "must be >= 0");
+    if (auto stop = po->number("stop", "ms")) {
+      if (!(*stop > p.source.start))
+        fail(po->key_path("stop"),
+             fmt(*stop) + " ms is invalid: must be after start = " + fmt(p.source.start) + " ms");
+      p.source.stop = *stop;
+    }
+    po->finish({"rate", "start", "stop"});
+  }
+  src->finish({"poisson", "times"});
+}
 
+// The model, parameters, initial state and input of a population of neurons; true for rate units.
+bool read_neurons(table_reader& pop, population_spec& p, const run_spec& run) {
   auto model = pop.string("model");
   if (!model) fail(pop.key_path("model"), "missing (\"lif\", \"eif\", \"hh\" or \"rate\")");
   if (*model != "lif" && *model != "eif" && *model != "hh" && *model != "rate")
@@ -425,6 +480,44 @@ population_spec read_population(const std::string& name, const toml::node& node,
     in->finish({"I", "pulses", "sigma", "tau_noise", "poisson"});
   }
 
+  return rate;
+}
+
+population_spec read_population(const std::string& name, const toml::node& node, uint32_t index,
+                                const run_spec& run) {
+  const std::string path = "population." + name;
+  if (!valid_name(name)) fail(path, "a population name may use letters, digits, '_' and '-' only");
+  if (!node.is_table()) fail(path, node, "", "expected a table ([population." + name + "])");
+  table_reader pop(*node.as_table(), path);
+  population_spec p;
+  p.name = name;
+  p.index = index;
+  p.seed = rng::named_key(run.seed, "population", name);
+  p.stream = 0;
+
+  const toml::node* size = pop.get("size");
+  if (!size) fail(pop.key_path("size"), "missing (the number of neurons)");
+  const auto* int_size = size->as_integer();
+  const auto* float_size = size->as_floating_point();
+  if ((int_size && int_size->get() < 1) || (float_size && float_size->get() < 1))
+    fail(pop.key_path("size"), *size, "neurons", "must be between 1 and 2^32 - 1");
+  p.size = table_reader::as_integer(*size, pop.key_path("size"), "neurons");
+  // Below 2^32 so that neuron indices and the per-step spike counts fit 32 bits.
+  if (p.size < 1 || p.size >= (uint64_t{1} << 32))
+    fail(pop.key_path("size"), *size, "neurons", "must be between 1 and 2^32 - 1");
+
+  const bool source = pop.has("source");
+  bool rate = false;
+  if (source) {
+    for (const char* key : {"model", "params", "init", "input"})
+      if (pop.has(key))
+        fail(pop.key_path(key), std::string("a spike-source population takes no ") + key +
+                                    " (its neurons emit the spikes of `source` and nothing else)");
+    read_source(pop, p, run);
+  } else {
+    rate = read_neurons(pop, p, run);
+  }
+
   if (auto rec = pop.table("record")) {
     p.record.spikes = rec->boolean("spikes").value_or(true);
     if (auto every = rec->integer("trace_every", "steps")) {
@@ -453,7 +546,13 @@ population_spec read_population(const std::string& name, const toml::node& node,
     rec->finish({"spikes", "traces", "trace_every"});
   }
   if (rate) p.record.spikes = false;  // rate units do not spike: their output is the traces
-  pop.finish({"size", "model", "params", "init", "input", "record"});
+  if (source && !p.record.traces.empty())
+    fail(pop.key_path("record.traces"),
+         "a spike-source population has no membrane potential to trace (record its spikes)");
+  if (source)
+    pop.finish({"size", "source", "record"});
+  else
+    pop.finish({"size", "model", "params", "init", "input", "record"});
   return p;
 }
 
@@ -550,6 +649,10 @@ projection_spec read_projection(const std::string& name, const toml::node& node,
           fail(t.key_path(key), *t.get(key), "",
                "population '" + *s +
                    "' is made of rate units, which neither spike nor take synapses");
+        if (p.is_source() && std::string(key) == "target")
+          fail(t.key_path(key), *t.get(key), "",
+               "population '" + *s +
+                   "' is a spike source, which takes no synapses (it can only be a source)");
         return p.index;
       }
       names += (names.empty() ? "" : ", ") + p.name;

@@ -15,16 +15,24 @@ uint64_t step_at(double time_ms, double dt) {
   return n <= 0.0 ? 0 : static_cast<uint64_t>(n);
 }
 
+uint64_t spike_step(double time_ms, double dt) {
+  const uint64_t n = step_at(time_ms, dt);
+  return n == 0 ? 0 : n - 1;
+}
+
 uint64_t run_spec::steps() const {
   return step_at(tstop, dt);
 }
 
 std::string population_spec::model_name() const {
+  if (source.type == source_spec::kind::poisson) return "poisson_source";
+  if (source.type == source_spec::kind::times) return "spike_times";
   static const char* names[] = {"lif", "eif", "hh", "rate"};
   return names[params.index()];
 }
 
 double population_spec::v_rest() const {
+  if (is_source()) return 0.0;  // a source has no potential; its state arrays hold zeros
   if (const auto* lif = std::get_if<lif_params>(&params)) return lif->E_L;
   if (const auto* eif = std::get_if<eif_params>(&params)) return eif->E_L;
   if (const auto* hh = std::get_if<hh_params>(&params)) {

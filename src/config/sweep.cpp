@@ -119,6 +119,8 @@ std::string key_unit(const toml::table& base, const std::vector<std::string>& pa
   }
   const std::string model = string_of("model");
   if (field == "size") return "neurons";
+  if (field == "source")
+    return last == "rate" ? "Hz" : last == "start" || last == "stop" ? "ms" : "";
   if (field == "params" && !sub.empty()) {
     if (model == "lif") return param_unit<lif_params>(sub);
     if (model == "eif") return param_unit<eif_params>(sub);

@@ -255,6 +255,32 @@ void run_tile(population_state<T>& pop, synaptic_input<T>& in, uint64_t seed, ui
   }
 }
 
+// One tile of a spike-source population through steps [first, first + steps): the spikes that
+// models/source.hpp gives, the functions the CUDA kernel calls. A source has no state, no input
+// and no traces (the config refuses them).
+template <class T>
+void run_source_tile(population_state<T>& pop, synaptic_input<T>&, uint64_t seed, uint64_t lo,
+                     uint64_t hi, uint64_t first, uint64_t steps, tile_scratch<T>&,
+                     std::vector<spike_record>& spikes, population_chunk&, uint64_t) {
+  const source_coeffs& c = pop.coeffs.src;
+  const uint64_t end = first + steps;
+  if (c.kind == source_kind::times) {
+    const uint64_t* st = pop.source_steps.data();
+    for (uint64_t i = lo; i < hi; ++i) {
+      const uint64_t e = pop.source_row[i + 1];
+      for (uint64_t k = source_cursor(st, pop.source_row[i], e, first); k < e && st[k] < end; ++k)
+        spikes.push_back({st[k], pop.id_offset + i});
+    }
+    return;
+  }
+  const uint32_t stream = rng::stream_id(pop.stream, rng::poisson);
+  const uint64_t a = std::max(first, c.start_step), b = std::min(end, c.stop_step);
+  for (uint64_t s = a; s < b; ++s)
+    for (uint64_t i = lo; i < hi; ++i)
+      if (poisson_source_spike(c, seed, stream, pop.id_offset + i, s))
+        spikes.push_back({s, pop.id_offset + i});
+}
+
 // run_tile for the model, noise and input of one population, chosen once per run.
 template <class T>
 using tile_fn = void (*)(population_state<T>&, synaptic_input<T>&, uint64_t, uint64_t, uint64_t,
@@ -288,6 +314,8 @@ tile_fn<T> pick_tile_fn(const population_state<T>& pop, const synaptic_input<T>&
       return pick_input<T, model_kind::eif>(pop.noise, in.any());
     case model_kind::hh:
       return pick_input<T, model_kind::hh>(pop.noise, in.any());
+    case model_kind::source:
+      return &run_source_tile<T>;
     case model_kind::rate:
       break;
   }

@@ -54,6 +54,24 @@ void write_params(hid_t g, const P& p) {
              std::string(p.transfer == rate_transfer::sigmoid ? "sigmoid" : "threshold_linear"));
 }
 
+// A spike source's parameters: its kind is the group's "model" attribute.
+void write_source(hid_t g, const source_spec& s) {
+  if (s.type == source_spec::kind::poisson) {
+    h5::write_scalar(g, "rate", s.rate, "Hz");
+    h5::write_scalar(g, "start", s.start, "ms");
+    h5::write_scalar(g, "stop", s.stop, "ms");
+  } else {
+    h5::attr(g, "spikes", static_cast<uint64_t>(s.ids.size()));
+  }
+}
+
+// The streaming analyzer of a population's spikes, or none (not recorded, or no analysis).
+std::unique_ptr<spike_analyzer> analyzer_of(const experiment_spec& spec, const population_spec& p) {
+  if (!spec.analysis.enabled || !p.record.spikes) return nullptr;
+  return std::make_unique<spike_analyzer>(p.name, p.size, spec.analysis,
+                                          static_cast<double>(spec.run.steps()) * spec.run.dt);
+}
+
 // HDF5 chunk sizes. The writer holds up to one chunk of each dataset in memory (h5::appendable),
 // so small populations (a packed sweep has many) get smaller spike chunks: 8 spikes per neuron,
 // between 4096 and 65536 rows.
@@ -271,6 +289,12 @@ void hdf5_recorder::create_layout(const experiment_spec& spec, const backend& b)
       auto g = h5::create_group(params, p.name);
       h5::attr(g, "model", p.model_name());
       h5::attr(g, "size", p.size);
+      if (p.is_source()) {
+        write_source(g, p.source);
+        impl_->pops.push_back(std::move(w));
+        impl_->analyzers.push_back(analyzer_of(spec, p));
+        continue;
+      }
       std::visit([&](const auto& mp) { write_params(g, mp); }, p.params);
       auto in = h5::create_group(g, "input");
       const char* current_units = std::holds_alternative<hh_params>(p.params) ? "uA/cm^2" : "nA";
@@ -288,11 +312,7 @@ void hdf5_recorder::create_layout(const experiment_spec& spec, const backend& b)
       h5::attr(in, "pulses", static_cast<uint64_t>(p.input.pulses.size()));
     }
     impl_->pops.push_back(std::move(w));
-    impl_->analyzers.push_back(
-        spec.analysis.enabled && p.record.spikes
-            ? std::make_unique<spike_analyzer>(p.name, p.size, spec.analysis,
-                                               static_cast<double>(spec.run.steps()) * spec.run.dt)
-            : nullptr);
+    impl_->analyzers.push_back(analyzer_of(spec, p));
   }
   impl_->analysis = spec.analysis;
 }

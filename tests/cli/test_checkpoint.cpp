@@ -160,6 +160,68 @@ TEST_P(checkpoint_state, resumed_run_equals_uninterrupted_run) {
   }
 }
 
+// Sources hold no state but their place in a times list, which a resumed run finds from its
+// step: a Poisson window and a times list that span the stop resume as the uninterrupted run.
+TEST_P(checkpoint_state, resumed_run_with_sources_equals_uninterrupted_run) {
+  const auto spec = spec_from(R"(
+[run]
+dt = 0.1
+tstop = 250.0
+chunk_steps = 100
+[population.th]
+size = 100
+source = { poisson = { rate = 100.0, start = 100.0, stop = 200.0 } }
+[population.rep]
+size = 3
+source = { times = [[0, 50.0], [1, 123.0], [2, 123.5], [0, 124.0], [1, 180.0], [2, 240.0]] }
+[population.l]
+size = 200
+model = "lif"
+params = { tau_m = 20.0, E_L = 0.0, R_m = 1.0, V_th = 20.0, V_reset = 10.0, t_ref = 2.0 }
+input = { I = 19.0, sigma = 2.0 }
+[projection.th_l]
+source = "th"
+target = "l"
+rule = "fixed_total_number"
+N = 2000
+synapse = "exp"
+tau_syn = 0.5
+weight = 0.5
+delay = 1.5
+[projection.rep_l]
+source = "rep"
+target = "l"
+rule = "all_to_all"
+weight = 1.0
+delay = 2.0
+)");
+  backend_options opt;
+  opt.kind = backend_kind();
+  memory_recorder full, first, second;
+  simulate(spec, *make_backend(spec, opt, nullptr), full);
+  std::atomic<bool> stop{false};
+  run_options ro;
+  ro.stop = &stop;
+  ro.progress = [&](uint64_t done, uint64_t) { stop = done >= 1234; };
+  run_options rest;
+  ro.checkpoint = [&](uint64_t step, const std::vector<uint64_t>& spikes) {
+    rest.start_step = step;
+    rest.start_spikes = spikes;
+  };
+  std::vector<state_array> state;
+  {
+    auto b = make_backend(spec, opt, nullptr);
+    ASSERT_EQ(simulate(spec, *b, first, ro).status, run_status::interrupted);
+    state = b->save_state();
+  }
+  ASSERT_GT(rest.start_step, 1000u);
+  ASSERT_LT(rest.start_step, 1800u);
+  auto b = make_backend(spec, opt, nullptr);
+  b->restore_state(state);
+  EXPECT_EQ(simulate(spec, *b, second, rest).status, run_status::complete);
+  expect_same_spikes(full, first, second);
+}
+
 TEST_P(checkpoint_state, restore_refuses_arrays_of_another_size) {
   const auto spec = spec_from(state_config);
   backend_options opt;

@@ -217,6 +217,10 @@ TEST(single_neuron_by_name, a_population_gives_its_parameters_lif_and_eif_only) 
   EXPECT_EQ(value_of(ps, "delta_T"), 1.5);
   pop.params = hh_params{};
   EXPECT_TRUE(population_parameters(pop).empty());
+  // A spike source has no neuron model, whatever its (unused) params hold.
+  pop.params = lif_params{};
+  pop.source.type = source_spec::kind::poisson;
+  EXPECT_TRUE(population_parameters(pop).empty());
 }
 
 TEST(single_neuron_by_name, checks_and_analyses_are_those_of_the_struct) {

@@ -104,6 +104,25 @@ TEST_P(sweep_packing, network_points_packed_equal_each_alone) {
   }
 }
 
+// Spike sources in a pack keep their spikes: a Poisson source swept over its rate and a times
+// list, both projecting onto a LIF population.
+TEST_P(sweep_packing, source_points_packed_equal_each_alone) {
+  const std::string sources =
+      "[run]\ndt = 0.1\ntstop = 100.0\nrandom_seed = 4\n"
+      "[population.src]\nsize = 300\n"
+      "source = { poisson = { rate = 80.0, start = 10.0, stop = 90.0 } }\n"
+      "[population.times]\nsize = 2\nsource = { times = [[0, 5.0], [1, 20.0], [0, 60.5]] }\n"
+      "[population.tgt]\nsize = 200\nmodel = \"lif\"\n"
+      "params = { tau_m = 20.0, E_L = 0.0, R_m = 1.0, V_th = 20.0, V_reset = 10.0 }\n"
+      "input = { I = 18.0, sigma = 3.0 }\n"
+      "[projection.st]\nsource = \"src\"\ntarget = \"tgt\"\nrule = \"fixed_total_number\"\n"
+      "N = 3000\nweight = 0.5\ndelay = 1.5\n"
+      "[projection.tt]\nsource = \"times\"\ntarget = \"tgt\"\nrule = \"all_to_all\"\n"
+      "weight = 1.0\ndelay = 1.0\n"
+      "[sweep]\n\"population.src.source.poisson.rate\" = [80.0, 120.0]\n";
+  expect_packed_equals_alone(backend_kind(), sources, {}, 3);
+}
+
 SPIKESIM_INSTANTIATE_BACKENDS(sweep_packing);
 
 }  // namespace

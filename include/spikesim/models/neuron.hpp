@@ -10,10 +10,12 @@
 #include <spikesim/models/lif.hpp>
 #include <spikesim/models/membrane.hpp>
 #include <spikesim/models/rate.hpp>
+#include <spikesim/models/source.hpp>
 
 namespace spikesim {
 
-enum class model_kind { lif, eif, hh, rate };
+// `source`: a spike-source population (models/source.hpp), which has no step_neuron.
+enum class model_kind { lif, eif, hh, rate, source };
 
 // The coefficients of a population, derived once on the host. `mem` serves the
 // integrate-and-fire models and, for HH, the OU input; `input_gain` turns the input current into
@@ -23,6 +25,7 @@ struct model_coeffs {
   membrane_coeffs<T> mem{};
   hh_coeffs<T> hh{};
   rate_coeffs<T> rate{};
+  source_coeffs src{};
   T input_gain = T(1);
 };
 
