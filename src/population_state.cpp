@@ -147,6 +147,10 @@ bool poisson_through_exp(const population_spec& p) {
 struct exp_time_constants {
   double ex = 0.0, in = 0.0;
   bool two_ports() const { return ex > 0.0 && in > 0.0 && ex != in; }
+  uint32_t ports() const { return two_ports() ? 2 : ex > 0.0 || in > 0.0 ? 1 : 0; }
+  // The current an input of this weight (a distribution's mean) feeds: I_in for a negative one
+  // where there are two currents, else port 0.
+  uint32_t port(double weight) const { return two_ports() && weight < 0.0 ? 1 : 0; }
 };
 
 exp_time_constants exp_taus(const experiment_spec& spec, uint32_t population) {
@@ -163,12 +167,11 @@ exp_time_constants exp_taus(const experiment_spec& spec, uint32_t population) {
 }  // namespace
 
 uint32_t exp_port_count(const experiment_spec& spec, uint32_t population) {
-  const exp_time_constants t = exp_taus(spec, population);
-  return t.two_ports() ? 2 : t.ex > 0.0 || t.in > 0.0 ? 1 : 0;
+  return exp_taus(spec, population).ports();
 }
 
 uint32_t exp_port(const experiment_spec& spec, const projection_spec& q) {
-  return exp_taus(spec, q.target).two_ports() && q.weight.mean() < 0.0 ? 1 : 0;
+  return exp_taus(spec, q.target).port(q.weight.mean());
 }
 
 std::string exp_current_name(uint32_t port) {
@@ -183,7 +186,7 @@ exp_synapse_coeffs<T> make_exp_synapse_coeffs(const experiment_spec& spec, uint3
   exp_synapse_coeffs<T> e;
   const auto& p = spec.populations[population];
   const exp_time_constants t = exp_taus(spec, population);
-  e.ports = exp_port_count(spec, population);
+  e.ports = t.ports();
   if (e.ports == 0) return e;
   // Port 0: I_ex, or the one current (of whichever sign its inputs have); port 1: I_in.
   const double tau_syn[max_exp_ports] = {t.ex > 0.0 ? t.ex : t.in, t.in};
@@ -199,7 +202,7 @@ exp_synapse_coeffs<T> make_exp_synapse_coeffs(const experiment_spec& spec, uint3
   }
   e.poisson = poisson_through_exp(p);
   if (e.poisson) {
-    e.poisson_port = t.two_ports() && p.input.poisson.weight < 0.0 ? 1 : 0;
+    e.poisson_port = t.port(p.input.poisson.weight);
     e.poisson_fixed =
         static_cast<int64_t>(std::llround(p.input.poisson.weight * fixed_point_scale));
   }

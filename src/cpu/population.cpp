@@ -656,7 +656,8 @@ class cpu_backend final : public backend {
 
   // Adds the weights of the spikes `sp` of c's source onto targets [lo, hi) into the ring slots
   // of their arrival steps; returns the synaptic events. Rows are sorted by target, so a range's
-  // part of a row is found by row_lower_bound; integer sums make the order of delivery irrelevant.
+  // part of a row is read from the row's splits (an item's `block`, row_splits) or found by
+  // row_lower_bound; integer sums make the order of delivery irrelevant.
   uint64_t deliver_range(const csr_projection& c, const std::vector<spike_record>& sp, uint64_t lo,
                          uint64_t hi, uint32_t block = no_block) {
     auto& in = inputs_[c.target];
@@ -675,7 +676,7 @@ class cpu_backend final : public backend {
     const row_splits& rs = splits_[c.index];
     const bool split = !all && block != no_block;
     const uint32_t* at = split ? rs.at.data() : nullptr;
-    const uint64_t cuts = rs.parts - 1;
+    const uint64_t cuts = split ? rs.parts - 1 : 0;
     auto part_begin = [&](uint64_t id) { return block == 0 ? 0 : at[id * cuts + block - 1]; };
     auto part_end = [&](uint64_t id, uint64_t len) {
       return block + 1 == rs.parts ? len : at[id * cuts + block];
@@ -780,25 +781,28 @@ class cpu_backend final : public backend {
   }
 
   // The rows of each projection split at the bounds of the items onto its target, for the full
-  // thread count (row_splits); the items get their block. Rows of 2^32 synapses or more keep
-  // being searched. One search per row and bound, on the team.
+  // thread count (row_splits); those items get their block. A population of one item, or with a
+  // projection onto it of 2^32 synapses or more (relative offsets are 32-bit), keeps searching.
+  // One search per row and bound, on the team.
   void split_rows() {
     splits_.assign(projections_.size(), {});
     if (threads_ <= 1) return;
+    std::vector<uint32_t> items(pops_.size(), 0);
+    for (const auto& it : items_[threads_]) ++items[it.pop];
+    std::vector<bool> split(pops_.size());
+    for (size_t p = 0; p < pops_.size(); ++p) split[p] = items[p] > 1 && !incoming_[p].empty();
+    for (const auto& c : projections_)
+      if (c.synapses() >= (uint64_t{1} << 32)) split[c.target] = false;
     std::vector<std::vector<uint64_t>> bounds(pops_.size());  // interior bounds per population
-    std::vector<uint32_t> count(pops_.size(), 0);
+    std::vector<uint32_t> next(pops_.size(), 0);
     for (auto& it : items_[threads_]) {
-      if (incoming_[it.pop].empty()) continue;
-      it.block = count[it.pop]++;
+      if (!split[it.pop]) continue;
+      it.block = next[it.pop]++;
       if (it.lo > 0) bounds[it.pop].push_back(it.lo);
     }
     for (const auto& c : projections_) {
+      if (!split[c.target]) continue;
       const auto& cut = bounds[c.target];
-      if (cut.empty() || c.synapses() >= (uint64_t{1} << 32)) {
-        for (auto& it : items_[threads_])
-          if (it.pop == c.target) it.block = no_block;
-        continue;
-      }
       row_splits& rs = splits_[c.index];
       rs.parts = static_cast<uint32_t>(cut.size() + 1);
       rs.at.resize(c.n_source * cut.size());
