@@ -5,6 +5,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include <spikesim/message_text.hpp>
 
@@ -35,8 +36,19 @@ class error : public std::runtime_error {
 };
 
 // A configuration key has a wrong type, an impossible value or is unknown; the message names it.
+// Where the message is about one key, its parts too, for a front-end that reports them apart:
+// the dotted key, its value as written, its unit, and why it is refused (empty when unknown).
 struct config_error : error {
   explicit config_error(const message_text& what) : error(what, error_kind::config) {}
+  config_error(const message_text& what, std::string key, std::string value, std::string unit,
+               message_text reason)
+      : error(what, error_kind::config),
+        key(std::move(key)),
+        value(std::move(value)),
+        unit(std::move(unit)),
+        reason(std::move(reason)) {}
+  std::string key, value, unit;
+  message_text reason;
 };
 // An input file is missing, unreadable or not ours.
 struct input_error : error {

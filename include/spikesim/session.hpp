@@ -82,6 +82,9 @@ checkpointed_summary simulate_checkpointed(const experiment_spec& spec, backend&
 // What a run is asked to do.
 struct run_request {
   std::string config;  // experiment file; empty: the built-in one, or the checkpoint's config
+  // The config's TOML text itself, used instead of reading `config` (which then only names it in
+  // messages; "<string>" when empty): a front-end that holds the config in memory.
+  std::string config_text;
   std::vector<std::string> sets;  // config overrides, key.path=value
   std::string output;             // overrides output.file (or the checkpoint's output)
   std::string resume;             // the checkpoint to continue; empty: a fresh run

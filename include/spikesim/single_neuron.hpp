@@ -38,6 +38,13 @@ struct fI_row {
   uint64_t spikes = 0;                            // HH: spikes in the simulation
 };
 
+// The rows of an f–I curve as columns, as files and arrays hold them.
+struct fI_columns {
+  std::vector<double> I, rate, u_stable, u_unstable, rate_noise, cv_noise;
+  std::vector<uint64_t> spikes;
+};
+fI_columns columns_of(const std::vector<fI_row>& rows);
+
 // EIF near the saddle-node: the gap between the fixed points against the square-root law.
 struct saddle_row {
   double distance;  // I_rh - I

@@ -22,6 +22,7 @@ namespace spikesim {
 // What a sweep is asked to do.
 struct sweep_request {
   std::string config;                    // experiment file with a [sweep] table
+  std::string config_text;  // its TOML text, used instead of reading `config` (then only a name)
   std::vector<std::string> sets;         // overrides of every point, key.path=value
   std::vector<std::string> sweeps;       // more swept keys, key=v1,v2,... or key=start:stop:step
   std::string output_dir;                // empty: the config's name without .toml, plus _sweep
@@ -32,6 +33,8 @@ struct sweep_request {
 };
 // The directory the packs' files go to.
 std::string sweep_directory(const sweep_request& r);
+// The request's sweep: its config_text when given, else the file `config`.
+sweep_spec load_sweep(const sweep_request& r);
 
 // Host memory of one point inside a pack, as fixed + per_step * chunk_steps: its share of the
 // backend state and chunk buffers (estimate_state_bytes is linear in the chunk), its spike-train

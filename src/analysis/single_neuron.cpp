@@ -390,4 +390,18 @@ current_range parse_current_range(const std::string& text) {
   return r;
 }
 
+fI_columns columns_of(const std::vector<fI_row>& rows) {
+  fI_columns c;
+  for (const auto& row : rows) {
+    c.I.push_back(row.I);
+    c.rate.push_back(row.rate);
+    c.u_stable.push_back(row.u_stable);
+    c.u_unstable.push_back(row.u_unstable);
+    c.rate_noise.push_back(row.rate_noise);
+    c.cv_noise.push_back(row.cv_noise);
+    c.spikes.push_back(row.spikes);
+  }
+  return c;
+}
+
 }  // namespace spikesim::single_neuron

@@ -48,13 +48,24 @@ std::string show(const toml::node& n) {
 }
 
 [[noreturn]] void fail(const std::string& path, const std::string& why) {
-  throw config_error("config error: " + path + ": " + why);
+  throw config_error("config error: " + path + ": " + why, path, "", "", why);
 }
 
 [[noreturn]] void fail(const std::string& path, const toml::node& n, const std::string& unit,
                        const std::string& why) {
-  throw config_error("config error: " + path + " = " + show(n) + (unit.empty() ? "" : " " + unit) +
-                     ": " + why);
+  const std::string value = show(n);
+  throw config_error(
+      "config error: " + path + " = " + value + (unit.empty() ? "" : " " + unit) + ": " + why, path,
+      value, unit, why);
+}
+
+// A value that has the right type but is out of its range: "SHOWN is invalid: why", SHOWN the
+// value with its unit.
+[[noreturn]] void fail_invalid(const std::string& path, const std::string& shown,
+                               const std::string& value, const std::string& unit,
+                               const std::string& why) {
+  throw config_error("config error: " + path + ": " + shown + " is invalid: " + why, path, value,
+                     unit, why);
 }
 
 std::string join(const std::vector<std::string>& v) {
@@ -164,7 +175,7 @@ class table_reader {
 
 void require(bool ok, const std::string& path, double value, const std::string& unit,
              const std::string& why) {
-  if (!ok) fail(path, fmt(value) + (unit.empty() ? "" : " " + unit) + " is invalid: " + why);
+  if (!ok) fail_invalid(path, fmt(value) + (unit.empty() ? "" : " " + unit), fmt(value), unit, why);
 }
 
 // A number, a list with one value per neuron, or { from, to }.
@@ -225,7 +236,8 @@ P read_params(std::optional<table_reader> tr, const std::string& model,
 template <class P>
 void check_model(const P& p, const std::string& path, double dt) {
   if (const param_violation v = check_params(p, dt))
-    fail(path + "." + v.key, fmt(v.value) + " " + v.unit + " is invalid: " + param_rule_text(v, 6));
+    fail_invalid(path + "." + v.key, fmt(v.value) + " " + v.unit, fmt(v.value), v.unit,
+                 param_rule_text(v, 6));
 }
 
 rate_params read_rate(table_reader& pop, const std::string& path) {

@@ -31,7 +31,7 @@ namespace {
 constexpr uint64_t k_max_points = 1000000000;
 
 [[noreturn]] void fail(const message_text& where, const message_text& why) {
-  throw config_error("config error: " + where + ": " + why);
+  throw config_error("config error: " + where + ": " + why, where.str(), "", "", why);
 }
 
 // A TOML float literal: "5" would be read back as an integer.

@@ -62,29 +62,19 @@ void write_fixed_points(hid_t m, const single_neuron::report& r) {
 void write_fI(hid_t m, const single_neuron::report& r) {
   h5::handle fi = h5::create_group(m, "fI");
   h5::attr(fi, "method", r.fI_method);
-  std::vector<double> I, rate, us, uu, rn, cv;
-  std::vector<uint64_t> spikes;
-  for (const auto& row : r.rows) {
-    I.push_back(row.I);
-    rate.push_back(row.rate);
-    us.push_back(row.u_stable);
-    uu.push_back(row.u_unstable);
-    rn.push_back(row.rate_noise);
-    cv.push_back(row.cv_noise);
-    spikes.push_back(row.spikes);
-  }
-  dataset(fi, "I", I, r.I_units);
-  dataset(fi, "rate", rate, "Hz");
+  const single_neuron::fI_columns c = single_neuron::columns_of(r.rows);
+  dataset(fi, "I", c.I, r.I_units);
+  dataset(fi, "rate", c.rate, "Hz");
   if (r.model == "hh") {
-    dataset(fi, "spikes", spikes, "spikes");
+    dataset(fi, "spikes", c.spikes, "spikes");
   } else {
-    dataset(fi, "u_stable", us, "mV");
-    dataset(fi, "u_unstable", uu, "mV");
+    dataset(fi, "u_stable", c.u_stable, "mV");
+    dataset(fi, "u_unstable", c.u_unstable, "mV");
   }
   if (r.sigma > 0) {
     h5::write_scalar(fi, "sigma", r.sigma, "mV");
-    dataset(fi, "rate_noise", rn, "Hz");
-    dataset(fi, "cv_noise", cv, "1");
+    dataset(fi, "rate_noise", c.rate_noise, "Hz");
+    dataset(fi, "cv_noise", c.cv_noise, "1");
   }
 }
 

@@ -31,7 +31,7 @@ class null_recorder final : public recorder {
 void check_run_files(const run_request& r, const std::string& output,
                      const std::string& ckpt_path) {
   std::vector<named_file> inputs;
-  if (!r.config.empty()) inputs.push_back({"config", r.config});
+  if (!r.config.empty() && r.config_text.empty()) inputs.push_back({"config", r.config});
   if (!r.resume.empty() && !same_file(r.resume, ckpt_path))
     inputs.push_back({"checkpoint resumed from", r.resume});
   check_distinct_files(inputs, {{"output", output},
@@ -40,12 +40,20 @@ void check_run_files(const run_request& r, const std::string& output,
                                 {"temporary checkpoint", temporary_path(ckpt_path)}});
 }
 
+// The request's config with its overrides: its text, its file, or (empty) `fallback` (the
+// checkpoint's config, or the built-in experiment) named `fallback_name`.
+experiment_spec requested_spec(const run_request& r, const std::string& fallback,
+                               const std::string& fallback_name) {
+  if (!r.config_text.empty())
+    return parse_config(r.config_text, r.config.empty() ? "<string>" : r.config, r.sets);
+  return r.config.empty() ? parse_config(fallback, fallback_name, r.sets)
+                          : load_config(r.config, r.sets);
+}
+
 // The spec of a resumed run: without a config the one stored in the checkpoint, which must be
 // the checkpoint's (version, resolved config, populations).
 experiment_spec resumed_spec(const run_request& r, const checkpoint& ck) {
-  experiment_spec spec = r.config.empty()
-                             ? parse_config(ck.config_text, r.resume + ":config", r.sets)
-                             : load_config(r.config, r.sets);
+  experiment_spec spec = requested_spec(r, ck.config_text, r.resume + ":config");
   check_checkpoint(ck, spec, r.resume);
   spec.output.file = r.output.empty() ? ck.output : r.output;
   if (ck.populations.size() != spec.populations.size())
@@ -100,8 +108,7 @@ run_plan prepare_run(const run_request& r, communicator& comm) {
     p.resumed = read_checkpoint(r.resume);
     p.spec = resumed_spec(r, p.resumed);
   } else {
-    p.spec = r.config.empty() ? parse_config(default_config_text(), "<default>", r.sets)
-                              : load_config(r.config, r.sets);
+    p.spec = requested_spec(r, default_config_text(), "<default>");
     if (!r.output.empty()) p.spec.output.file = r.output;
   }
   p.checkpoint_every = checkpoint_interval_steps(r.checkpoint_every_ms, p.spec.run.dt);

@@ -27,7 +27,7 @@ sweep_task plan_sweep_task(const sweep_request& r, communicator& comm,
   t.dir = sweep_directory(r);
   std::vector<uint64_t> wire;
   if (comm.rank() == 0) {
-    t.sweep = load_sweep(r.config, r.sets, r.sweeps);
+    t.sweep = load_sweep(r);
     t.plan = plan_task(r, t.sweep, t.dir, ram * 0.75, t.specs);
     if (vetted) vetted(t);
     prepare_directory(t.plan, t.dir);
@@ -36,7 +36,7 @@ sweep_task plan_sweep_task(const sweep_request& r, communicator& comm,
   }
   comm.broadcast(wire);
   if (comm.rank() != 0) {
-    t.sweep = load_sweep(r.config, r.sets, r.sweeps);
+    t.sweep = load_sweep(r);
     if (std::stoull(t.sweep.id, nullptr, 16) != wire.back())
       throw input_error("'" + r.config + "' changed while the sweep was starting");
     wire.pop_back();

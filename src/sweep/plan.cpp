@@ -26,6 +26,11 @@ std::string sweep_directory(const sweep_request& r) {
   return r.output_dir.empty() ? fs::path(r.config).stem().string() + "_sweep" : r.output_dir;
 }
 
+sweep_spec load_sweep(const sweep_request& r) {
+  if (r.config_text.empty()) return load_sweep(r.config, r.sets, r.sweeps);
+  return parse_sweep(r.config_text, r.config.empty() ? "<string>" : r.config, r.sets, r.sweeps);
+}
+
 point_cost cost_of(const experiment_spec& p) {
   constexpr double k_output_per_population = 1.5 * 1024 * 1024;
   point_cost c;

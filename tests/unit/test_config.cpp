@@ -151,6 +151,38 @@ TEST(config, bad_input_names_key_value_and_reason) {
   }
 }
 
+// A front-end that reports the parts apart (the Python package's ConfigError) gets them from
+// the error: the key, the value as written, its unit and the reason.
+TEST(config, a_refused_key_carries_its_parts) {
+  const std::string pop = "[population.exc]\nsize = 10\nmodel = \"lif\"\n";
+  auto refusal = [&](const std::vector<std::string>& sets) -> config_error {
+    try {
+      parse_config(pop, "t.toml", sets);
+    } catch (const config_error& e) {
+      return e;
+    }
+    ADD_FAILURE() << "no config_error";
+    return config_error("");
+  };
+  const config_error range = refusal({"population.exc.params.tau_m=-1"});
+  EXPECT_EQ(range.key, "population.exc.params.tau_m");
+  EXPECT_EQ(range.value, "-1");
+  EXPECT_EQ(range.unit, "ms");
+  EXPECT_NE(range.reason.str().find("> 0"), std::string::npos) << range.reason.str();
+  const config_error type = refusal({"run.dt=\"fast\""});
+  EXPECT_EQ(type.key, "run.dt");
+  EXPECT_EQ(type.value, "\"fast\"");
+  EXPECT_NE(type.reason.str().find("number"), std::string::npos);
+  const config_error unknown = refusal({"run.dtt=1"});
+  EXPECT_EQ(unknown.key, "run.dtt");
+  EXPECT_EQ(unknown.value, "");
+  EXPECT_NE(unknown.reason.str().find("unknown key"), std::string::npos);
+  // The message is what it was: the parts are beside it.
+  EXPECT_NE(std::string(range.what()).find("population.exc.params.tau_m: -1 ms is invalid"),
+            std::string::npos)
+      << range.what();
+}
+
 TEST(config, largest_refractory_count_is_accepted) {
   const std::string pop = std::string(minimal) + "params = { t_ref = 214748364.7 }\n";
   EXPECT_NO_THROW(spec_from(pop));

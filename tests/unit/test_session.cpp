@@ -115,6 +115,28 @@ TEST_F(run_session, a_run_never_writes_the_file_it_reads) {
   EXPECT_NE(error_of<error>([&] { prepare_run(r, comm_); }), "");
 }
 
+TEST_F(run_session, a_config_given_as_text_is_parsed_with_its_overrides_and_named) {
+  run_request r;
+  r.config_text = "[run]\ndt = 0.1\ntstop = 20.0\n[population.p]\nsize = 7\nmodel = \"lif\"\n";
+  r.sets = {"population.p.size=9"};
+  r.output = path("text.h5");
+  const run_plan p = prepare_run(r, comm_);
+  ASSERT_EQ(p.spec.populations.size(), 1u);
+  EXPECT_EQ(p.spec.populations[0].size, 9u);
+  EXPECT_EQ(p.spec.run.tstop, 20.0);
+  // Messages name the text "<string>", or the name the front-end gives it; no file is read.
+  run_request bad = r;
+  bad.config_text = "[run\n";
+  EXPECT_NE(error_of<config_error>([&] { prepare_run(bad, comm_); }).find("<string>:1"),
+            std::string::npos);
+  bad.config = path("absent.toml");
+  EXPECT_NE(error_of<config_error>([&] { prepare_run(bad, comm_); }).find("absent.toml:1"),
+            std::string::npos);
+  r.config = path("absent.toml");
+  r.sets = {};
+  EXPECT_EQ(prepare_run(r, comm_).spec.populations[0].size, 7u);
+}
+
 TEST_F(run_session, a_resume_takes_the_checkpoints_config_output_and_file) {
   const experiment_spec spec = parse_config(default_config_text(), "<default>");
   run_request r;

@@ -64,6 +64,25 @@ TEST(sweep_plan, packs_stay_within_the_memory_budget) {
   EXPECT_EQ(plan_packs(specs, 0, none, 0, 1.0).size(), 4u);
 }
 
+// A front-end that holds the config in memory: its text is the sweep, `config` only a name.
+TEST(sweep_plan, a_request_with_config_text_reads_no_file) {
+  sweep_request r;
+  r.config = "held in memory";
+  r.config_text =
+      "[run]\ndt = 0.1\ntstop = 10.0\n[population.p]\nsize = 2\nmodel = \"lif\"\n"
+      "[sweep]\n\"population.p.size\" = [2, 3, 4]\n";
+  r.sweeps = {"run.tstop=10,20"};
+  const sweep_spec s = load_sweep(r);
+  EXPECT_EQ(s.points(), 6u);
+  r.config_text = "[run\n";
+  try {
+    load_sweep(r);
+    ADD_FAILURE() << "no config_error";
+  } catch (const config_error& e) {
+    EXPECT_NE(std::string(e.what()).find("held in memory:1"), std::string::npos) << e.what();
+  }
+}
+
 TEST(sweep_plan, pack_file_names_have_the_digits_of_the_last_point) {
   EXPECT_EQ(pack_file(3, 7, 100), "points_03-07.h5");
   EXPECT_EQ(pack_file(0, 0, 1), "points_0-0.h5");
