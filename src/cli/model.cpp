@@ -24,11 +24,6 @@ using single_neuron::current_range;
 using single_neuron::param_value;
 using single_neuron::report;
 
-// A number of the report: "-" where it is undefined (NaN).
-std::string fmt(double x, int digits = 6) {
-  return format_significant(x, digits, {"-"});
-}
-
 // A value as the user wrote it, for messages (nan and inf included).
 std::string show(double x) {
   return format_significant(x, 10);
@@ -51,89 +46,6 @@ void validate(const model_setup& s) {
       if (s.params[k].key == v.key)
         throw config_error("config error: " + s.sources[k] + " = " + show(s.params[k].value) + " " +
                            s.params[k].unit + ": " + param_rule_text(v, 10));
-}
-
-// ------------------------------------------------------------------------------- output
-
-// The parameters, the fixed points at I, the rheobase and the effective threshold.
-void print_phase_line(std::ostream& o, const report& r) {
-  const std::string& iu = r.I_units;
-  o << "model " << r.model << " (" << r.title << ")\n  ";
-  for (std::size_t k = 0; k < r.params.size(); ++k)
-    o << (k ? ", " : "") << r.params[k].key << " = " << fmt(r.params[k].value) << " "
-      << r.params[k].unit;
-  o << "\n  " << r.equation << "\n\n";
-
-  o << "fixed points at I = " << fmt(r.I) << " " << iu << ":\n";
-  if (r.fixed_points.empty()) o << "  none: the neuron fires repetitively\n";
-  if (!r.fixed_points.empty())
-    o << std::setw(14) << "u (mV)"
-      << "  " << std::left << std::setw(10) << "stability" << std::right << std::setw(19)
-      << "eigenvalue (1/ms)\n";
-  for (const auto& fp : r.fixed_points)
-    o << std::setw(14) << fmt(fp.u, 8) << "  " << std::left << std::setw(10)
-      << (fp.stable ? "stable" : "unstable") << std::right << std::setw(18) << fmt(fp.eigenvalue, 4)
-      << "\n";
-  if (r.sigma > 0)
-    o << "  with noise sigma = " << fmt(r.sigma) << " mV (Siegert): rate "
-      << fmt(r.noisy_at_I.rate_hz) << " Hz, CV " << fmt(r.noisy_at_I.cv, 4) << "\n";
-  if (r.model != "hh")
-    o << "rheobase: " << fmt(r.rheobase, 8) << " " << iu << " (" << r.rheobase_note << "), "
-      << fmt(r.rheobase_numeric, 8) << " " << iu << " (numerical)\n";
-  if (r.model == "hh") {
-    double onset = single_neuron::k_none;
-    for (const auto& row : r.rows)
-      if (std::isnan(onset) && row.rate > 0) onset = row.I;
-    o << "repetitive firing from: "
-      << (std::isnan(onset) ? std::string("none in the range") : fmt(onset) + " " + iu)
-      << " (the first current of the f-I range with a periodic rate)\n";
-  }
-  o << "effective threshold at I = 0: "
-    << (std::isnan(r.threshold0) ? r.threshold_note
-                                 : fmt(r.threshold0, 8) + " mV (" + r.threshold_note + ")")
-    << "\n";
-  if (!r.saddle.empty()) {
-    o << "\nsaddle-node: the fixed points merge as I approaches the rheobase, their gap close "
-         "to it\nfollowing 2 sqrt(2 delta_T R_m (I_rh - I))\n"
-      << std::setw(16) << "I_rh - I (nA)" << std::setw(14) << "gap (mV)" << std::setw(16)
-      << "sqrt law (mV)\n";
-    for (const auto& s : r.saddle)
-      o << std::setw(16) << fmt(s.distance) << std::setw(14) << fmt(s.gap) << std::setw(15)
-        << fmt(s.law) << "\n";
-  }
-}
-
-void print_fI(std::ostream& o, const report& r, const current_range& range) {
-  const std::string& iu = r.I_units;
-  o << "\nf-I curve, I = " << fmt(range.from) << ":" << fmt(range.to) << ":" << fmt(range.step)
-    << " " << iu << " (" << r.fI_method << ")\n";
-  const bool hh = r.model == "hh";
-  o << std::setw(12) << ("I (" + iu + ")") << std::setw(12) << "rate (Hz)";
-  if (hh) {
-    o << std::setw(10) << "spikes";
-  } else {
-    o << std::setw(14) << "stable (mV)" << std::setw(15) << "unstable (mV)" << std::setw(11)
-      << "gap (mV)";
-    if (r.sigma > 0) o << std::setw(16) << "noisy rate (Hz)" << std::setw(10) << "noisy CV";
-  }
-  o << "\n";
-  for (const auto& row : r.rows) {
-    o << std::setw(12) << fmt(row.I) << std::setw(12) << fmt(row.rate);
-    if (hh) {
-      o << std::setw(10) << row.spikes;
-    } else {
-      o << std::setw(14) << fmt(row.u_stable) << std::setw(15) << fmt(row.u_unstable)
-        << std::setw(11) << fmt(row.u_unstable - row.u_stable);
-      if (r.sigma > 0)
-        o << std::setw(16) << fmt(row.rate_noise) << std::setw(10) << fmt(row.cv_noise, 4);
-    }
-    o << "\n";
-  }
-}
-
-void print_report(std::ostream& o, const report& r, const current_range& range) {
-  print_phase_line(o, r);
-  print_fI(o, r, range);
 }
 
 // ------------------------------------------------------------------------------- arguments
@@ -251,7 +163,7 @@ void model_command(model_args& a) {
   const current_range range = a.I_range.empty() ? single_neuron::default_currents(s.model, s.params)
                                                 : single_neuron::parse_current_range(a.I_range);
   const report r = single_neuron::analyse(s.model, s.params, s.I, range.values(), s.sigma, sim);
-  print_report(std::cout, r, range);
+  write_model_text(std::cout, r, range);
   if (!a.csv.empty()) {
     write_model_csv(r, a.csv);
     std::cout << "\nwrote " << a.csv << "\n";

@@ -1,8 +1,11 @@
 // The files of `spikesim model` (model_file.hpp): the single-neuron report as CSV or HDF5.
 #include <spikesim/model_file.hpp>
 
+#include <cmath>
 #include <fstream>
 #include <functional>
+#include <iomanip>
+#include <ostream>
 
 #include <spikesim/atomic_output.hpp>
 #include <spikesim/errors.hpp>
@@ -78,6 +81,88 @@ void write_fI(hid_t m, const single_neuron::report& r) {
   }
 }
 
+// A number of the report: "-" where it is undefined (NaN).
+std::string fmt(double x, int digits = 6) {
+  return format_significant(x, digits, {"-"});
+}
+
+// The parameters, the fixed points at I, the rheobase and the effective threshold.
+void print_phase_line(std::ostream& o, const single_neuron::report& r) {
+  const std::string& iu = r.I_units;
+  o << "model " << r.model << " (" << r.title << ")\n  ";
+  for (std::size_t k = 0; k < r.params.size(); ++k)
+    o << (k ? ", " : "") << r.params[k].key << " = " << fmt(r.params[k].value) << " "
+      << r.params[k].unit;
+  o << "\n  " << r.equation << "\n\n";
+
+  o << "fixed points at I = " << fmt(r.I) << " " << iu << ":\n";
+  if (r.fixed_points.empty()) o << "  none: the neuron fires repetitively\n";
+  if (!r.fixed_points.empty())
+    o << std::setw(14) << "u (mV)"
+      << "  " << std::left << std::setw(10) << "stability" << std::right << std::setw(19)
+      << "eigenvalue (1/ms)\n";
+  for (const auto& fp : r.fixed_points)
+    o << std::setw(14) << fmt(fp.u, 8) << "  " << std::left << std::setw(10)
+      << (fp.stable ? "stable" : "unstable") << std::right << std::setw(18) << fmt(fp.eigenvalue, 4)
+      << "\n";
+  if (r.sigma > 0)
+    o << "  with noise sigma = " << fmt(r.sigma) << " mV (Siegert): rate "
+      << fmt(r.noisy_at_I.rate_hz) << " Hz, CV " << fmt(r.noisy_at_I.cv, 4) << "\n";
+  if (r.model != "hh")
+    o << "rheobase: " << fmt(r.rheobase, 8) << " " << iu << " (" << r.rheobase_note << "), "
+      << fmt(r.rheobase_numeric, 8) << " " << iu << " (numerical)\n";
+  if (r.model == "hh") {
+    double onset = single_neuron::k_none;
+    for (const auto& row : r.rows)
+      if (std::isnan(onset) && row.rate > 0) onset = row.I;
+    o << "repetitive firing from: "
+      << (std::isnan(onset) ? std::string("none in the range") : fmt(onset) + " " + iu)
+      << " (the first current of the f-I range with a periodic rate)\n";
+  }
+  o << "effective threshold at I = 0: "
+    << (std::isnan(r.threshold0) ? r.threshold_note
+                                 : fmt(r.threshold0, 8) + " mV (" + r.threshold_note + ")")
+    << "\n";
+  if (!r.saddle.empty()) {
+    o << "\nsaddle-node: the fixed points merge as I approaches the rheobase, their gap close "
+         "to it\nfollowing 2 sqrt(2 delta_T R_m (I_rh - I))\n"
+      << std::setw(16) << "I_rh - I (nA)" << std::setw(14) << "gap (mV)" << std::setw(16)
+      << "sqrt law (mV)\n";
+    for (const auto& s : r.saddle)
+      o << std::setw(16) << fmt(s.distance) << std::setw(14) << fmt(s.gap) << std::setw(15)
+        << fmt(s.law) << "\n";
+  }
+}
+
+void print_fI(std::ostream& o, const single_neuron::report& r,
+              const single_neuron::current_range& range) {
+  const std::string& iu = r.I_units;
+  o << "\nf-I curve, I = " << fmt(range.from) << ":" << fmt(range.to) << ":" << fmt(range.step)
+    << " " << iu << " (" << r.fI_method << ")\n";
+  const bool hh = r.model == "hh";
+  o << std::setw(12) << ("I (" + iu + ")") << std::setw(12) << "rate (Hz)";
+  if (hh) {
+    o << std::setw(10) << "spikes";
+  } else {
+    o << std::setw(14) << "stable (mV)" << std::setw(15) << "unstable (mV)" << std::setw(11)
+      << "gap (mV)";
+    if (r.sigma > 0) o << std::setw(16) << "noisy rate (Hz)" << std::setw(10) << "noisy CV";
+  }
+  o << "\n";
+  for (const auto& row : r.rows) {
+    o << std::setw(12) << fmt(row.I) << std::setw(12) << fmt(row.rate);
+    if (hh) {
+      o << std::setw(10) << row.spikes;
+    } else {
+      o << std::setw(14) << fmt(row.u_stable) << std::setw(15) << fmt(row.u_unstable)
+        << std::setw(11) << fmt(row.u_unstable - row.u_stable);
+      if (r.sigma > 0)
+        o << std::setw(16) << fmt(row.rate_noise) << std::setw(10) << fmt(row.cv_noise, 4);
+    }
+    o << "\n";
+  }
+}
+
 }  // namespace
 
 void write_model_csv(const single_neuron::report& r, const std::string& path) {
@@ -134,6 +219,12 @@ void write_model_h5(const single_neuron::report& r, const std::string& path) {
       throw output_error("cannot create output '" + path + "'");
     }
   });
+}
+
+void write_model_text(std::ostream& o, const single_neuron::report& r,
+                      const single_neuron::current_range& range) {
+  print_phase_line(o, r);
+  print_fI(o, r, range);
 }
 
 }  // namespace spikesim
