@@ -18,7 +18,9 @@ jobs=${JOBS:-$(nproc)}
 
 debs=(cmake g++ make pkg-config libhdf5-dev hdf5-tools librandom123-dev libtomlplusplus-dev
       libcli11-dev libgtest-dev python3 python3-numpy python3-h5py python3-matplotlib
-      python3-scipy python3-pip python3-venv libopenmpi-dev openmpi-bin openssh-client strace)
+      python3-scipy python3-pip python3-venv python3-dev python3-tqdm python3-pytest
+      python3-pandas python3-nbclient python3-nbformat python3-ipykernel
+      libopenmpi-dev openmpi-bin openssh-client strace)
 sudo=""
 [[ $(id -u) -eq 0 ]] || sudo="sudo"
 missing=()
@@ -31,7 +33,8 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# tools/spikesim-plot needs h5py, NumPy and Matplotlib in the `python3` on PATH. The Debian
+# The test suite's Python checks (tests/cli/*.py: the PNGs of spikesim-plot, Elephant, SONATA)
+# need h5py, NumPy and Matplotlib in the `python3` on PATH. The Debian
 # packages above serve /usr/bin/python3; another python3 first on PATH (pyenv, a virtualenv) gets
 # them from pip, without -U so that a NumPy already there (pinned for other tools) is kept; a pip
 # of an externally managed Python (PEP 668) needs --break-system-packages. Not fatal: the plot
@@ -43,7 +46,7 @@ if ! python3 -c "import h5py, numpy, matplotlib" 2>/dev/null; then
     pip_flags+=(--break-system-packages)
   echo "installing h5py numpy matplotlib for $(command -v python3) with pip"
   python3 -m pip install "${pip_flags[@]}" h5py numpy matplotlib ||
-    echo "bootstrap: could not install h5py, numpy and matplotlib with pip; tools/spikesim-plot will not run and its test will be skipped"
+    echo "bootstrap: could not install h5py, numpy and matplotlib with pip; the Python checks of the test suite will be skipped"
 fi
 
 # nvcc, where installed, is found on PATH or in the toolkit's default place: the CUDA backend is
@@ -55,6 +58,24 @@ fi
 # mpirun looks for an ssh or rsh launch agent at start even on one node: hence openssh-client.
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release ${CMAKE_ARGS:-}
 cmake --build "$build" -j "$jobs"
+
+# The Python package (docs/python.md) into the virtual environment .venv at the root of the clone:
+# `import spikesim` with .venv/bin/python, and the programs .venv/bin/spikesim and
+# .venv/bin/spikesim-plot. Made with --system-site-packages, so that it uses the NumPy, h5py,
+# Matplotlib, SciPy, pandas, tqdm, pytest and Jupyter packages installed above (NumPy and SciPy
+# pinned to those versions, so that pip replaces none of them); pip adds nanobind and
+# scikit-build-core, which build the package with CMake in $build/wheel (kept, so that a second
+# bootstrap rebuilds only what changed), and Neo for Result.to_neo().
+py_venv=$root/.venv
+pins=$(python3 -c "import numpy, scipy; print(f'numpy=={numpy.__version__} scipy=={scipy.__version__}')" 2>/dev/null || true)
+[[ -x $py_venv/bin/python ]] || python3 -m venv --system-site-packages "$py_venv"
+# shellcheck disable=SC2086  # the pins are two words
+"$py_venv/bin/python" -m pip install --quiet $pins "scikit-build-core>=0.10" "nanobind>=2.4" \
+  tqdm pytest nbclient nbformat ipykernel neo
+# shellcheck disable=SC2086  # the pins are two words
+CMAKE_BUILD_PARALLEL_LEVEL=$jobs "$py_venv/bin/python" -m pip install --quiet $pins \
+  --no-build-isolation -Cbuild-dir="$build/wheel" "$root"
+echo "bootstrap: the Python package is installed in $py_venv (source $py_venv/bin/activate)"
 
 # The test suite's packages from PyPI, into a virtual environment in the build directory
 # (test-venv), since an externally managed Python (PEP 668) refuses pip outside one: Elephant,
@@ -116,6 +137,8 @@ if [[ $mode == run ]]; then
 else
   rc=0
   ctest --test-dir "$build" --output-on-failure -j "$jobs" || rc=$?
+  # The Python package's tests (python/tests), the tutorial notebook among them.
+  (cd "$root" && SPIKESIM_EXE="$build/spikesim" "$py_venv/bin/python" -m pytest -q python/tests) || rc=$?
   emulated_gpu_tests || rc=$?
   exit $rc
 fi

@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
-"""End-to-end test of tools/spikesim-plot on a real run, a `spikesim model` file and a sweep.
+"""End-to-end test of the `spikesim-plot` command (spikesim.plot:main of the Python package) on
+a real run, a `spikesim model` file and a sweep.
 
-    test_plot.py SPIKESIM_EXE SOURCE_DIR WORK_DIR
+    test_plot.py SPIKESIM_EXE SOURCE_DIR WORK_DIR SPIKESIM_PLOT
 
 Runs examples/eif_fI.toml (shortened), `spikesim model --model eif --I 6 --h5` and
 examples/sweep_fI.toml (shortened, with `spikesim merge`), plots them, and checks that every
 expected image exists, is a PNG of a few kB at least and is not blank; then the tool's exit codes
-for bad input (3) and bad arguments (2). Exits 77 (skipped) when
-h5py, numpy or matplotlib cannot be imported, so that a missing package never passes silently.
+for bad input (3) and bad arguments (2). Exits 77 (skipped) when SPIKESIM_PLOT does not exist
+(the package is not installed into .venv) or when h5py, numpy or matplotlib cannot be imported,
+so that a missing package never passes silently.
 """
 
 import os
@@ -68,15 +70,17 @@ def check_png(path):
 
 
 def main():
-    if len(sys.argv) != 4:
+    if len(sys.argv) != 5:
         print(__doc__)
         return 2
-    spikesim, source, work = sys.argv[1:]
-    tool = os.path.join(source, "tools", "spikesim-plot")
+    spikesim, source, work, tool = sys.argv[1:]
+    if not os.path.exists(tool):
+        print(f"SKIPPED: {tool} does not exist: the Python package is not installed into .venv "
+              "(bash tools/bootstrap.sh, or .venv/bin/pip install .)")
+        return SKIP
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
-    check(os.access(tool, os.X_OK), "tools/spikesim-plot is executable")
-    py = sys.executable  # the interpreter that passed the imports above
+    check(os.access(tool, os.X_OK), f"{tool} is executable")
 
     run_h5 = os.path.join(work, "eif_fI.h5")
     model_h5 = os.path.join(work, "eif_model.h5")
@@ -85,7 +89,7 @@ def main():
     run([spikesim, "model", "--model", "eif", "--I", "6", "--h5", model_h5])
 
     out = os.path.join(work, "run_plots")
-    p = run([py, tool, run_h5, "--out", out])
+    p = run([tool, run_h5, "--out", out])
     expected = [os.path.join(out, f"eif_{k}.png") for k in RUN_PLOTS]
     listed = p.stdout.split()
     check(sorted(listed) == sorted(expected), f"the run's files are listed: {listed}")
@@ -93,7 +97,7 @@ def main():
         check_png(path)
 
     out = os.path.join(work, "model_plots")
-    p = run([py, tool, model_h5, "--out", out])
+    p = run([tool, model_h5, "--out", out])
     expected = [os.path.join(out, f"{k}.png") for k in MODEL_PLOTS]
     check(sorted(p.stdout.split()) == sorted(expected), "the model file's plots are listed")
     for path in expected:
@@ -101,11 +105,11 @@ def main():
 
     # --populations selects; an unknown one is a usage error.
     out = os.path.join(work, "selected")
-    run([py, tool, run_h5, "--out", out, "--populations", "eif"])
+    run([tool, run_h5, "--out", out, "--populations", "eif"])
     check(len(os.listdir(out)) == len(RUN_PLOTS), "--populations eif plots eif")
-    run([py, tool, run_h5, "--out", out, "--populations", "nope"], expect_rc=2)
-    run([py, tool, run_h5, "--format", "gif"], expect_rc=2)
-    run([py, tool], expect_rc=2)
+    run([tool, run_h5, "--out", out, "--populations", "nope"], expect_rc=2)
+    run([tool, run_h5, "--format", "gif"], expect_rc=2)
+    run([tool], expect_rc=2)
 
     # A sweep (the example's currents x two noise levels, shortened, over two tasks): from its
     # directory, from its files, and from the merged table; the per-population plots of a packed
@@ -122,30 +126,30 @@ def main():
     expected_sweep = ["sweep_rate", "sweep_cv"]
     for inputs, name in (([sweep_dir], "dir"), (sweep_files, "files"), ([summary], "csv")):
         out = os.path.join(work, f"sweep_plots_{name}")
-        p = run([py, tool, *inputs, "--out", out])
+        p = run([tool, *inputs, "--out", out])
         expected = [os.path.join(out, f"{k}.png") for k in expected_sweep]
         check(sorted(p.stdout.split()) == sorted(expected), f"sweep plots from the {name}")
         for path in expected:
             check_png(path)
     out = os.path.join(work, "sweep_pop")
-    p = run([py, tool, sweep_dir, "--out", out, "--populations", "eif@1",
+    p = run([tool, sweep_dir, "--out", out, "--populations", "eif@1",
              "--x", "population.eif.input.sigma"])
     check(os.path.join(out, "eif@1_raster.png") in p.stdout.split(),
           "--populations draws a packed population of a sweep")
-    run([py, tool, sweep_dir, "--x", "population.eif.size"], expect_rc=2)
-    run([py, tool, sweep_dir, run_h5], expect_rc=2)
-    run([py, tool, summary, "--populations", "eif@1"], expect_rc=2)
+    run([tool, sweep_dir, "--x", "population.eif.size"], expect_rc=2)
+    run([tool, sweep_dir, run_h5], expect_rc=2)
+    run([tool, summary, "--populations", "eif@1"], expect_rc=2)
 
     # Files that are missing, not HDF5, or HDF5 without the magic attribute: exit 3.
-    run([py, tool, os.path.join(work, "missing.h5")], expect_rc=3)
+    run([tool, os.path.join(work, "missing.h5")], expect_rc=3)
     junk = os.path.join(work, "junk.h5")
     with open(junk, "w") as fh:
         fh.write("not hdf5\n")
-    run([py, tool, junk], expect_rc=3)
+    run([tool, junk], expect_rc=3)
     other = os.path.join(work, "other.h5")
     with h5py.File(other, "w") as fh:
         fh.attrs["magic"] = np.uint32(0x1234)
-    run([py, tool, other], expect_rc=3)
+    run([tool, other], expect_rc=3)
 
     print(f"{len(failures)} failure(s)")
     return 1 if failures else 0
