@@ -13,6 +13,7 @@ from conftest import ROOT  # noqa: E402
 
 def test_tutorial_runs(tmp_path):
     path = os.path.join(ROOT, "examples", "tutorial.ipynb")
+    before = sorted(os.listdir(os.path.dirname(path)))
     nb = nbformat.read(path, as_version=4)
     client = nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
                                      resources={"metadata": {"path": os.path.dirname(path)}})
@@ -24,3 +25,4 @@ def test_tutorial_runs(tmp_path):
     text = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
     assert "rheobase: 7.25 nA" in text
     nbformat.write(nb, tmp_path / "tutorial.executed.ipynb")
+    assert sorted(os.listdir(os.path.dirname(path))) == before  # it writes nothing into examples/
