@@ -41,11 +41,8 @@ void save_population_state(const device_population<T>& p, std::vector<state_arra
   st.push_back(state_array::of(base + "ref", download(p.ref[c], p.n)));
   if (p.noise == noise_kind::ou)
     st.push_back(state_array::of(base + "eta", download(p.eta[c], p.n)));
-  if (p.model == model_kind::hh) {
-    st.push_back(state_array::of(base + "m", download(p.gates[c][0], p.n)));
-    st.push_back(state_array::of(base + "h", download(p.gates[c][1], p.n)));
-    st.push_back(state_array::of(base + "n", download(p.gates[c][2], p.n)));
-  }
+  for (uint32_t g = 0; g < model_gates(p.model); ++g)
+    st.push_back(state_array::of(base + model_gate_name(p.model, g), download(p.gates[c][g], p.n)));
   for (uint32_t k = 0; k < p.exp_syn.ports; ++k)
     if (p.ring_exp[k].size())
       st.push_back(state_array::of(base + exp_current_name(k), download(p.i_syn[k][c], p.n)));
@@ -64,11 +61,8 @@ void restore_population_state(device_population<T>& p, const std::vector<state_a
   load(st, base + "u", p.u[c], p.n);
   load(st, base + "ref", p.ref[c], p.n);
   if (p.noise == noise_kind::ou) load(st, base + "eta", p.eta[c], p.n);
-  if (p.model == model_kind::hh) {
-    load(st, base + "m", p.gates[c][0], p.n);
-    load(st, base + "h", p.gates[c][1], p.n);
-    load(st, base + "n", p.gates[c][2], p.n);
-  }
+  for (uint32_t g = 0; g < model_gates(p.model); ++g)
+    load(st, base + model_gate_name(p.model, g), p.gates[c][g], p.n);
   for (uint32_t k = 0; k < p.exp_syn.ports; ++k)
     if (p.ring_exp[k].size()) load(st, base + exp_current_name(k), p.i_syn[k][c], p.n);
   if (p.ring_delta.size()) load(st, base + "ring_delta", p.ring_delta, p.ring_delta.size());

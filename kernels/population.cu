@@ -9,6 +9,7 @@
 // key (step << id_bits) | id, which is unique, so the sort order is total; the per-step counts
 // are integer sums.
 #include <string>
+#include <type_traits>
 
 #include <spikesim/connectivity.hpp>
 #include <spikesim/errors.hpp>
@@ -120,7 +121,7 @@ __device__ void flush_spikes(const uint64_t* s_keys, unsigned fill, unsigned* s_
 // including those past the last neuron, run every step: the spike gathering synchronises the
 // block once per step (__syncthreads_count, which also yields the block's spike count).
 // `syn`: the population receives synapses or Poisson drive, read as run_tile() does on the CPU.
-template <class T, model_kind kind, noise_kind noise, bool syn>
+template <class T, class Model, noise_kind noise, bool syn>
 __global__ void __launch_bounds__(max_block)
     advance_population_kernel(const __grid_constant__ kernel_args<T> a) {
   __shared__ uint64_t s_keys[gather_capacity];
@@ -143,7 +144,7 @@ __global__ void __launch_bounds__(max_block)
         if (k < a.exp_ports) isyn[k] = a.isyn_in[k][i];
     }
     if constexpr (noise == noise_kind::ou) v.eta = a.eta_in[i];
-    if constexpr (kind == model_kind::hh) {
+    if constexpr (Model::gates > 0) {
       v.m = a.gates_in[0][i];
       v.h = a.gates_in[1][i];
       v.n = a.gates_in[2][i];
@@ -164,7 +165,7 @@ __global__ void __launch_bounds__(max_block)
   }
   // A times-list source's next spike step (~0: none left in its list).
   uint64_t cursor = 0, cursor_end = 0, next_spike = ~uint64_t{0};
-  if constexpr (kind == model_kind::source) {
+  if constexpr (std::is_same_v<Model, source_model>) {
     if (active && a.c.src.kind == source_kind::times) {
       cursor_end = a.source_row[i + 1];
       cursor = source_cursor(a.source_steps, a.source_row[i], cursor_end, a.first);
@@ -204,7 +205,7 @@ __global__ void __launch_bounds__(max_block)
     const unsigned j = static_cast<unsigned>(s & 3);
     const float z = j == 0 ? z0 : j == 1 ? z1 : j == 2 ? z2 : z3;
     bool spike;
-    if constexpr (kind == model_kind::source) {
+    if constexpr (std::is_same_v<Model, source_model>) {
       // models/source.hpp, as the CPU's run_source_tile()
       if (a.c.src.kind == source_kind::times) {
         spike = active && s == next_spike;
@@ -245,9 +246,9 @@ __global__ void __launch_bounds__(max_block)
                 exp_current_step(step_drive, isyn[k], exp_in[k], a.syn_gain[k], a.syn_decay[k]);
       }
       if (++ring_slot == a.slots) ring_slot = 0;
-      spike = step_neuron<T, kind, noise>(a.c, v, step_drive, z, jump) && active;
+      spike = step_neuron<T, Model, noise>(a.c, v, step_drive, z, jump) && active;
     } else {
-      spike = step_neuron<T, kind, noise>(a.c, v, drive, z) && active;
+      spike = step_neuron<T, Model, noise>(a.c, v, drive, z) && active;
     }
 
     if (a.gather_spikes) {
@@ -286,7 +287,7 @@ __global__ void __launch_bounds__(max_block)
       for (uint32_t k = 0; k < max_exp_ports; ++k)
         if (k < a.exp_ports) a.isyn_out[k][i] = isyn[k];
     }
-    if constexpr (kind == model_kind::hh) {
+    if constexpr (Model::gates > 0) {
       a.gates_out[0][i] = v.m;
       a.gates_out[1][i] = v.h;
       a.gates_out[2][i] = v.n;
@@ -301,43 +302,38 @@ __global__ void __launch_bounds__(max_block)
 // does not name.
 template <class T>
 using population_kernel =
-    decltype(&advance_population_kernel<T, model_kind::lif, noise_kind::none, false>);
+    decltype(&advance_population_kernel<T, lif_model, noise_kind::none, false>);
 
-template <class T, model_kind kind, bool syn>
+template <class T, class Model, bool syn>
 population_kernel<T> kernel_for(noise_kind noise) {
   switch (noise) {
     case noise_kind::none:
-      return &advance_population_kernel<T, kind, noise_kind::none, syn>;
+      return &advance_population_kernel<T, Model, noise_kind::none, syn>;
     case noise_kind::white:
-      return &advance_population_kernel<T, kind, noise_kind::white, syn>;
+      return &advance_population_kernel<T, Model, noise_kind::white, syn>;
     case noise_kind::ou:
-      return &advance_population_kernel<T, kind, noise_kind::ou, syn>;
+      return &advance_population_kernel<T, Model, noise_kind::ou, syn>;
   }
   return nullptr;
 }
 
-template <class T, model_kind kind>
+template <class T, class Model>
 population_kernel<T> kernel_for(noise_kind noise, bool syn) {
-  return syn ? kernel_for<T, kind, true>(noise) : kernel_for<T, kind, false>(noise);
+  return syn ? kernel_for<T, Model, true>(noise) : kernel_for<T, Model, false>(noise);
 }
 
-// Rate units and sources take neither synapses nor Poisson input (the config refuses both), as
-// on the CPU.
+// The kernel of a population's model: the one dispatch on the model of this backend. Rate units
+// and sources take neither synapses, Poisson input nor noise (the config refuses them), as on
+// the CPU.
 template <class T>
 population_kernel<T> kernel_for(model_kind model, noise_kind noise, bool syn) {
-  switch (model) {
-    case model_kind::lif:
-      return kernel_for<T, model_kind::lif>(noise, syn);
-    case model_kind::eif:
-      return kernel_for<T, model_kind::eif>(noise, syn);
-    case model_kind::hh:
-      return kernel_for<T, model_kind::hh>(noise, syn);
-    case model_kind::rate:
-      return &advance_population_kernel<T, model_kind::rate, noise_kind::none, false>;
-    case model_kind::source:
-      return &advance_population_kernel<T, model_kind::source, noise_kind::none, false>;
-  }
-  return nullptr;
+  return visit_model(model, [&](auto tag) -> population_kernel<T> {
+    using Model = typename decltype(tag)::type;
+    if constexpr (Model::takes_input)
+      return kernel_for<T, Model>(noise, syn);
+    else
+      return &advance_population_kernel<T, Model, noise_kind::none, false>;
+  });
 }
 
 // The arguments of a launch of [first, first + steps) from copy `cur` of p's state into the

@@ -67,7 +67,7 @@ struct device_population {
   uint32_t index = 0;
   uint64_t seed = 1;        // Philox key of the population's draws
   uint32_t rng_stream = 0;  // its stream block
-  model_kind model = model_kind::lif;
+  model_kind model = kind_of<lif_model>;
   noise_kind noise = noise_kind::none;
   model_coeffs<T> coeffs{};
   uint64_t n = 0;          // neurons held here: all, or a rank's slice

@@ -35,7 +35,9 @@ uint64_t population_device_bytes(const experiment_spec& spec, const population_s
                                  uint64_t steps, uint64_t n, bool ranks) {
   const uint64_t real = spec.run.prec == precision::single ? 4 : 8;
   const bool ou = p.input.noise.tau_noise > 0.0;
-  const uint64_t gates = std::holds_alternative<hh_params>(p.params) ? 3 : 0;
+  const uint64_t gates = std::visit(
+      [](const auto& params) { return model_of_params<std::decay_t<decltype(params)>>::gates; },
+      p.params);
   // u, ref, eta and the HH gates, double-buffered
   uint64_t bytes = 2 * n * (real + 4 + (ou ? real : 0) + gates * real);
   bytes += n * real;                              // I_base
@@ -109,12 +111,9 @@ void upload_state(device_population<T>& d, const population_state<T>& s) {
     upload(d.eta[d.cur], s.eta);
     d.eta[1 - d.cur].allocate(d.n);
   }
-  if (d.model == model_kind::hh) {
-    const std::vector<T>* g[3] = {&s.m, &s.h, &s.n};
-    for (int k = 0; k < 3; ++k) {
-      upload(d.gates[d.cur][k], *g[k]);
-      d.gates[1 - d.cur][k].allocate(d.n);
-    }
+  for (uint32_t k = 0; k < model_gates(d.model); ++k) {
+    upload(d.gates[d.cur][k], s.gate(k));
+    d.gates[1 - d.cur][k].allocate(d.n);
   }
   upload(d.I_base, s.I_base);
   std::vector<pulse_desc<T>> table;
@@ -248,8 +247,7 @@ void setup_population_inputs(device_population<T>& p, const experiment_spec& spe
     p.poisson_exp = std::exp(-p.poisson_lambda);
     p.poisson_weight = static_cast<T>(po.weight);
   }
-  p.syn = p.model != model_kind::rate && p.model != model_kind::source &&
-          (r.delta || r.exp_ports > 0 || p.poisson);
+  p.syn = model_takes_input(p.model) && (r.delta || r.exp_ports > 0 || p.poisson);
 }
 
 template <class T>
