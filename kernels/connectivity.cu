@@ -428,15 +428,6 @@ __global__ void advance_cursor_kernel(const uint32_t* keys, uint64_t n, uint64_t
   cursor[keys[r]] += r - run_start(keys, r) + 1;
 }
 
-uint32_t bit_width(uint64_t x) {
-  uint32_t b = 0;
-  while (x != 0) {
-    ++b;
-    x >>= 1;
-  }
-  return b;
-}
-
 uint64_t batch_capacity(uint64_t synapses, uint64_t max_per_target) {
   return std::max<uint64_t>({1, max_per_target, std::min(synapses, default_batch)});
 }

@@ -57,6 +57,16 @@ struct projection_bytes {
 projection_bytes projection_device_bytes(const experiment_spec& spec, const projection_spec& q,
                                          neuron_slice targets);
 
+// The bits of x's binary representation (0 for 0): of the ids and steps in a spike key.
+inline uint32_t bit_width(uint64_t x) {
+  uint32_t b = 0;
+  while (x != 0) {
+    ++b;
+    x >>= 1;
+  }
+  return b;
+}
+
 // Adds the weights of the spikes in keys[0, n_keys) (the gather keys of the source population:
 // (step - first) << id_bits | id, in any order) into ring[slot][target] (int64 as unsigned 64-bit
 // words, 2^-24 fixed point, slot = arrival step % slots), and the number of synaptic events to

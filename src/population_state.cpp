@@ -5,7 +5,9 @@
 
 #include <cmath>
 #include <string>
+#include <type_traits>
 #include <utility>
+#include <variant>
 
 #include <spikesim/connectivity.hpp>
 #include <spikesim/rng.hpp>
@@ -55,26 +57,16 @@ population_state<T> make_population_state(const experiment_spec& spec, const pop
   const double dt = spec.run.dt;
   auto& c = s.coeffs;
   if (p.is_source()) {
-    s.model = model_kind::source;
+    s.model = kind_of<source_model>;
     set_source(p, dt, slice, s);
-  } else if (const auto* lif = std::get_if<lif_params>(&p.params)) {
-    s.model = model_kind::lif;
-    c.mem = make_coeffs<T>(*lif, p.input.noise, dt);
-    c.input_gain = static_cast<T>(lif->R_m);
-  } else if (const auto* eif = std::get_if<eif_params>(&p.params)) {
-    s.model = model_kind::eif;
-    c.mem = make_coeffs<T>(*eif, p.input.noise, dt);
-    c.input_gain = static_cast<T>(eif->R_m);
-  } else if (const auto* hh = std::get_if<hh_params>(&p.params)) {
-    // The OU input of HH uses the membrane time constant C_m / g_L; only its noise terms are
-    // taken from the membrane coefficients.
-    s.model = model_kind::hh;
-    c.hh = make_hh_coeffs<T>(*hh, p.input.noise, dt);
-    c.mem = make_membrane_coeffs<T>(dt, hh->C_m / hh->g_L, 0.0, 1.0, hh->V_spike, 0.0, 0.0,
-                                    p.input.noise);
   } else {
-    s.model = model_kind::rate;
-    c.rate = make_rate_coeffs<T>(std::get<rate_params>(p.params), dt);
+    std::visit(
+        [&](const auto& params) {
+          using M = model_of_params<std::decay_t<decltype(params)>>;
+          s.model = kind_of<M>;
+          M::set_coeffs(c, params, p.input.noise, dt);
+        },
+        p.params);
   }
   s.noise = c.mem.ou                    ? noise_kind::ou
             : p.input.noise.sigma > 0.0 ? noise_kind::white
@@ -97,13 +89,15 @@ population_state<T> make_population_state(const experiment_spec& spec, const pop
     s.u[i] = static_cast<T>(v);
   }
   s.ref.assign(n, 0);
-  if (s.model == model_kind::hh) {
-    // The gates start at their steady state for the initial potential.
-    s.m.resize(n);
-    s.h.resize(n);
-    s.n.resize(n);
-    for (uint64_t i = 0; i < n; ++i) hh_steady_gates(s.u[i], s.m[i], s.h[i], s.n[i]);
-  }
+  visit_model(s.model, [&](auto tag) {
+    using M = typename decltype(tag)::type;
+    if constexpr (M::gates > 0) {
+      s.m.resize(n);
+      s.h.resize(n);
+      s.n.resize(n);
+      for (uint64_t i = 0; i < n; ++i) M::init_gates(s.u[i], s.m[i], s.h[i], s.n[i]);
+    }
+  });
   if (s.noise == noise_kind::ou) {
     // Start the OU input in its stationary distribution so that no transient of tau_noise is
     // needed; block 1 of the init stream keeps it apart from the uniform draw of block 0.
@@ -193,12 +187,15 @@ exp_synapse_coeffs<T> make_exp_synapse_coeffs(const experiment_spec& spec, uint3
   const double dt = spec.run.dt;
   for (uint32_t k = 0; k < e.ports; ++k) {
     e.decay[k] = static_cast<T>(std::exp(-dt / tau_syn[k]));
-    if (const auto* lif = std::get_if<lif_params>(&p.params))
-      e.gain[k] = static_cast<T>(lif->R_m * exp_synapse_kappa(dt, lif->tau_m, tau_syn[k]));
-    else if (const auto* eif = std::get_if<eif_params>(&p.params))
-      e.gain[k] = static_cast<T>(eif->R_m * exp_synapse_kappa(dt, eif->tau_m, tau_syn[k]));
-    else
-      e.gain[k] = T(1);
+    e.gain[k] = std::visit(
+        [&](const auto& params) {
+          using M = model_of_params<std::decay_t<decltype(params)>>;
+          if constexpr (M::takes_input)
+            return static_cast<T>(M::exp_synapse_gain(params, dt, tau_syn[k]));
+          else
+            return T(1);  // not reached: the config gives rate units no synapses
+        },
+        p.params);
   }
   e.poisson = poisson_through_exp(p);
   if (e.poisson) {

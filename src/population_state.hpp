@@ -25,7 +25,7 @@ struct population_state {
   uint32_t index = 0;
   uint64_t seed = 1;    // Philox key of the population's draws
   uint32_t stream = 0;  // its stream block (population_spec::stream)
-  model_kind model = model_kind::lif;
+  model_kind model = kind_of<lif_model>;
   noise_kind noise = noise_kind::none;
   model_coeffs<T> coeffs{};
   // The slice of the population held here (all of it but on a run spread over ranks): element i
@@ -44,6 +44,10 @@ struct population_state {
   std::vector<uint64_t> trace_ids;  // population-local ids, all of them (not only this slice's)
   uint64_t trace_every = 1;
   bool record_spikes = true;
+
+  // Gate g of a model with gates (models/registry.hpp): m, h, n, as its gate names list them.
+  std::vector<T>& gate(uint32_t g) { return g == 0 ? m : g == 1 ? h : n; }
+  const std::vector<T>& gate(uint32_t g) const { return g == 0 ? m : g == 1 ? h : n; }
 };
 
 // The exp synapses onto a population: each exp current I (nA) decays by `decay` per step, and
@@ -54,7 +58,7 @@ struct population_state {
 // exactly (the propagator of Rotter & Diesmann 1999, as NEST's iaf_psc_exp):
 //   kappa = a e^-a (1 - e^-(b - a)) / ((b - a) (1 - e^-a)),  a = dt / tau_m,  b = dt / tau_syn,
 // which is a e^-a / (1 - e^-a) when tau_syn = tau_m. HH (whose membrane time constant changes
-// with its conductances) holds the current over the step (gain 1).
+// with its conductances) holds the current over the step (gain 1): each model's exp_synapse_gain.
 // A population has one exp current, or two as NEST's iaf_psc_exp (I_ex, I_in): the sign of a
 // weight (of its mean for a distribution; the Poisson input's weight) chooses excitatory (>= 0)
 // or inhibitory (< 0), the exp inputs of one sign share a tau_syn (the config loader checks it),
@@ -82,8 +86,6 @@ uint32_t exp_port(const experiment_spec& spec, const projection_spec& q);
 // or I_ex), i_syn_in and ring_exp_in (I_in).
 std::string exp_current_name(uint32_t port);
 std::string exp_ring_name(uint32_t port);
-// kappa above, for dt, tau_m and tau_syn in ms (> 0).
-double exp_synapse_kappa(double dt, double tau_m, double tau_syn);
 
 // The state of neurons [slice.lo, slice.hi) of p (clipped to its size; by default all).
 template <class T>

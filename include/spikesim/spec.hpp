@@ -12,6 +12,7 @@
 #include <spikesim/models/hh.hpp>
 #include <spikesim/models/lif.hpp>
 #include <spikesim/models/rate.hpp>
+#include <spikesim/models/registry.hpp>
 
 namespace spikesim {
 
@@ -73,7 +74,7 @@ struct record_spec {
   uint64_t trace_every = 1;      // steps
 };
 
-using model_params = std::variant<lif_params, eif_params, hh_params, rate_params>;
+using model_params = registered_params;  // models/registry.hpp
 
 // A spike-source population (`source = { ... }` in its table, docs/config.md): its neurons have
 // no dynamics and no input; they emit the spikes given here and project like neurons.

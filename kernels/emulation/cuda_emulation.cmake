@@ -68,7 +68,8 @@ file(GLOB emulation_headers ${emulation_dir}/*.h ${emulation_dir}/cub/*.cuh
      ${emulation_dir}/cub/device/*.cuh)
 
 set(emulated_objects)
-foreach(name population connectivity device spike_delivery)
+foreach(name backend population population_setup spike_collection checkpoint_state connectivity
+             device spike_delivery)
   set(cu ${PROJECT_SOURCE_DIR}/kernels/${name}.cu)
   set(obj ${CMAKE_BINARY_DIR}/chipstar-objects/${name}.o)
   add_custom_command(

@@ -27,8 +27,7 @@ uint64_t run_spec::steps() const {
 std::string population_spec::model_name() const {
   if (source.type == source_spec::kind::poisson) return "poisson_source";
   if (source.type == source_spec::kind::times) return "spike_times";
-  static const char* names[] = {"lif", "eif", "hh", "rate"};
-  return names[params.index()];
+  return spikesim::model_name(static_cast<model_kind>(params.index()));
 }
 
 double population_spec::v_rest() const {

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <memory>
 #include <sstream>
+#include <type_traits>
 
 #include <spikesim/backend.hpp>
 #include <spikesim/errors.hpp>
@@ -91,7 +92,7 @@ const uint32_t* poisson_counts(const synaptic_input<T>& in, uint64_t seed, uint3
 }
 
 // One tile of one population through steps [first, first + steps).
-template <class T, model_kind kind, noise_kind noise, bool syn>
+template <class T, class Model, noise_kind noise, bool syn>
 void run_tile(population_state<T>& pop, synaptic_input<T>& in, uint64_t seed, uint64_t lo,
               uint64_t hi, uint64_t first, uint64_t steps, tile_scratch<T>& scratch,
               std::vector<spike_record>& spikes, population_chunk& out, uint64_t trace_first_step) {
@@ -104,9 +105,10 @@ void run_tile(population_state<T>& pop, synaptic_input<T>& in, uint64_t seed, ui
   int32_t* __restrict ref = pop.ref.data() + lo;
   // Without OU input the step ignores eta; a scratch array keeps one loop for all noise kinds.
   T* __restrict eta = noise == noise_kind::ou ? pop.eta.data() + lo : scratch.eta;
-  T* __restrict gm = kind == model_kind::hh ? pop.m.data() + lo : nullptr;
-  T* __restrict gh = kind == model_kind::hh ? pop.h.data() + lo : nullptr;
-  T* __restrict gn = kind == model_kind::hh ? pop.n.data() + lo : nullptr;
+  constexpr bool gated = Model::gates > 0;
+  T* __restrict gm = gated ? pop.m.data() + lo : nullptr;
+  T* __restrict gh = gated ? pop.h.data() + lo : nullptr;
+  T* __restrict gn = gated ? pop.n.data() + lo : nullptr;
   T* __restrict drive = scratch.drive;
   uint8_t* __restrict flags = scratch.flags;
   const uint32_t stream = rng::stream_id(pop.stream, rng::noise);
@@ -224,19 +226,19 @@ void run_tile(population_state<T>& pop, synaptic_input<T>& in, uint64_t seed, ui
 #pragma omp simd
       for (uint64_t i = 0; i < n; ++i) {
         neuron_vars<T> v{u[i], ref[i], eta[i], T(0), T(0), T(0)};
-        if constexpr (kind == model_kind::hh) {
+        if constexpr (gated) {
           v.m = gm[i];
           v.h = gh[i];
           v.n = gn[i];
         }
-        flags[i] = (syn ? step_neuron<T, kind, noise>(c, v, step_drive[i], zs[i], jump[i])
-                        : step_neuron<T, kind, noise>(c, v, drive[i], zs[i]))
+        flags[i] = (syn ? step_neuron<T, Model, noise>(c, v, step_drive[i], zs[i], jump[i])
+                        : step_neuron<T, Model, noise>(c, v, drive[i], zs[i]))
                        ? 1
                        : 0;
         u[i] = v.u;
         ref[i] = v.ref;
         eta[i] = v.eta;
-        if constexpr (kind == model_kind::hh) {
+        if constexpr (gated) {
           gm[i] = v.m;
           gh[i] = v.h;
           gn[i] = v.n;
@@ -287,39 +289,37 @@ using tile_fn = void (*)(population_state<T>&, synaptic_input<T>&, uint64_t, uin
                          uint64_t, uint64_t, tile_scratch<T>&, std::vector<spike_record>&,
                          population_chunk&, uint64_t);
 
-template <class T, model_kind kind, bool syn>
+template <class T, class Model, bool syn>
 tile_fn<T> pick_noise(noise_kind noise) {
   switch (noise) {
     case noise_kind::ou:
-      return &run_tile<T, kind, noise_kind::ou, syn>;
+      return &run_tile<T, Model, noise_kind::ou, syn>;
     case noise_kind::white:
-      return &run_tile<T, kind, noise_kind::white, syn>;
+      return &run_tile<T, Model, noise_kind::white, syn>;
     case noise_kind::none:
       break;
   }
-  return &run_tile<T, kind, noise_kind::none, syn>;
+  return &run_tile<T, Model, noise_kind::none, syn>;
 }
 
-template <class T, model_kind kind>
+template <class T, class Model>
 tile_fn<T> pick_input(noise_kind noise, bool syn) {
-  return syn ? pick_noise<T, kind, true>(noise) : pick_noise<T, kind, false>(noise);
+  return syn ? pick_noise<T, Model, true>(noise) : pick_noise<T, Model, false>(noise);
 }
 
+// The one dispatch on the model of this backend. Rate units and sources take neither synapses,
+// Poisson input nor noise (the config refuses them).
 template <class T>
 tile_fn<T> pick_tile_fn(const population_state<T>& pop, const synaptic_input<T>& in) {
-  switch (pop.model) {
-    case model_kind::lif:
-      return pick_input<T, model_kind::lif>(pop.noise, in.any());
-    case model_kind::eif:
-      return pick_input<T, model_kind::eif>(pop.noise, in.any());
-    case model_kind::hh:
-      return pick_input<T, model_kind::hh>(pop.noise, in.any());
-    case model_kind::source:
+  return visit_model(pop.model, [&](auto tag) -> tile_fn<T> {
+    using Model = typename decltype(tag)::type;
+    if constexpr (std::is_same_v<Model, source_model>)
       return &run_source_tile<T>;
-    case model_kind::rate:
-      break;
-  }
-  return &run_tile<T, model_kind::rate, noise_kind::none, false>;
+    else if constexpr (Model::takes_input)
+      return pick_input<T, Model>(pop.noise, in.any());
+    else
+      return &run_tile<T, Model, noise_kind::none, false>;
+  });
 }
 
 // A unit of work that a thread claims: neurons [lo, hi) of a population, a whole number of tiles.
@@ -558,11 +558,9 @@ class cpu_backend final : public backend {
       st.push_back(state_array::of(base + "u", s.u));
       st.push_back(state_array::of(base + "ref", s.ref));
       if (!s.eta.empty()) st.push_back(state_array::of(base + "eta", s.eta));
-      if (!s.m.empty()) {
-        st.push_back(state_array::of(base + "m", s.m));
-        st.push_back(state_array::of(base + "h", s.h));
-        st.push_back(state_array::of(base + "n", s.n));
-      }
+      for (uint32_t g = 0; g < model_gates(s.model); ++g)
+        if (!s.gate(g).empty())
+          st.push_back(state_array::of(base + model_gate_name(s.model, g), s.gate(g)));
       for (uint32_t k = 0; k < in.syn.ports; ++k)
         if (!in.i_syn[k].empty())
           st.push_back(state_array::of(base + exp_current_name(k), in.i_syn[k]));
@@ -600,11 +598,8 @@ class cpu_backend final : public backend {
       load(base + "u", s.u);
       load(base + "ref", s.ref);
       if (!s.eta.empty()) load(base + "eta", s.eta);
-      if (!s.m.empty()) {
-        load(base + "m", s.m);
-        load(base + "h", s.h);
-        load(base + "n", s.n);
-      }
+      for (uint32_t g = 0; g < model_gates(s.model); ++g)
+        if (!s.gate(g).empty()) load(base + model_gate_name(s.model, g), s.gate(g));
       for (uint32_t k = 0; k < in.syn.ports; ++k)
         if (!in.i_syn[k].empty()) load(base + exp_current_name(k), in.i_syn[k]);
       if (!in.ring_delta.empty()) load(base + "ring_delta", in.ring_delta);

@@ -147,7 +147,7 @@ TEST_P(cuda_backend, spike_buffer_overflow_loses_no_spike) {
   // Every neuron fires at every step: R_m I = 4e5 mV lifts u from V_reset past V_th in one step
   // and t_ref = 0. A chunk of 400 steps then holds 4096 * 400 = 1.6e6 spikes, more than the
   // initial device buffer of max(2^20, 4 x the spikes at 200 Hz) = 2^20 keys that
-  // kernels/population.cu allocates for it, so the first chunk overflows: the kernel counts
+  // kernels/population_setup.cu allocates for it, so the first chunk overflows: the kernel counts
   // beyond the capacity, the backend grows the buffer and runs the chunk again from its start.
   const auto spec = spec_from(
       "[run]\ndt = 0.1\ntstop = 80.0\nchunk_steps = 400\n"
@@ -711,7 +711,7 @@ TEST_P(cuda_backend, auto_runs_networks_on_the_device) {
 }
 
 TEST_P(cuda_backend, automatic_chunks_are_sized_to_the_device_bound) {
-  // 2^28 neuron-steps on the device (kernels/population.cu), 2^24 on the CPU: 268 and 16 steps
+  // 2^28 neuron-steps on the device (kernels/population.cuh), 2^24 on the CPU: 268 and 16 steps
   // at 10^6 neurons; an explicit run.chunk_steps is taken by both.
   const auto spec = spec_from("[population.p]\nsize = 1000000\nmodel = \"lif\"\n");
   const auto gpu = make_cuda_backend(spec, 0);

@@ -45,7 +45,22 @@ struct param_table<eif_params> {
       {&eif_params::V_reset, param_rule::below, &eif_params::V_peak}};
 };
 
-struct eif_model {
+// The model (models/registry.hpp): its name, parameters, state, coefficients and step.
+struct eif_model : integrate_and_fire<eif_model, eif_params> {
+  static constexpr const char* name = "eif";
+
+  template <class T>
+  static membrane_coeffs<T> membrane(const eif_params& p, const noise_params& noise, double dt) {
+    auto c =
+        make_membrane_coeffs<T>(dt, p.tau_m, p.E_L, p.R_m, p.V_peak, p.V_reset, p.t_ref, noise);
+    c.delta_T = static_cast<T>(p.delta_T);
+    c.V_T = static_cast<T>(p.V_T);
+    c.inv_delta_T = static_cast<T>(1.0 / p.delta_T);
+    // exp(40) ~ 2e17 mV already crosses any V_peak in one step; 40 keeps float far from overflow.
+    c.exp_arg_max = static_cast<T>(40.0);
+    return c;
+  }
+
   // Exponential Euler: the leak is integrated exactly and the exponential current is held at its
   // value at the start of the step, like the input.
   template <class T>
@@ -56,16 +71,5 @@ struct eif_model {
     return math::detail::fma(u - c.E_L, c.decay, math::detail::fma(total, c.gain, c.E_L));
   }
 };
-
-template <class T>
-membrane_coeffs<T> make_coeffs(const eif_params& p, const noise_params& noise, double dt) {
-  auto c = make_membrane_coeffs<T>(dt, p.tau_m, p.E_L, p.R_m, p.V_peak, p.V_reset, p.t_ref, noise);
-  c.delta_T = static_cast<T>(p.delta_T);
-  c.V_T = static_cast<T>(p.V_T);
-  c.inv_delta_T = static_cast<T>(1.0 / p.delta_T);
-  // exp(40) ~ 2e17 mV already crosses any V_peak in one step; 40 keeps float far from overflow.
-  c.exp_arg_max = static_cast<T>(40.0);
-  return c;
-}
 
 }  // namespace spikesim

@@ -9,6 +9,7 @@
 #include <spikesim/config.hpp>
 #include <spikesim/fast_math.hpp>
 #include <spikesim/models/membrane.hpp>
+#include <spikesim/models/neuron_vars.hpp>
 #include <spikesim/models/param_table.hpp>
 
 namespace spikesim {
@@ -155,6 +156,48 @@ SPIKESIM_HD inline bool hh_step(const hh_coeffs<T>& c, T& V, T& m, T& h, T& n, T
   V = next;
   return spike;
 }
+
+// The model (models/registry.hpp): its name, parameters, state, coefficients and step.
+struct hh_model {
+  static constexpr const char* name = "hh";
+  using params = hh_params;
+  static constexpr uint32_t gates = 3;  // state arrays beside u, ref and eta: the gates
+  static constexpr const char* gate_names[gates] = {"m", "h", "n"};
+  static constexpr bool takes_input = true;  // synapses, Poisson input and noise
+
+  // The OU input of HH uses the membrane time constant C_m / g_L; only its noise terms are
+  // taken from the membrane coefficients.
+  template <class T>
+  static void set_coeffs(model_coeffs<T>& c, const hh_params& p, const noise_params& noise,
+                         double dt) {
+    c.hh = make_hh_coeffs<T>(p, noise, dt);
+    c.mem = make_membrane_coeffs<T>(dt, p.C_m / p.g_L, 0.0, 1.0, p.V_spike, 0.0, 0.0, noise);
+  }
+
+  // The drive (uA/cm^2) per uA/cm^2 of an exp synaptic current: held over the step, as the
+  // membrane time constant changes with the conductances.
+  static double exp_synapse_gain(const hh_params&, double, double) { return 1.0; }
+
+  // The gates start at their steady state for the initial potential.
+  template <class T>
+  static void init_gates(T u, T& m, T& h, T& n) {
+    hh_steady_gates(u, m, h, n);
+  }
+
+  // The OU input eta (mV) enters as the current g_L eta, so that it shifts the leak's
+  // equilibrium by eta, as it does for the integrate-and-fire models.
+  template <class T, noise_kind noise>
+  SPIKESIM_HD static bool step(const model_coeffs<T>& c, neuron_vars<T>& v, T drive, float z,
+                               T jump) {
+    T xi = jump;
+    if constexpr (noise == noise_kind::white) xi = xi + c.hh.noise_amp * static_cast<T>(z);
+    if constexpr (noise == noise_kind::ou) {
+      drive = math::detail::fma(c.hh.g_L, v.eta, drive);
+      v.eta = math::detail::fma(v.eta, c.mem.ou_decay, c.mem.ou_amp * static_cast<T>(z));
+    }
+    return hh_step(c.hh, v.u, v.m, v.h, v.n, drive, xi);
+  }
+};
 
 // Resting potential (mV) of the model without input: the zero of the steady-state current
 // g_L (E_L - V) + g_Na m_inf^3 h_inf (E_Na - V) + g_K n_inf^4 (E_K - V), found by bisection on

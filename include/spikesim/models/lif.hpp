@@ -37,17 +37,20 @@ struct param_table<lif_params> {
       {&lif_params::V_reset, param_rule::below, &lif_params::V_th}};
 };
 
-struct lif_model {
+// The model (models/registry.hpp): its name, parameters, state, coefficients and step.
+struct lif_model : integrate_and_fire<lif_model, lif_params> {
+  static constexpr const char* name = "lif";
+
+  template <class T>
+  static membrane_coeffs<T> membrane(const lif_params& p, const noise_params& noise, double dt) {
+    return make_membrane_coeffs<T>(dt, p.tau_m, p.E_L, p.R_m, p.V_th, p.V_reset, p.t_ref, noise);
+  }
+
   // Exact for input constant within the step: u relaxes towards E_L + drive with factor decay.
   template <class T>
   SPIKESIM_HD static T free_step(const membrane_coeffs<T>& c, T u, T drive) {
     return math::detail::fma(u - c.E_L, c.decay, math::detail::fma(drive, c.gain, c.E_L));
   }
 };
-
-template <class T>
-membrane_coeffs<T> make_coeffs(const lif_params& p, const noise_params& noise, double dt) {
-  return make_membrane_coeffs<T>(dt, p.tau_m, p.E_L, p.R_m, p.V_th, p.V_reset, p.t_ref, noise);
-}
 
 }  // namespace spikesim

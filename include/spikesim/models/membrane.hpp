@@ -7,6 +7,7 @@
 
 #include <spikesim/config.hpp>
 #include <spikesim/fast_math.hpp>
+#include <spikesim/models/neuron_vars.hpp>
 
 namespace spikesim {
 
@@ -112,5 +113,37 @@ SPIKESIM_HD inline bool neuron_step(const membrane_coeffs<T>& c, T& u, int32_t& 
   }
   return membrane_step<T, Model>(c, u, ref, drive, xi);
 }
+
+// The ratio kappa of the charge a current decaying with tau_syn delivers through the membrane over
+// a step to that of a current held at its start (population_state.hpp, exp_synapse_coeffs), for
+// dt, tau_m and tau_syn in ms (> 0).
+double exp_synapse_kappa(double dt, double tau_m, double tau_syn);
+
+// What the integrate-and-fire models share as models (models/registry.hpp): Model adds its name,
+// its membrane coefficients (membrane<T>) and its subthreshold update (free_step).
+template <class Model, class P>
+struct integrate_and_fire {
+  using params = P;
+  static constexpr uint32_t gates = 0;       // state arrays beside u, ref and eta
+  static constexpr bool takes_input = true;  // synapses, Poisson input and noise
+
+  template <class T>
+  static void set_coeffs(model_coeffs<T>& c, const P& p, const noise_params& noise, double dt) {
+    c.mem = Model::template membrane<T>(p, noise, dt);
+    c.input_gain = static_cast<T>(p.R_m);
+  }
+
+  // The drive (mV) per nA of an exp synaptic current with tau_syn held over a step:
+  // R_m kappa, which integrates its linear part exactly.
+  static double exp_synapse_gain(const P& p, double dt, double tau_syn) {
+    return p.R_m * exp_synapse_kappa(dt, p.tau_m, tau_syn);
+  }
+
+  template <class T, noise_kind noise>
+  SPIKESIM_HD static bool step(const model_coeffs<T>& c, neuron_vars<T>& v, T drive, float z,
+                               T jump) {
+    return neuron_step<T, Model, noise>(c.mem, v.u, v.ref, v.eta, drive, z, jump);
+  }
+};
 
 }  // namespace spikesim

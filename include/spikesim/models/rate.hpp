@@ -6,6 +6,8 @@
 
 #include <spikesim/config.hpp>
 #include <spikesim/fast_math.hpp>
+#include <spikesim/models/membrane.hpp>
+#include <spikesim/models/neuron_vars.hpp>
 #include <spikesim/models/param_table.hpp>
 
 namespace spikesim {
@@ -96,5 +98,25 @@ SPIKESIM_HD inline void rate_step(const rate_coeffs<T>& c, T& r, T I) {
   const T f = rate_transfer_fn(c, I);
   r = math::detail::fma(r - f, c.decay, f);
 }
+
+// The model (models/registry.hpp): its name, parameters, state, coefficients and step. A rate
+// unit takes neither synapses, Poisson input nor noise (the config refuses them), and never spikes.
+struct rate_model {
+  static constexpr const char* name = "rate";
+  using params = rate_params;
+  static constexpr uint32_t gates = 0;  // state arrays beside u, ref and eta
+  static constexpr bool takes_input = false;
+
+  template <class T>
+  static void set_coeffs(model_coeffs<T>& c, const rate_params& p, const noise_params&, double dt) {
+    c.rate = make_rate_coeffs<T>(p, dt);
+  }
+
+  template <class T, noise_kind noise>
+  SPIKESIM_HD static bool step(const model_coeffs<T>& c, neuron_vars<T>& v, T drive, float, T) {
+    rate_step(c.rate, v.u, drive);
+    return false;
+  }
+};
 
 }  // namespace spikesim

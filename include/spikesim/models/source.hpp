@@ -44,4 +44,13 @@ SPIKESIM_HD SPIKESIM_INLINE uint64_t source_cursor(const uint64_t* steps, uint64
   return b;
 }
 
+// The model (models/registry.hpp): a spike-source population, whose neurons have no parameters,
+// no state and no input; both backends run its spikes above in place of a step.
+struct source_model {
+  static constexpr const char* name = "source";
+  using params = void;
+  static constexpr uint32_t gates = 0;
+  static constexpr bool takes_input = false;
+};
+
 }  // namespace spikesim
