@@ -107,9 +107,10 @@ struct population_spec {
   record_spec record;
   source_spec source;  // kind::none for a population of neurons
 
+  model_kind kind() const;  // its model's place in models/registry.hpp
   std::string model_name() const;
-  // The default initial state: E_L for LIF/EIF, the resting potential for HH, 0 Hz for rates, 0
-  // for a spike source.
+  // The default initial state (each model's rest()): E_L for LIF/EIF, the resting potential for
+  // HH, 0 Hz for rates, 0 for a spike source.
   double v_rest() const;
   bool spiking() const { return !std::holds_alternative<rate_params>(params); }
   bool is_source() const { return source.type != source_spec::kind::none; }

@@ -257,19 +257,32 @@ rate_params read_rate(table_reader& pop, const std::string& path) {
   return p;
 }
 
-model_params read_model(table_reader& pop, const std::string& model, double dt) {
+// The parameters of a population of the model M (of the registry, with parameters) from its
+// `params` table, checked.
+template <class M>
+model_params read_model(table_reader& pop, double dt) {
   const std::string path = pop.key_path("params");
   model_params params;
-  if (model == "lif")
-    params = read_params<lif_params>(pop.table("params"), model);
-  else if (model == "hh")
-    params = read_params<hh_params>(pop.table("params"), model);
-  else if (model == "rate")
-    params = read_rate(pop, path);
+  if constexpr (std::is_same_v<M, rate_model>)
+    params = read_rate(pop, path);  // its transfer function is a name beside its numbers
   else
-    params = read_params<eif_params>(pop.table("params"), model);
+    params = read_params<typename M::params>(pop.table("params"), M::name);
   std::visit([&](const auto& p) { check_model(p, path, dt); }, params);
   return params;
+}
+
+// The models a population's `model` may name (those of the registry with parameters), as
+// "\"lif\", \"eif\"" and so on, the last after `last_sep`.
+std::string neuron_model_names(const char* last_sep) {
+  std::vector<std::string> names;
+  for_each_model([&](auto tag) {
+    using M = typename decltype(tag)::type;
+    if constexpr (!std::is_void_v<typename M::params>) names.push_back(std::string("\"") + M::name + "\"");
+  });
+  std::string s;
+  for (size_t i = 0; i < names.size(); ++i)
+    s += (i == 0 ? "" : i + 1 == names.size() ? last_sep : ", ") + names[i];
+  return s;
 }
 
 // The two numbers of `{ uniform = [a, b] }` or `{ normal = [mean, sd] }` at `key`; `expected`
@@ -368,16 +381,28 @@ void read_source(table_reader& pop, population_spec& p, const run_spec& run) {
 // The model, parameters, initial state and input of a population of neurons; true for rate units.
 bool read_neurons(table_reader& pop, population_spec& p, const run_spec& run) {
   auto model = pop.string("model");
-  if (!model) fail(pop.key_path("model"), "missing (\"lif\", \"eif\", \"hh\" or \"rate\")");
-  if (*model != "lif" && *model != "eif" && *model != "hh" && *model != "rate")
+  if (!model) fail(pop.key_path("model"), "missing (" + neuron_model_names(" or ") + ")");
+  const std::optional<model_kind> kind = model_kind_named(*model);
+  if (!kind || !model_has_params(*kind))
     fail(pop.key_path("model"), *pop.get("model"), "",
-         "unknown model (known: \"lif\", \"eif\", \"hh\", \"rate\")");
-  p.params = read_model(pop, *model, run.dt);
-  const bool rate = *model == "rate";
-  // The state variable that init sets, and the unit of input currents, differ by model.
-  const char* state_key = rate ? "r" : "V";
-  const char* state_unit = rate ? "Hz" : "mV";
-  const char* current_unit = *model == "hh" ? "uA/cm^2" : "nA";
+         "unknown model (known: " + neuron_model_names(", ") + ")");
+  // The state variable that init sets, the unit of input currents, and what input the model
+  // takes, from its type (models/).
+  const char* state_key = nullptr;
+  const char* state_unit = nullptr;
+  const char* current_unit = nullptr;
+  bool exp_synapses = false;
+  visit_model(*kind, [&](auto tag) {
+    using M = typename decltype(tag)::type;
+    if constexpr (!std::is_void_v<typename M::params>) {
+      p.params = read_model<M>(pop, run.dt);
+      state_key = M::state_var;
+      state_unit = M::state_unit;
+      current_unit = M::current_unit;
+      exp_synapses = M::exp_synapses;
+    }
+  });
+  const bool rate = !model_takes_input(*kind);  // rate units: no synapses, noise or Poisson input
 
   if (auto init = pop.table("init")) {
     if (const toml::node* v = init->get(state_key)) {
@@ -469,9 +494,9 @@ bool read_neurons(table_reader& pop, population_spec& p, const run_spec& run) {
         fail(po->key_path("count"), *po->get("count"), "sources", "must be at most 2^32");
       p.input.poisson = {*r, *count, *w};
       if (exp) {
-        if (*model == "hh")
+        if (!exp_synapses)
           fail(po->key_path("synapse"),
-               "exp synapses onto Hodgkin-Huxley neurons are not supported yet");
+               "exp synapses onto " + *model + " neurons are not supported yet");
         auto tau = po->number("tau_syn", "ms");
         if (!tau)
           fail(po->key_path("tau_syn"),
@@ -754,8 +779,11 @@ projection_spec read_projection(const std::string& name, const toml::node& node,
   }
   if (q.synapse == synapse_kind::delta && t.has("tau_syn"))
     fail(t.key_path("tau_syn"), "only used with synapse = \"exp\"");
-  if (spec.populations[q.target].model_name() == "hh" && q.synapse == synapse_kind::exp)
-    fail(t.key_path("synapse"), "exp synapses onto Hodgkin-Huxley neurons are not supported yet");
+  const population_spec& target = spec.populations[q.target];
+  if (q.synapse == synapse_kind::exp && !target.is_source() &&
+      model_takes_input(target.kind()) && !model_exp_synapses(target.kind()))
+    fail(t.key_path("synapse"),
+         "exp synapses onto " + target.model_name() + " neurons are not supported yet");
 
   const char* wunit = q.synapse == synapse_kind::delta ? "mV" : "nA";
   const toml::node* w = t.get("weight");

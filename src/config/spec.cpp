@@ -24,21 +24,21 @@ uint64_t run_spec::steps() const {
   return step_at(tstop, dt);
 }
 
+model_kind population_spec::kind() const {
+  // a neuron model's alternative of model_params is its place in the registry
+  return is_source() ? kind_of<source_model> : static_cast<model_kind>(params.index());
+}
+
 std::string population_spec::model_name() const {
   if (source.type == source_spec::kind::poisson) return "poisson_source";
   if (source.type == source_spec::kind::times) return "spike_times";
-  return spikesim::model_name(static_cast<model_kind>(params.index()));
+  return spikesim::model_name(kind());
 }
 
 double population_spec::v_rest() const {
   if (is_source()) return 0.0;  // a source has no potential; its state arrays hold zeros
-  if (const auto* lif = std::get_if<lif_params>(&params)) return lif->E_L;
-  if (const auto* eif = std::get_if<eif_params>(&params)) return eif->E_L;
-  if (const auto* hh = std::get_if<hh_params>(&params)) {
-    const double rest = hh_resting_potential(*hh);
-    return std::isnan(rest) ? 0.0 : rest;
-  }
-  return 0.0;
+  return std::visit(
+      [](const auto& p) { return model_of_params<std::decay_t<decltype(p)>>::rest(p); }, params);
 }
 
 uint64_t delay_steps(double delay_ms, double dt) {

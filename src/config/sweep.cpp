@@ -118,20 +118,27 @@ std::string key_unit(const toml::table& base, const std::vector<std::string>& pa
     return "";
   }
   const std::string model = string_of("model");
+  // the units that differ by model come from its type (models/), any model of the registry
+  const char* state_unit = "mV";
+  const char* current_unit = "nA";
+  std::string param = "";
+  if (const auto kind = model_kind_named(model))
+    visit_model(*kind, [&](auto tag) {
+      using M = typename decltype(tag)::type;
+      if constexpr (!std::is_void_v<typename M::params>) {
+        state_unit = M::state_unit;
+        current_unit = M::current_unit;
+        if (field == "params" && !sub.empty()) param = param_unit<typename M::params>(sub);
+      }
+    });
   if (field == "size") return "neurons";
   if (field == "source")
     return last == "rate" ? "Hz" : last == "start" || last == "stop" ? "ms" : "";
-  if (field == "params" && !sub.empty()) {
-    if (model == "lif") return param_unit<lif_params>(sub);
-    if (model == "eif") return param_unit<eif_params>(sub);
-    if (model == "hh") return param_unit<hh_params>(sub);
-    if (model == "rate") return param_unit<rate_params>(sub);
-    return "";
-  }
-  if (field == "init") return model == "rate" ? "Hz" : "mV";
+  if (field == "params" && !sub.empty()) return param;
+  if (field == "init") return state_unit;
   if (field == "record") return sub == "trace_every" ? "steps" : "";
   if (field == "input") {
-    if (sub == "I") return model == "hh" ? "uA/cm^2" : "nA";
+    if (sub == "I") return current_unit;
     if (sub == "sigma") return "mV";
     if (sub == "tau_noise") return "ms";
     if (sub == "poisson") {

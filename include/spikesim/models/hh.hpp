@@ -164,6 +164,11 @@ struct hh_model {
   static constexpr uint32_t gates = 3;  // state arrays beside u, ref and eta: the gates
   static constexpr const char* gate_names[gates] = {"m", "h", "n"};
   static constexpr bool takes_input = true;  // synapses, Poisson input and noise
+  static constexpr bool exp_synapses = false;  // synapse = "exp" onto it: not yet
+  static constexpr const char* state_var = "V";  // what init sets, and its unit
+  static constexpr const char* state_unit = "mV";
+  static constexpr const char* current_unit = "uA/cm^2";  // of input.I and pulses
+  static double rest(const hh_params& p);  // the default initial V (mV), below
 
   // The OU input of HH uses the membrane time constant C_m / g_L; only its noise terms are
   // taken from the membrane coefficients.
@@ -217,6 +222,12 @@ inline double hh_resting_potential(const hh_params& p) {
     (current(mid) > 0.0 ? lo : hi) = mid;
   }
   return 0.5 * (lo + hi);
+}
+
+// The default initial V: the resting potential, or 0 mV when there is none in [-20, 20] mV.
+inline double hh_model::rest(const hh_params& p) {
+  const double r = hh_resting_potential(p);
+  return std::isnan(r) ? 0.0 : r;
 }
 
 }  // namespace spikesim

@@ -106,6 +106,11 @@ struct rate_model {
   using params = rate_params;
   static constexpr uint32_t gates = 0;  // state arrays beside u, ref and eta
   static constexpr bool takes_input = false;
+  static constexpr bool exp_synapses = false;
+  static constexpr const char* state_var = "r";  // what init sets, and its unit
+  static constexpr const char* state_unit = "Hz";
+  static constexpr const char* current_unit = "nA";  // of input.I and pulses
+  static double rest(const rate_params&) { return 0.0; }  // the default initial r (Hz)
 
   template <class T>
   static void set_coeffs(model_coeffs<T>& c, const rate_params& p, const noise_params&, double dt) {

@@ -164,6 +164,22 @@ inline const char* model_gate_name(model_kind k, uint32_t gate) {
   });
 }
 
+// Whether the model has parameters: a model of neurons, not a spike source.
+inline bool model_has_params(model_kind k) {
+  return visit_model(k, [](auto tag) { return !std::is_void_v<typename decltype(tag)::type::params>; });
+}
+
+// Whether synapse = "exp" may project onto the model's neurons.
+inline bool model_exp_synapses(model_kind k) {
+  return visit_model(k, [](auto tag) {
+    using M = typename decltype(tag)::type;
+    if constexpr (std::is_void_v<typename M::params>)
+      return false;
+    else
+      return M::exp_synapses;
+  });
+}
+
 // Whether the model takes synapses, Poisson input and noise (the config refuses them for the
 // others).
 inline bool model_takes_input(model_kind k) {
