@@ -21,7 +21,7 @@ namespace spikesim {
 
 // What a sweep is asked to do.
 struct sweep_request {
-  std::string config;                    // experiment file with a [sweep] table
+  std::string config;       // experiment file with a [sweep] table
   std::string config_text;  // its TOML text, used instead of reading `config` (then only a name)
   std::vector<std::string> sets;         // overrides of every point, key.path=value
   std::vector<std::string> sweeps;       // more swept keys, key=v1,v2,... or key=start:stop:step

@@ -277,7 +277,8 @@ std::string neuron_model_names(const char* last_sep) {
   std::vector<std::string> names;
   for_each_model([&](auto tag) {
     using M = typename decltype(tag)::type;
-    if constexpr (!std::is_void_v<typename M::params>) names.push_back(std::string("\"") + M::name + "\"");
+    if constexpr (!std::is_void_v<typename M::params>)
+      names.push_back(std::string("\"") + M::name + "\"");
   });
   std::string s;
   for (size_t i = 0; i < names.size(); ++i)
@@ -391,7 +392,6 @@ bool read_neurons(table_reader& pop, population_spec& p, const run_spec& run) {
   const char* state_key = nullptr;
   const char* state_unit = nullptr;
   const char* current_unit = nullptr;
-  bool exp_synapses = false;
   visit_model(*kind, [&](auto tag) {
     using M = typename decltype(tag)::type;
     if constexpr (!std::is_void_v<typename M::params>) {
@@ -399,7 +399,6 @@ bool read_neurons(table_reader& pop, population_spec& p, const run_spec& run) {
       state_key = M::state_var;
       state_unit = M::state_unit;
       current_unit = M::current_unit;
-      exp_synapses = M::exp_synapses;
     }
   });
   const bool rate = !model_takes_input(*kind);  // rate units: no synapses, noise or Poisson input
@@ -494,7 +493,7 @@ bool read_neurons(table_reader& pop, population_spec& p, const run_spec& run) {
         fail(po->key_path("count"), *po->get("count"), "sources", "must be at most 2^32");
       p.input.poisson = {*r, *count, *w};
       if (exp) {
-        if (!exp_synapses)
+        if (!model_exp_synapses(*kind))
           fail(po->key_path("synapse"),
                "exp synapses onto " + *model + " neurons are not supported yet");
         auto tau = po->number("tau_syn", "ms");
@@ -780,8 +779,8 @@ projection_spec read_projection(const std::string& name, const toml::node& node,
   if (q.synapse == synapse_kind::delta && t.has("tau_syn"))
     fail(t.key_path("tau_syn"), "only used with synapse = \"exp\"");
   const population_spec& target = spec.populations[q.target];
-  if (q.synapse == synapse_kind::exp && !target.is_source() &&
-      model_takes_input(target.kind()) && !model_exp_synapses(target.kind()))
+  if (q.synapse == synapse_kind::exp && !target.is_source() && model_takes_input(target.kind()) &&
+      !model_exp_synapses(target.kind()))
     fail(t.key_path("synapse"),
          "exp synapses onto " + target.model_name() + " neurons are not supported yet");
 

@@ -191,7 +191,8 @@ TEST(config, every_registered_model_is_read_by_its_name) {
     using M = typename decltype(tag)::type;
     if constexpr (!std::is_void_v<typename M::params>) {
       names.push_back(M::name);
-      const std::string pop = std::string("[population.p]\nsize = 2\nmodel = \"") + M::name + "\"\n";
+      const std::string pop =
+          std::string("[population.p]\nsize = 2\nmodel = \"") + M::name + "\"\n";
       const auto s = spec_from(pop);
       ASSERT_EQ(s.populations.size(), 1u);
       const population_spec& p = s.populations[0];
@@ -201,17 +202,18 @@ TEST(config, every_registered_model_is_read_by_its_name) {
       const auto init = spec_from(pop + "init = { " + M::state_var + " = 1.5 }\n");
       EXPECT_EQ(init.populations[0].init.V.at(0), 1.5) << M::name;
       const std::string other = std::string(M::state_var) == "V" ? "r" : "V";
-      EXPECT_NE(error_of<config_error>([&] { spec_from(pop + "init = { " + other + " = 1.5 }\n"); }),
-                "")
+      EXPECT_NE(
+          error_of<config_error>([&] { spec_from(pop + "init = { " + other + " = 1.5 }\n"); }), "")
           << M::name << " takes no init." << other;
     }
   });
   ASSERT_GE(names.size(), 4u);
   const std::string missing =
       error_of<config_error>([] { spec_from("[population.p]\nsize = 2\n"); });
-  for (const std::string& n : names) EXPECT_NE(missing.find("\"" + n + "\""), std::string::npos) << missing;
-  const std::string unknown = error_of<config_error>(
-      [] { spec_from("[population.p]\nsize = 2\nmodel = \"source\"\n"); });
+  for (const std::string& n : names)
+    EXPECT_NE(missing.find("\"" + n + "\""), std::string::npos) << missing;
+  const std::string unknown =
+      error_of<config_error>([] { spec_from("[population.p]\nsize = 2\nmodel = \"source\"\n"); });
   EXPECT_NE(unknown.find("unknown model"), std::string::npos) << unknown;
 }
 
@@ -221,21 +223,23 @@ TEST(config, exp_synapses_onto_a_model_without_them_are_refused) {
   const std::string net =
       "[population.a]\nsize = 2\nmodel = \"lif\"\n[population.h]\nsize = 2\nmodel = \"hh\"\n";
   const std::string proj = error_of<config_error>([&] {
-    spec_from(net + "[projection.x]\nsource = \"a\"\ntarget = \"h\"\nrule = \"all_to_all\"\n"
-                    "synapse = \"exp\"\ntau_syn = 2.0\nweight = 0.1\ndelay = 1.0\n");
+    spec_from(net +
+              "[projection.x]\nsource = \"a\"\ntarget = \"h\"\nrule = \"all_to_all\"\n"
+              "synapse = \"exp\"\ntau_syn = 2.0\nweight = 0.1\ndelay = 1.0\n");
   });
   EXPECT_NE(proj.find("exp synapses onto hh neurons are not supported yet"), std::string::npos)
       << proj;
   const std::string poisson = error_of<config_error>([&] {
-    spec_from(net + "input = { poisson = { rate = 10.0, count = 10, weight = 0.1, synapse = \"exp\","
-                    " tau_syn = 2.0 } }\n");
+    spec_from(net +
+              "input = { poisson = { rate = 10.0, count = 10, weight = 0.1, synapse = \"exp\","
+              " tau_syn = 2.0 } }\n");
   });
   EXPECT_NE(poisson.find("exp synapses onto hh neurons are not supported yet"), std::string::npos)
       << poisson;
   // the same projection onto LIF neurons is accepted
-  EXPECT_NO_THROW(spec_from(
-      net + "[projection.x]\nsource = \"h\"\ntarget = \"a\"\nrule = \"all_to_all\"\n"
-            "synapse = \"exp\"\ntau_syn = 2.0\nweight = 0.1\ndelay = 1.0\n"));
+  EXPECT_NO_THROW(
+      spec_from(net + "[projection.x]\nsource = \"h\"\ntarget = \"a\"\nrule = \"all_to_all\"\n"
+                      "synapse = \"exp\"\ntau_syn = 2.0\nweight = 0.1\ndelay = 1.0\n"));
 }
 
 TEST(config, largest_refractory_count_is_accepted) {

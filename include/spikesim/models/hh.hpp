@@ -163,12 +163,12 @@ struct hh_model {
   using params = hh_params;
   static constexpr uint32_t gates = 3;  // state arrays beside u, ref and eta: the gates
   static constexpr const char* gate_names[gates] = {"m", "h", "n"};
-  static constexpr bool takes_input = true;  // synapses, Poisson input and noise
-  static constexpr bool exp_synapses = false;  // synapse = "exp" onto it: not yet
+  static constexpr bool takes_input = true;      // synapses, Poisson input and noise
+  static constexpr bool exp_synapses = false;    // synapse = "exp" onto it: not yet
   static constexpr const char* state_var = "V";  // what init sets, and its unit
   static constexpr const char* state_unit = "mV";
   static constexpr const char* current_unit = "uA/cm^2";  // of input.I and pulses
-  static double rest(const hh_params& p);  // the default initial V (mV), below
+  static double rest(const hh_params& p);                 // the default initial V (mV), below
 
   // The OU input of HH uses the membrane time constant C_m / g_L; only its noise terms are
   // taken from the membrane coefficients.

@@ -124,13 +124,13 @@ double exp_synapse_kappa(double dt, double tau_m, double tau_syn);
 template <class Model, class P>
 struct integrate_and_fire {
   using params = P;
-  static constexpr uint32_t gates = 0;       // state arrays beside u, ref and eta
-  static constexpr bool takes_input = true;  // synapses, Poisson input and noise
-  static constexpr bool exp_synapses = true;  // synapse = "exp" onto it
+  static constexpr uint32_t gates = 0;           // state arrays beside u, ref and eta
+  static constexpr bool takes_input = true;      // synapses, Poisson input and noise
+  static constexpr bool exp_synapses = true;     // synapse = "exp" onto it
   static constexpr const char* state_var = "V";  // what init sets, and its unit
   static constexpr const char* state_unit = "mV";
   static constexpr const char* current_unit = "nA";  // of input.I and pulses
-  static double rest(const P& p) { return p.E_L; }    // the default initial V (mV)
+  static double rest(const P& p) { return p.E_L; }   // the default initial V (mV)
 
   template <class T>
   static void set_coeffs(model_coeffs<T>& c, const P& p, const noise_params& noise, double dt) {

@@ -109,7 +109,7 @@ struct rate_model {
   static constexpr bool exp_synapses = false;
   static constexpr const char* state_var = "r";  // what init sets, and its unit
   static constexpr const char* state_unit = "Hz";
-  static constexpr const char* current_unit = "nA";  // of input.I and pulses
+  static constexpr const char* current_unit = "nA";       // of input.I and pulses
   static double rest(const rate_params&) { return 0.0; }  // the default initial r (Hz)
 
   template <class T>

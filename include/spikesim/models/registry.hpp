@@ -166,7 +166,8 @@ inline const char* model_gate_name(model_kind k, uint32_t gate) {
 
 // Whether the model has parameters: a model of neurons, not a spike source.
 inline bool model_has_params(model_kind k) {
-  return visit_model(k, [](auto tag) { return !std::is_void_v<typename decltype(tag)::type::params>; });
+  return visit_model(
+      k, [](auto tag) { return !std::is_void_v<typename decltype(tag)::type::params>; });
 }
 
 // Whether synapse = "exp" may project onto the model's neurons.
